@@ -71,7 +71,7 @@ def run_cell(cfg) -> dict:
     primitive = pooling.primitive_for(cfg.pooling)
     steps = OmegaConf.to_container(cfg.postproc.steps) if cfg.postproc.steps else []
     postproc.build(steps)
-    cache = EncodingCache(cfg.cache.dir)
+    cache = EncodingCache(cfg.cache.dir, cfg.cache.dtype)
     encoder = TransformerEncoder(cfg.model, template, memo_dir=Path(cfg.cache.dir) / "fingerprints")
     layers = layer_spec.resolve(cfg.layer, encoder.num_layers)
     root = data_root(cfg.data.root) if cfg.task.source == "local" else None

@@ -1,0 +1,129 @@
+"""The encoder cache: hits, atomic writes, corruption, and one computation per key across processes."""
+import multiprocessing
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sentgrid.cache import EncodingCache, entry_key
+
+
+class CountingEncoder:
+    """A deterministic stand-in for the model (the cache only needs identity() and encode()),
+    which appends one line to `log` per encode call so tests can count forward passes."""
+
+    def __init__(self, log: Path, delay: float = 0.0, dim: int = 4, layers: int = 3):
+        self.log, self.delay, self.dim, self.layers = log, delay, dim, layers
+
+    def identity(self):
+        return {"model": "counting", "dim": self.dim}
+
+    def encode(self, sentences, desc=""):
+        with open(self.log, "a") as f:
+            f.write(f"{len(sentences)}\n")
+        time.sleep(self.delay)
+        base = np.array([[zlib.crc32(s.encode()) % 1000 for _ in range(self.dim)] for s in sentences], dtype=np.float32)
+        out = {name: np.stack([base + 10 * layer + i for layer in range(self.layers)])
+               for i, name in enumerate(["cls", "mean_all", "mean_content", "max_all", "max_content"])}
+        return out, {"lengths": np.full(len(sentences), 5), "max_length": 4, "tokens": 4 * len(sentences)}
+
+
+def calls(log: Path) -> list[int]:
+    return [int(x) for x in log.read_text().split()] if log.exists() else []
+
+
+def test_hit_after_miss_and_dedup_across_requests(tmp_path):
+    encoder = CountingEncoder(tmp_path / "log")
+    cache = EncodingCache(tmp_path / "cache")
+    requests = {"a": ["x", "y", "z"], "b": ["y", "z", "w"]}
+    first, stats = cache.fetch(encoder, requests, "mean_all", [0, 2])
+    assert calls(tmp_path / "log") == [4]  # y and z encoded once for both datasets
+    assert stats["sentences_computed"] == 4 and stats["entries_computed"] == 2 and stats["truncated"] == 4
+    second, stats = cache.fetch(encoder, requests, "mean_all", [0, 2])
+    assert calls(tmp_path / "log") == [4] and stats["sentences_computed"] == 0 and stats["cache_hits"] == 6
+    for name in requests:
+        np.testing.assert_array_equal(first[name], second[name])
+        assert first[name].shape == (2, 3, 4)
+    # Another primitive and layer are served by the same entries.
+    other, stats = cache.fetch(encoder, requests, "max_content", [1])
+    assert stats["sentences_computed"] == 0
+    np.testing.assert_array_equal(other["a"][0], second["a"][0] + 13)  # layer 1 (+10), max_content (+4), not mean_all (+1)
+
+
+def test_key_depends_on_identity_sentences_and_dtype():
+    assert entry_key({"m": 1}, ["a", "b"]) != entry_key({"m": 2}, ["a", "b"])
+    assert entry_key({"m": 1}, ["a", "b"]) != entry_key({"m": 1}, ["a", "c"])
+    assert entry_key({"m": 1}, ["ab"]) != entry_key({"m": 1}, ["a", "b"])
+    assert entry_key({"m": 1}, ["a"]) != entry_key({"m": 1}, ["a"], "float16")
+
+
+def _corrupt_and_refetch(tmp_path, damage):
+    encoder = CountingEncoder(tmp_path / "log")
+    cache = EncodingCache(tmp_path / "cache")
+    good, _ = cache.fetch(encoder, {"a": ["x", "y"]}, "cls", [1])
+    folder = cache.path(entry_key(encoder.identity(), ["x", "y"]))
+    damage(folder)
+    again, stats = cache.fetch(encoder, {"a": ["x", "y"]}, "cls", [1])
+    assert stats["entries_corrupt"] == 1 and stats["sentences_computed"] == 2
+    assert calls(tmp_path / "log") == [2, 2]
+    np.testing.assert_array_equal(good["a"], again["a"])
+    _, stats = cache.fetch(encoder, {"a": ["x", "y"]}, "cls", [1])
+    assert stats["entries_hit"] == 1  # the rewritten entry is trusted again
+
+
+def test_truncated_entry_is_recomputed(tmp_path):
+    def truncate(folder):
+        path = folder / "cls.npy"
+        path.write_bytes(path.read_bytes()[:-7])
+    _corrupt_and_refetch(tmp_path, truncate)
+
+
+def test_flipped_bytes_are_detected_by_checksum(tmp_path):
+    def flip(folder):
+        data = bytearray((folder / "cls.npy").read_bytes())
+        data[-40] ^= 0xFF  # inside layer 1, the slab that is read
+        (folder / "cls.npy").write_bytes(bytes(data))
+    _corrupt_and_refetch(tmp_path, flip)
+
+
+def test_unreadable_meta_is_recomputed(tmp_path):
+    _corrupt_and_refetch(tmp_path, lambda folder: (folder / "meta.json").write_text("{not json"))
+
+
+def test_failed_write_leaves_no_entry(tmp_path):
+    cache = EncodingCache(tmp_path / "cache")
+    with pytest.raises(TypeError):
+        cache.write("ab" * 32, {"cls": np.zeros((2, 2, 2)), "bad": object()}, {})
+    assert not cache.path("ab" * 32).exists()
+    assert not list((tmp_path / "cache").glob("*/.tmp-*"))
+
+
+def test_float16_store_halves_size_and_stays_close(tmp_path):
+    encoder = CountingEncoder(tmp_path / "log", dim=256)
+    sentences = [f"s{i}" for i in range(50)]
+    full, _ = EncodingCache(tmp_path / "c32").fetch(encoder, {"a": sentences}, "cls", [0])
+    half, _ = EncodingCache(tmp_path / "c16", "float16").fetch(encoder, {"a": sentences}, "cls", [0])
+    np.testing.assert_allclose(full["a"], half["a"], rtol=1e-3)
+    size = lambda root: sum(p.stat().st_size for p in root.rglob("*.npy"))  # noqa: E731
+    assert size(tmp_path / "c16") < 0.55 * size(tmp_path / "c32")
+
+
+def _fetch_in_process(root, log, out):
+    cache = EncodingCache(root)
+    arrays, stats = cache.fetch(CountingEncoder(Path(log), delay=1.0), {"a": ["p", "q", "r"]}, "cls", [0])
+    np.save(out, arrays["a"])
+
+
+def test_parallel_jobs_compute_a_key_once(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    jobs = [ctx.Process(target=_fetch_in_process, args=(tmp_path / "cache", tmp_path / "log", tmp_path / f"out{i}.npy"))
+            for i in range(2)]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join(60)
+        assert job.exitcode == 0
+    assert calls(tmp_path / "log") == [3]
+    np.testing.assert_array_equal(np.load(tmp_path / "out0.npy"), np.load(tmp_path / "out1.npy"))

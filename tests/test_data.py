@@ -1,0 +1,101 @@
+import pytest
+
+from sentgrid.data import STS_DATASETS, data_root, load_sts, wikitext_sentences
+from sentgrid.data.sts import read_biosses, read_semeval_year, read_sick, read_stsb
+from sentgrid.errors import SentgridError
+
+
+@pytest.mark.parametrize("name", list(STS_DATASETS))
+def test_every_sts_dataset_has_its_expected_pairs(data_root, name):
+    data = load_sts(name, data_root)
+    assert len(data) == STS_DATASETS[name].pairs
+    assert len(data.sentences1) == len(data.sentences2) == len(data.subsets)
+    assert 0 <= data.scores.min() and data.scores.max() <= 5
+
+
+def test_senteval_variant_is_lower_cased_and_tokenised(data_root):
+    raw, tok = load_sts("STSB", data_root), load_sts("STSB", data_root, text_variant="senteval")
+    assert len(raw) == len(tok) == 1379
+    assert raw.sentences1[0] == "A girl is styling her hair."
+    assert tok.sentences1[0] == "a girl is styling her hair ."
+    assert tok.notes["text_variant"] == "senteval"
+
+
+def test_sick_test_split_and_subsets(data_root):
+    assert len(load_sts("SICK-R", data_root, sick_split="test")) == 4927
+    sts12 = load_sts("STS12", data_root)
+    assert sorted(set(sts12.subsets)) == sorted(STS_DATASETS["STS12"].subsets)
+    assert (sts12.subsets == "MSRpar").sum() == 750
+
+
+def test_unscored_lines_are_skipped(data_root):
+    sts15 = load_sts("STS15", data_root)  # 8,500 input lines, 3,000 scored
+    assert (sts15.subsets == "answers-forums").sum() == 375
+
+
+def test_slice_covers_every_subset(data_root):
+    part = load_sts("STS12", data_root).take(50)
+    assert len(part) == 50 and len(set(part.subsets)) == 5
+
+
+def test_unknown_options_name_the_choices(data_root):
+    with pytest.raises(SentgridError, match="choose one of: STS12"):
+        load_sts("STS99", data_root)
+    with pytest.raises(SentgridError, match="choose one of: raw, senteval"):
+        load_sts("STS12", data_root, text_variant="lower")
+
+
+def test_data_root_errors_name_the_setting(tmp_path):
+    with pytest.raises(SentgridError, match="SENTGRID_DATA"):
+        data_root(None)
+    with pytest.raises(SentgridError, match="data.root='/no/such/dir' is not a folder"):
+        data_root("/no/such/dir")
+    with pytest.raises(SentgridError, match="missing data file .*sts-test.csv"):
+        load_sts("STSB", tmp_path)
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_missing_column_names_file_and_line(tmp_path):
+    write(tmp_path / "STS.input.a.txt", "one\ttwo\nonly one sentence\n")
+    write(tmp_path / "STS.gs.a.txt", "1.0\n2.0\n")
+    with pytest.raises(SentgridError, match=r"STS.input.a.txt:2: expected two tab-separated sentences"):
+        read_semeval_year("X", tmp_path, ["a"], "STS.input.{}.txt", "STS.gs.{}.txt")
+
+
+def test_non_numeric_score_names_file_and_line(tmp_path):
+    write(tmp_path / "STS.input.a.txt", "one\ttwo\nthree\tfour\n")
+    write(tmp_path / "STS.gs.a.txt", "1.0\nhigh\n")
+    with pytest.raises(SentgridError, match=r"STS.gs.a.txt:2: score 'high' is not a number"):
+        read_semeval_year("X", tmp_path, ["a"], "STS.input.{}.txt", "STS.gs.{}.txt")
+
+
+def test_empty_sentence_and_short_rows_are_errors(tmp_path):
+    stsb = write(tmp_path / "sts.csv", "g\tf\ty\t1\t2.0\ta\tb\ng\tf\ty\t2\t3.0\t\tb\n")
+    with pytest.raises(SentgridError, match=r"sts.csv:2: expected two"):
+        read_stsb("STSB", stsb)
+    sick = write(tmp_path / "SICK.txt", "pair_ID\tsentence_A\tsentence_B\trelatedness_score\n1\ta\tb\n")
+    with pytest.raises(SentgridError, match=r"SICK.txt:2: expected 4 tab-separated columns, found 3"):
+        read_sick("SICK-R", [sick])
+    bio = write(tmp_path / "b.tsv", "header\n1\ta\tb\t1\t1\t1\t1\t1\tx\n")
+    with pytest.raises(SentgridError, match=r"b.tsv:2: score 'x'"):
+        read_biosses("BIOSSES", bio)
+
+
+def test_mismatched_input_and_gold_files(tmp_path):
+    write(tmp_path / "STS.input.a.txt", "one\ttwo\n")
+    write(tmp_path / "STS.gs.a.txt", "1.0\n2.0\n")
+    with pytest.raises(SentgridError, match="do not belong together"):
+        read_semeval_year("X", tmp_path, ["a"], "STS.input.{}.txt", "STS.gs.{}.txt")
+
+
+def test_wikitext_sentences(data_root):
+    sentences = wikitext_sentences(data_root / "wikitext/wikitext-2-raw/wiki.test.raw")
+    assert len(sentences) > 9000
+    assert sentences[0] == "Robert Boulter is an English film , television and theatre actor ."
+    assert sentences[1].startswith("He had a guest-starring role")  # " @-@ " undone
+    assert not any(s.startswith("=") for s in sentences)
+    assert len(wikitext_sentences(data_root / "wikitext/wikitext-2-raw/wiki.test.raw", max_sentences=10)) == 10
