@@ -7,6 +7,7 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
+from omegaconf.errors import MissingMandatoryValue
 
 from .errors import SentgridError
 from .paths import register_resolvers
@@ -25,7 +26,10 @@ def main(cfg: DictConfig) -> float:
             "sweep_dir": hydra_cfg.sweep.dir if hydra_cfg.mode.name == "MULTIRUN" else hydra_cfg.run.dir,
             "git_commit": tracking.git_commit(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     try:
-        record = pipeline.run_cell(cfg)
+        try:
+            record = pipeline.run_cell(cfg)
+        except MissingMandatoryValue as exc:
+            raise SentgridError(f"{exc.full_key} has no value; set it on the command line ({exc.full_key}=...).")
     except SentgridError as exc:
         tracking.write_record({"status": "failed", "error": str(exc), "tags": tags}, job_dir)
         print(f"sentgrid: error: {exc}", file=sys.stderr)

@@ -1,0 +1,95 @@
+"""`python -m sentgrid` as users run it: a real Hydra multirun, real MLflow, small real data slices."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sentgrid.paths import PROJECT_ROOT
+
+SLICE = "task.max_pairs=40"
+
+
+def sentgrid(tmp_path, data_root, *args, sweep="sweep", uri=None):
+    env = {**os.environ, "SENTGRID_DATA": str(data_root)}
+    command = [sys.executable, "-m", "sentgrid", *args, f"cache.dir={tmp_path / 'cache'}",
+               f"tracking.uri={uri or f'sqlite:///{tmp_path}/mlflow.db'}", f"hydra.sweep.dir={tmp_path / sweep}",
+               f"hydra.run.dir={tmp_path / 'run'}"]
+    return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def records(folder):
+    return [json.loads((folder / str(i) / "result.json").read_text()) for i in range(len(list(folder.glob("[0-9]*"))))]
+
+
+def test_sweep_encodes_each_forward_pass_once_and_logs_every_cell(tmp_path, data_root):
+    run = sentgrid(tmp_path, data_root, "-m", "pooling=avg,template", "postproc=none,whiten", SLICE)
+    assert run.returncode == 0, run.stderr[-3000:]
+    cells = records(tmp_path / "sweep")
+    assert [c["config"]["pooling"]["name"] for c in cells] == ["avg", "avg", "template", "template"]
+    computed = [c["encode"]["sentences_computed"] for c in cells]
+    assert computed[0] > 0 and computed[2] > 0 and computed[1] == computed[3] == 0
+    assert cells[2]["resolved"]["template"]["name"] == "promptbert" and cells[2]["notes"]["template"]
+    for cell in cells:
+        assert cell["resolved"]["layers"] == [6]
+        assert set(cell["metrics"]) >= {"sts/STS12/spearman", "sts/SICK-R/pearson", "sts/avg/spearman",
+                                        "sts/STS12/spearman_wmean"}
+        assert cell["versions"]["torch"] and cell["timings"]["total"] > 0
+    assert "spearman" in run.stdout and "BIOSSES" in run.stdout
+
+    import mlflow
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["sentgrid"])
+    assert len(runs) == 4
+    assert set(runs["params.pooling.name"]) == {"avg", "template"}
+    assert runs["metrics.sts/avg/spearman"].notna().all()
+    assert set(runs["tags.sweep_dir"]) == {str(tmp_path / "sweep")}
+
+    again = sentgrid(tmp_path, data_root, "-m", "pooling=avg,template", "postproc=none,whiten", SLICE, sweep="again")
+    assert again.returncode == 0, again.stderr[-3000:]
+    repeat = records(tmp_path / "again")
+    assert [c["encode"]["sentences_computed"] for c in repeat] == [0, 0, 0, 0]
+    assert [c["metrics"] for c in repeat] == [c["metrics"] for c in cells]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["pooling=median"], "Available options in 'pooling'"),
+    (["pooling.special_tokens=some"], "pooling.special_tokens='some' is not valid; choose one of: include, exclude"),
+    (["layer=index", "layer.index=9"], "layer 9 is out of range for a model with 6 blocks"),
+    (["pooling=template", "template=custom", "template.text='Just [X] here'"], "has no [MASK]"),
+    (["template=custom"], "template.text has no value"),
+    (["model.path=/no/such/model"], "is not a model folder"),
+    (["postproc.fit_on=both"], "postproc.fit_on='both' is not valid; choose one of: task, wikitext"),
+])
+def test_bad_input_stops_with_one_clear_sentence(tmp_path, data_root, args, message):
+    run = sentgrid(tmp_path, data_root, *args)
+    assert run.returncode != 0
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_missing_data_root_names_the_setting(tmp_path, data_root):
+    run = sentgrid(tmp_path, tmp_path / "nowhere")
+    assert run.returncode == 2
+    assert "data.root=" in run.stderr and "SENTGRID_DATA" in run.stderr
+    failed = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert failed["status"] == "failed" and "data.root" in failed["error"]
+
+
+def test_fit_on_wikitext_and_tracking_replay(tmp_path, data_root):
+    (tmp_path / "a-file").write_text("")  # a store under a file cannot be created: tracking fails
+    run = sentgrid(tmp_path, data_root, "postproc=whiten_normalize", "postproc.fit_on=wikitext",
+                   "corpus.max_sentences=600", "task.datasets=[STSB,BIOSSES]", SLICE,
+                   uri=f"sqlite:///{tmp_path}/a-file/mlflow.db")
+    assert run.returncode == 0, run.stderr[-3000:]
+    record = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert record["resolved"]["postproc_fit_on"] == "wikitext"
+    assert record["postproc"]["BIOSSES"][0]["fit_sentences"] == 600  # fitted on the corpus, not 80 sentences
+    assert record["encode"]["sentences_requested"] > 600
+    assert "replay it with" in run.stdout + run.stderr and not (tmp_path / "run" / ".tracked").exists()
+
+    from sentgrid.tracking import replay
+    assert replay(tmp_path / "run", f"sqlite:///{tmp_path / 'replayed.db'}") == 1
+    assert (tmp_path / "run" / ".tracked").exists()
+    assert replay(tmp_path / "run", f"sqlite:///{tmp_path / 'replayed.db'}") == 0
