@@ -6,6 +6,7 @@ how many dimensions whitening kept when there were fewer fit sentences than dime
 """
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.covariance import LedoitWolf
 from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer, QuantileTransformer, StandardScaler
@@ -18,28 +19,42 @@ RELATIVE_VARIANCE_FLOOR = 1e-6
 
 
 class Whitener(TransformerMixin, BaseEstimator):
-    """PCA whitening x -> (x - mu) U diag(lambda)^-1/2, as in BERT-whitening (Su et al., 2021).
+    """Whitening x -> (x - mu) U diag(lambda)^-1/2 from the eigendecomposition of the fit set's
+    covariance, as in BERT-whitening (Su et al., 2021). `n_components` keeps the top k directions.
 
-    `n_components` keeps the top k directions (None: all). With fewer fit sentences than dimensions the
-    covariance is rank-deficient, so only directions with non-negligible variance are kept.
+    With no more fit sentences than dimensions (BIOSSES: 182 sentences, 384+ dims) the sample
+    covariance is singular, and whitening the fit set in its own span maps it onto a regular simplex:
+    every pair of its sentences gets the same cosine, -1/(n-1), and the scores mean nothing. So
+    `shrinkage="auto"` uses the Ledoit-Wolf shrunk covariance there (full rank, well conditioned) and the
+    plain sample covariance otherwise; "none" and "ledoit_wolf" force one or the other.
     """
 
-    def __init__(self, n_components: int | None = None):
+    def __init__(self, n_components: int | None = None, shrinkage: str = "auto"):
         self.n_components = n_components
+        self.shrinkage = shrinkage
 
     def fit(self, X, y=None):
         n, d = X.shape
         if n < 2:
             raise SentgridError(f"whitening needs at least 2 fit sentences, got {n}; "
                                 f"use postproc.fit_on=wikitext or a larger dataset.")
-        wanted = d if self.n_components is None else int(self.n_components)
-        pca = PCA(n_components=min(wanted, n, d), svd_solver="full").fit(X.astype(np.float64))
-        keep = pca.explained_variance_ > RELATIVE_VARIANCE_FLOOR * pca.explained_variance_[0]
-        self.mean_ = pca.mean_
-        self.projection_ = (pca.components_[keep] / np.sqrt(pca.explained_variance_[keep])[:, None]).T
-        kept = int(keep.sum())
-        self.report_ = {"dims_in": d, "dims_kept": kept, "fit_sentences": n,
-                        "rank_reduced": kept < min(wanted, d)}
+        if self.shrinkage not in ("auto", "none", "ledoit_wolf"):
+            raise choice_error("whiten shrinkage", self.shrinkage, ("auto", "none", "ledoit_wolf"))
+        X = X.astype(np.float64)
+        shrink = self.shrinkage == "ledoit_wolf" or (self.shrinkage == "auto" and n <= d)
+        if shrink:
+            estimate = LedoitWolf().fit(X)
+            covariance, shrinkage = estimate.covariance_, float(estimate.shrinkage_)
+        else:
+            covariance, shrinkage = np.cov(X, rowvar=False), 0.0
+        variances, directions = np.linalg.eigh(covariance)
+        variances, directions = variances[::-1], directions[:, ::-1]
+        wanted = d if self.n_components is None else min(int(self.n_components), d)
+        keep = np.flatnonzero(variances > RELATIVE_VARIANCE_FLOOR * variances[0])[:wanted]
+        self.mean_ = X.mean(axis=0)
+        self.projection_ = directions[:, keep] / np.sqrt(variances[keep])
+        self.report_ = {"dims_in": d, "dims_kept": len(keep), "fit_sentences": n,
+                        "shrinkage": round(shrinkage, 4), "rank_reduced": len(keep) < wanted}
         return self
 
     def transform(self, X):

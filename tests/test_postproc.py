@@ -28,12 +28,18 @@ def test_whitening_equals_the_bert_whitening_formula_up_to_rotation(vectors):
     np.testing.assert_allclose(ours @ ours.T, reference @ reference.T, rtol=1e-3, atol=1e-3)
 
 
-def test_whitening_with_fewer_sentences_than_dimensions_reduces_rank_without_nan():
+def test_whitening_with_fewer_sentences_than_dimensions_shrinks_without_nan():
     rng = np.random.default_rng(1)
-    few = rng.normal(size=(20, 64)).astype(np.float32)  # BIOSSES-like: n << dim
+    few = (rng.normal(size=(20, 64)) @ rng.normal(size=(64, 64))).astype(np.float32)  # BIOSSES-like: n << dim
     out, reports = fit_transform(build(["whiten", "normalize"]), few, few)
     assert np.isfinite(out).all()
-    assert reports[0]["dims_kept"] < 20 and reports[0]["rank_reduced"]
+    assert 0 < reports[0]["shrinkage"] <= 1 and reports[0]["dims_kept"] == 64
+    # Without shrinkage the fit set collapses onto a simplex: every pair has cosine -1/(n-1).
+    flat, reports = fit_transform(build([{"name": "whiten", "shrinkage": "none"}, "normalize"]), few, few)
+    off_diagonal = (flat @ flat.T)[~np.eye(20, dtype=bool)]
+    np.testing.assert_allclose(off_diagonal, -1 / 19, atol=1e-3)
+    assert reports[0]["rank_reduced"] and reports[0]["dims_kept"] == 19
+    assert (out @ out.T)[~np.eye(20, dtype=bool)].std() > 0.05
 
 
 def test_whitening_on_one_sentence_is_a_clear_error():

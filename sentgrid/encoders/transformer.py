@@ -7,6 +7,7 @@ loaded lazily: a cell served from the cache never loads it.
 """
 import logging
 import os
+import sys
 from functools import cached_property
 from pathlib import Path
 
@@ -157,7 +158,10 @@ class TransformerEncoder:
         mask_lost = 0
         model, device = self.model, self.model.device
         batch_size = int(self.cfg.batch_size)
-        with torch.inference_mode(), tqdm(total=n, desc=desc, unit="sent", disable=n < 2 * batch_size) as bar:
+        # In a log file (no terminal) a bar redrawn every 0.1 s buries everything else.
+        refresh = 0.1 if sys.stderr.isatty() else 30
+        with torch.inference_mode(), tqdm(total=n, desc=desc, unit="sent", disable=n < 2 * batch_size,
+                                          mininterval=refresh) as bar:
             for start in range(0, n, batch_size):
                 rows = order[start:start + batch_size]
                 batch = tok([texts[i] for i in rows], padding=True, truncation=True, max_length=max_length,

@@ -1,0 +1,115 @@
+"""`make bench`: sentgrid against its peer on the same data in the same run.
+
+1. Encode throughput on the 8 STS datasets: sentgrid (all layers kept, cold cache, identical sentences
+   encoded once) vs sentence-transformers `encode` of every pair's sentences, as MTEB does.
+2. The full peer check: per-dataset Spearman of sentgrid's default cell vs sentence-transformers.
+3. Cells per minute for cells served from the cache, the cache hit rate, and peak memory.
+
+    python -m sentgrid.bench [--max-pairs N] [--cells N]
+"""
+import argparse
+import os
+import resource
+import tempfile
+import time
+
+import numpy as np
+from hydra import compose, initialize_config_dir
+from scipy.stats import spearmanr
+
+from .cache import EncodingCache
+from .encoders import TransformerEncoder
+from .paths import CONF_DIR, register_resolvers
+from .pipeline import run_cell
+from .templates import Template
+
+
+def config(cache_dir, max_pairs, *overrides):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose("config", overrides=[f"cache.dir={cache_dir}", "tracking.enabled=false",
+                                            f"task.max_pairs={max_pairs or 'null'}", *overrides])
+
+
+def peak_memory_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max-pairs", type=int, default=None, help="an evenly spaced slice per dataset (default: all)")
+    parser.add_argument("--cells", type=int, default=12, help="cached cells to time (default: 12)")
+    args = parser.parse_args()
+    register_resolvers()
+
+    from sentence_transformers import SentenceTransformer
+
+    from .data import data_root, load_sts
+
+    with tempfile.TemporaryDirectory(prefix="sentgrid-bench-") as cache_dir:
+        cfg = config(cache_dir, args.max_pairs)
+        root = data_root(cfg.data.root)
+        datasets = {name: load_sts(name, root).take(args.max_pairs) for name in cfg.task.datasets}
+        slots = sum(2 * len(d) for d in datasets.values())
+        print(f"STS: {len(datasets)} datasets, {slots} sentence slots, "
+              f"{len({s for d in datasets.values() for s in d.sentences})} distinct sentences; torch threads "
+              f"{__import__('torch').get_num_threads()}")
+
+        # 1. Encode: sentence-transformers, as MTEB calls it (each dataset's two sides).
+        peer = SentenceTransformer(cfg.model.path, device="cpu")
+        started = time.perf_counter()
+        peer_vectors = {name: (peer.encode(d.sentences1, batch_size=64), peer.encode(d.sentences2, batch_size=64))
+                        for name, d in datasets.items()}
+        peer_seconds = time.perf_counter() - started
+
+        # ... and sentgrid, cold cache, every layer and primitive kept.
+        encoder = TransformerEncoder(cfg.model, Template("none", None), None)
+        encoder.model  # load outside the timing, as for the peer
+        started = time.perf_counter()
+        _, stats = EncodingCache(cache_dir).fetch(encoder, {n: d.sentences for n, d in datasets.items()},
+                                                  "mean_all", [encoder.num_layers])
+        ours_seconds = time.perf_counter() - started
+        cache_bytes = sum(f.stat().st_size for f in __import__("pathlib").Path(cache_dir).rglob("*.npy"))
+
+        # 2. The peer check on the same data.
+        record = run_cell(cfg)
+        rows = []
+        for name, (a, b) in peer_vectors.items():
+            cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+            theirs = 100 * spearmanr(cos, datasets[name].scores).statistic
+            ours = record["metrics"][f"sts/{name}/spearman"]
+            rows.append((name, ours, theirs, ours - theirs))
+
+        # 3. Cached cells.
+        grid = [(p, q) for p in ("cls", "avg", "max") for q in ("none", "whiten", "quantile", "zscore")][:args.cells]
+        hits = requested = 0
+        started = time.perf_counter()
+        for pooling, post in grid:
+            cell = run_cell(config(cache_dir, args.max_pairs, f"pooling={pooling}", f"postproc={post}",
+                                   "layer=first_last"))
+            hits += cell["encode"]["cache_hits"]
+            requested += cell["encode"]["sentences_requested"]
+        cell_seconds = time.perf_counter() - started
+
+    print("\n== encode: sentgrid (all layers kept) vs sentence-transformers encode, same sentences ==")
+    print(f"sentence-transformers : {slots:6d} slots in {peer_seconds:7.1f} s = {slots / peer_seconds:7.1f} slots/s")
+    print(f"sentgrid              : {slots:6d} slots in {ours_seconds:7.1f} s = {slots / ours_seconds:7.1f} slots/s "
+          f"({stats['sentences_computed']} distinct sentences through the model, "
+          f"{stats['sentences_computed'] / ours_seconds:.1f} sentences/s)")
+    print(f"ratio sentgrid / peer : {peer_seconds / ours_seconds:.2f}x")
+    print(f"cache size            : {cache_bytes / 2**20:.0f} MiB for {stats['sentences_requested']} cached sentences "
+          f"= {cache_bytes / 2**20 / stats['sentences_requested'] * 1e4:.0f} MiB per 10k sentences "
+          f"({encoder.num_layers + 1} layers x {encoder.config.hidden_size} dims x 5 primitives, float32)")
+    print("\n== peer check: Spearman x100, minilm last-layer avg, no post-processing ==")
+    print(f"{'dataset':<10}{'sentgrid':>10}{'s-t':>10}{'diff':>9}")
+    for name, ours, theirs, diff in rows:
+        print(f"{name:<10}{ours:>10.2f}{theirs:>10.2f}{diff:>+9.3f}")
+    print(f"max |diff| = {max(abs(r[3]) for r in rows):.3f} points")
+    print("\n== cells served from the cache (first+last layers, pooling x post-processing, in one process) ==")
+    print(f"{len(grid)} cells in {cell_seconds:.1f} s = {60 * len(grid) / cell_seconds:.1f} cells/min; "
+          f"cache hit rate {hits / max(requested, 1):.1%}")
+    print(f"peak memory (RSS): {peak_memory_mib():.0f} MiB")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    main()
