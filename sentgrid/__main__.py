@@ -40,7 +40,8 @@ def main(cfg: DictConfig) -> float:
     print(f"\n{tags['cell']}\n{pipeline.summary_table(record)}\n", flush=True)
     if cfg.tracking.enabled:
         tracking.track(record, job_dir, cfg.tracking.uri, cfg.tracking.experiment)
-    return record["metrics"]["sts/avg/spearman"]
+    family = cfg.task.families[0]
+    return record["metrics"].get(f"{family}/avg/{pipeline.HEADLINE[family][0]}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 2. The full peer check: per-dataset Spearman of sentgrid's default cell vs sentence-transformers.
 3. Cells per minute for cells served from the cache, the cache hit rate, and peak memory.
 
-    python -m sentgrid.bench [--max-pairs N] [--cells N]
+    python -m sentgrid.bench [--max-items N] [--cells N]
 """
 import argparse
 import os
@@ -24,10 +24,10 @@ from .pipeline import run_cell
 from .templates import Template
 
 
-def config(cache_dir, max_pairs, *overrides):
+def config(cache_dir, max_items, *overrides):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose("config", overrides=[f"cache.dir={cache_dir}", "tracking.enabled=false",
-                                            f"task.max_pairs={max_pairs or 'null'}", *overrides])
+                                            f"task.max_items={max_items or 'null'}", *overrides])
 
 
 def peak_memory_mib() -> float:
@@ -36,7 +36,7 @@ def peak_memory_mib() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--max-pairs", type=int, default=None, help="an evenly spaced slice per dataset (default: all)")
+    parser.add_argument("--max-items", type=int, default=None, help="an evenly spaced slice per dataset (default: all)")
     parser.add_argument("--cells", type=int, default=12, help="cached cells to time (default: 12)")
     args = parser.parse_args()
     register_resolvers()
@@ -46,9 +46,9 @@ def main() -> None:
     from .data import data_root, load_sts
 
     with tempfile.TemporaryDirectory(prefix="sentgrid-bench-") as cache_dir:
-        cfg = config(cache_dir, args.max_pairs)
+        cfg = config(cache_dir, args.max_items)
         root = data_root(cfg.data.root)
-        datasets = {name: load_sts(name, root).take(args.max_pairs) for name in cfg.task.datasets}
+        datasets = {name: load_sts(name, root).take(args.max_items) for name in cfg.task.sts.datasets}
         slots = sum(2 * len(d) for d in datasets.values())
         print(f"STS: {len(datasets)} datasets, {slots} sentence slots, "
               f"{len({s for d in datasets.values() for s in d.sentences})} distinct sentences; torch threads "
@@ -84,7 +84,7 @@ def main() -> None:
         hits = requested = 0
         started = time.perf_counter()
         for pooling, post in grid:
-            cell = run_cell(config(cache_dir, args.max_pairs, f"pooling={pooling}", f"postproc={post}",
+            cell = run_cell(config(cache_dir, args.max_items, f"pooling={pooling}", f"postproc={post}",
                                    "layer=first_last"))
             hits += cell["encode"]["cache_hits"]
             requested += cell["encode"]["sentences_requested"]

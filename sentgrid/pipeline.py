@@ -14,14 +14,14 @@ from omegaconf import OmegaConf
 from . import layers as layer_spec
 from . import pooling, postproc, templates
 from .cache import EncodingCache
-from .data import data_root, load_sts, wikitext_sentences
+from .data import data_root, load, wikitext_sentences
 from .encoders import TransformerEncoder
 from .errors import SentgridError, choice_error
-from .tasks import sts
+from .tasks import classification, clustering, sts
 
 log = logging.getLogger(__name__)
 
-FAMILIES = ("sts",)
+FAMILIES = {"sts": sts, "clustering": clustering, "classification": classification}
 FIT_SETS = ("task", "wikitext")
 CORPUS_REQUEST = "corpus:wikitext"
 
@@ -57,12 +57,26 @@ def versions() -> dict:
             "scikit-learn": sklearn.__version__, "mlflow": mlflow.__version__, "hydra": hydra.__version__}
 
 
+def load_datasets(task, root) -> dict[str, tuple[str, str, object]]:
+    """request name -> (family, dataset name, record) for every dataset of the task not skipped."""
+    skip = set(task.skip or [])
+    datasets = {}
+    for family in task.families:
+        if family not in FAMILIES:
+            raise choice_error("task family", family, FAMILIES)
+        for name in task[family].datasets:
+            if name not in skip:
+                datasets[f"{family}/{name}"] = (family, name, load(family, name, root, task[family]).take(task.max_items))
+    unknown = skip - {name for family in task.families for name in task[family].datasets}
+    if unknown:
+        raise SentgridError(f"task.skip names {sorted(unknown)}, which the task does not have.")
+    return datasets
+
+
 def run_cell(cfg) -> dict:
     """Run one cell and return its result record (config, resolved choices, encode stats, metrics)."""
     timings, notes = {}, {}
     started = time.perf_counter()
-    if cfg.task.family not in FAMILIES:
-        raise choice_error("task", cfg.task.family, FAMILIES)
     if cfg.postproc.fit_on not in FIT_SETS:
         raise choice_error("postproc.fit_on", cfg.postproc.fit_on, FIT_SETS)
 
@@ -74,12 +88,12 @@ def run_cell(cfg) -> dict:
     cache = EncodingCache(cfg.cache.dir, cfg.cache.dtype)
     encoder = TransformerEncoder(cfg.model, template, memo_dir=Path(cfg.cache.dir) / "fingerprints")
     layers = layer_spec.resolve(cfg.layer, encoder.num_layers)
-    root = data_root(cfg.data.root) if cfg.task.source == "local" else None
+    local = "sts" not in cfg.task.families or cfg.task.sts.source == "local" or len(cfg.task.families) > 1
+    root = data_root(cfg.data.root) if local else None
 
     with _timed(timings, "load_data"):
-        datasets = {name: load_sts(name, root, cfg.task.text_variant, cfg.task.sick_split, cfg.task.source)
-                    .take(cfg.task.max_pairs) for name in cfg.task.datasets}
-        requests = {name: data.sentences for name, data in datasets.items()}
+        datasets = load_datasets(cfg.task, root)
+        requests = {key: data.sentences for key, (_, _, data) in datasets.items()}
         fit_on_corpus = bool(steps) and cfg.postproc.fit_on == "wikitext"
         if fit_on_corpus:
             requests[CORPUS_REQUEST] = wikitext_sentences(cfg.corpus.path, cfg.corpus.max_sentences)
@@ -88,21 +102,27 @@ def run_cell(cfg) -> dict:
         per_layer, encode_stats = cache.fetch(encoder, requests, primitive, layers)
 
     with _timed(timings, "pool"):
-        vectors = {name: pooling.pool(array) for name, array in per_layer.items()}
+        vectors = {key: pooling.pool(array) for key, array in per_layer.items()}
 
-    with _timed(timings, "postproc"):
-        reports = {}
-        for name in datasets:
-            fit_set = vectors[CORPUS_REQUEST] if fit_on_corpus else vectors[name]
-            vectors[name], reports[name] = postproc.fit_transform(postproc.build(steps), fit_set, vectors[name])
-
-    with _timed(timings, "evaluate"):
-        metrics = {}
-        for name, data in datasets.items():
-            for metric, value in sts.evaluate(data, vectors[name], requests[name]).items():
-                metrics[f"sts/{name}/{metric}"] = value
-        for metric in ("spearman", "pearson", "spearman_mean", "spearman_wmean", "pearson_mean", "pearson_wmean"):
-            metrics[f"sts/avg/{metric}"] = float(np.mean([metrics[f"sts/{n}/{metric}"] for n in datasets]))
+    reports, metrics = {}, {}
+    for key, (family, name, data) in datasets.items():
+        evaluator = FAMILIES[family]
+        with _timed(timings, f"postproc/{key}"):
+            if fit_on_corpus:
+                fit_set = vectors[CORPUS_REQUEST]
+            else:
+                row = {s: i for i, s in enumerate(requests[key])}
+                fit_set = vectors[key][[row[s] for s in evaluator.fit_sentences(data)]]
+            vectors[key], reports[key] = postproc.fit_transform(postproc.build(steps), fit_set, vectors[key])
+        with _timed(timings, f"evaluate/{key}"):
+            for metric, value in evaluator.evaluate(data, vectors[key], requests[key], cfg.task.get(family)).items():
+                metrics[f"{key}/{metric}"] = value
+    for family in cfg.task.families:
+        names = [name for f, name, _ in datasets.values() if f == family]
+        for metric in FAMILIES[family].AVERAGED:
+            values = [metrics[f"{family}/{n}/{metric}"] for n in names if f"{family}/{n}/{metric}" in metrics]
+            if values and len(values) == len(names):
+                metrics[f"{family}/avg/{metric}"] = float(np.mean(values))
     timings["total"] = round(time.perf_counter() - started, 3)
 
     return {
@@ -114,10 +134,11 @@ def run_cell(cfg) -> dict:
             "pooling_primitive": primitive,
             "postproc_fit_on": cfg.postproc.fit_on if steps else "n/a",
             "model": encoder.describe(),
+            "skipped": list(cfg.task.skip or []),
         },
         "postproc": reports,
-        "datasets": {name: {"pairs": len(d), "sentences": len(requests[name]), "source": d.source, **d.notes}
-                     for name, d in datasets.items()},
+        "datasets": {key: {"family": family, "items": len(d), "sentences": len(requests[key]), "source": d.source,
+                           **d.notes} for key, (family, _, d) in datasets.items()},
         "encode": encode_stats,
         "metrics": metrics,
         "timings": timings,
@@ -126,14 +147,21 @@ def run_cell(cfg) -> dict:
     }
 
 
+HEADLINE = {"sts": ("spearman", "pearson"), "clustering": ("accuracy", "nmi"), "classification": ("accuracy", "f1")}
+
+
 def summary_table(record: dict) -> str:
-    """Per-dataset scores as a small text table (Spearman and Pearson x100)."""
+    """Per-dataset scores as a small text table, one block per family (x100)."""
     metrics = record["metrics"]
-    names = list(record["datasets"]) + ["avg"]
-    lines = [f"{'dataset':<10}{'spearman':>10}{'pearson':>10}{'pairs':>8}"]
-    for name in names:
-        pairs = record["datasets"].get(name, {}).get("pairs", "")
-        lines.append(f"{name:<10}{metrics[f'sts/{name}/spearman']:>10.2f}{metrics[f'sts/{name}/pearson']:>10.2f}{pairs:>8}")
+    lines = []
+    for family in record["config"]["task"]["families"]:
+        first, second = HEADLINE[family]
+        lines.append(f"{family:<26}{first:>10}{second:>10}{'items':>8}")
+        keys = [k for k, d in record["datasets"].items() if d["family"] == family] + [f"{family}/avg"]
+        for key in keys:
+            items = record["datasets"].get(key, {}).get("items", "")
+            cells = [f"{metrics[f'{key}/{m}']:>10.2f}" if f"{key}/{m}" in metrics else f"{'-':>10}" for m in (first, second)]
+            lines.append(f"  {key.split('/', 1)[1]:<24}{''.join(cells)}{items:>8}")
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from sentgrid.paths import PROJECT_ROOT
 
-SLICE = "task.max_pairs=40"
+SLICE = "task.max_items=40"
 
 
 def sentgrid(tmp_path, data_root, *args, sweep="sweep", uri=None):
@@ -80,7 +80,7 @@ def test_missing_data_root_names_the_setting(tmp_path, data_root):
 def test_fit_on_wikitext_and_tracking_replay(tmp_path, data_root):
     (tmp_path / "a-file").write_text("")  # a store under a file cannot be created: tracking fails
     run = sentgrid(tmp_path, data_root, "postproc=whiten_normalize", "postproc.fit_on=wikitext",
-                   "corpus.max_sentences=600", "task.datasets=[STSB,BIOSSES]", SLICE,
+                   "corpus.max_sentences=600", "task.sts.datasets=[STSB,BIOSSES]", SLICE,
                    uri=f"sqlite:///{tmp_path}/a-file/mlflow.db")
     assert run.returncode == 0, run.stderr[-3000:]
     record = json.loads((tmp_path / "run" / "result.json").read_text())

@@ -17,7 +17,7 @@ def sentence_transformer(minilm_cfg):
 
 
 def test_minilm_avg_last_equals_sentence_transformers(compose_cell, data_root, sentence_transformer):
-    record = run_cell(compose_cell(f"task.max_pairs={SLICE}"))
+    record = run_cell(compose_cell(f"task.max_items={SLICE}"))
     for name in STS_DATASETS:
         data = load_sts(name, data_root).take(SLICE)
         a = sentence_transformer.encode(data.sentences1, batch_size=64)
@@ -26,14 +26,14 @@ def test_minilm_avg_last_equals_sentence_transformers(compose_cell, data_root, s
         peer = 100 * spearmanr(cos, data.scores).statistic
         assert abs(record["metrics"][f"sts/{name}/spearman"] - peer) < 0.05, name
     # Every layer is cached: blocks 1 and 6 of the same sentences need no forward pass.
-    again = run_cell(compose_cell(f"task.max_pairs={SLICE}", "layer=first_last", "pooling=max"))
+    again = run_cell(compose_cell(f"task.max_items={SLICE}", "layer=first_last", "pooling=max"))
     assert again["encode"]["sentences_computed"] == 0 and again["resolved"]["layers"] == [1, 6]
 
 
 def test_whitening_matches_the_reference_formula_on_real_vectors(compose_cell, data_root):
     """postproc=whiten with fit_on=task equals BERT-whitening (Su et al.) computed by hand from plain vectors."""
-    plain = run_cell(compose_cell("task.max_pairs=400", "task.datasets=[SICK-R]"))
-    whitened = run_cell(compose_cell("task.max_pairs=400", "task.datasets=[SICK-R]", "postproc=whiten"))
+    plain = run_cell(compose_cell("task.max_items=400", "task.sts.datasets=[SICK-R]"))
+    whitened = run_cell(compose_cell("task.max_items=400", "task.sts.datasets=[SICK-R]", "postproc=whiten"))
     assert whitened["encode"]["sentences_computed"] == 0
     from sentgrid.cache import EncodingCache
     from sentgrid.encoders import TransformerEncoder

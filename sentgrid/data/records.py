@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def _evenly(n: int, k: int | None) -> np.ndarray:
+def evenly(n: int, k: int | None) -> np.ndarray:
     """Indices of an evenly spaced slice of k out of n items (all when k is None or >= n)."""
     if not k or k >= n:
         return np.arange(n)
@@ -27,7 +27,7 @@ class ClusteringData:
         return sorted(set(self.texts))
 
     def take(self, max_items: int | None) -> "ClusteringData":
-        index = _evenly(len(self), max_items)
+        index = evenly(len(self), max_items)
         if len(index) == len(self):
             return self
         return ClusteringData(self.name, [self.texts[i] for i in index], self.labels[index], self.source,
@@ -60,6 +60,6 @@ class ClassificationData:
             return self
         splits = {}
         for split, (items, labels) in self.splits.items():
-            index = _evenly(len(items), max_items)
+            index = evenly(len(items), max_items)
             splits[split] = ([items[i] for i in index], labels[index])
         return ClassificationData(self.name, splits, self.source, self.pairs, {**self.notes, "max_items": int(max_items)})

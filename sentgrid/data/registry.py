@@ -54,13 +54,13 @@ def data_root(value) -> Path:
 def load_sts(name: str, root: Path | None, text_variant: str = "raw", sick_split: str = "all",
              source: str = "local") -> sts.STSData:
     if name not in STS_DATASETS:
-        raise choice_error("task.datasets entry", name, STS_DATASETS)
+        raise choice_error("task.sts.datasets entry", name, STS_DATASETS)
     if text_variant not in TEXT_VARIANTS:
-        raise choice_error("task.text_variant", text_variant, TEXT_VARIANTS)
+        raise choice_error("task.sts.text_variant", text_variant, TEXT_VARIANTS)
     if sick_split not in SICK_SPLITS:
-        raise choice_error("task.sick_split", sick_split, SICK_SPLITS)
+        raise choice_error("task.sts.sick_split", sick_split, SICK_SPLITS)
     if source not in SOURCES:
-        raise choice_error("task.source", source, SOURCES)
+        raise choice_error("task.sts.source", source, SOURCES)
     spec = STS_DATASETS[name]
     if source == "hub":
         return sts.read_hub(name, spec.hub_id)
@@ -80,3 +80,17 @@ def load_sts(name: str, root: Path | None, text_variant: str = "raw", sick_split
         data = sts.read_biosses(name, root / "biosses/biosses.tsv")
     data.notes["text_variant"] = "raw" if name == "BIOSSES" else text_variant
     return data
+
+
+FAMILY_DATASETS = {"sts": STS_DATASETS}
+
+
+def load(family: str, name: str, root: Path | None, family_cfg):
+    """One dataset of a family as a plain record."""
+    from .families import load_classification, load_clustering
+
+    if family == "sts":
+        return load_sts(name, root, family_cfg.text_variant, family_cfg.sick_split, family_cfg.source)
+    if family == "clustering":
+        return load_clustering(name, root)
+    return load_classification(name, root)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SentgridError
+from .records import evenly
 
 
 @dataclass
@@ -30,13 +31,13 @@ class STSData:
         """The distinct sentences, sorted: the unit of encoding and caching."""
         return sorted(set(self.sentences1) | set(self.sentences2))
 
-    def take(self, max_pairs: int | None) -> "STSData":
-        """An evenly spaced slice of `max_pairs` pairs (covers every subset), for quick runs."""
-        if not max_pairs or max_pairs >= len(self):
+    def take(self, max_items: int | None) -> "STSData":
+        """An evenly spaced slice of `max_items` pairs (covers every subset), for quick runs."""
+        index = evenly(len(self), max_items)
+        if len(index) == len(self):
             return self
-        index = np.unique(np.linspace(0, len(self) - 1, int(max_pairs)).round().astype(int))
         return STSData(self.name, [self.sentences1[i] for i in index], [self.sentences2[i] for i in index],
-                       self.scores[index], self.subsets[index], self.source, {**self.notes, "max_pairs": int(max_pairs)})
+                       self.scores[index], self.subsets[index], self.source, {**self.notes, "max_items": int(max_items)})
 
 
 def _lines(path: Path) -> list[str]:

@@ -22,7 +22,7 @@ def _correlations(similarity: np.ndarray, gold: np.ndarray) -> dict[str, float]:
             "pearson": 100 * float(pearsonr(similarity, gold).statistic)}
 
 
-def evaluate(data: STSData, vectors: np.ndarray, sentences: list[str]) -> dict[str, float]:
+def evaluate(data: STSData, vectors: np.ndarray, sentences: list[str], cfg=None) -> dict[str, float]:
     """Scores of `data` given `vectors[i]` for `sentences[i]` (the dataset's distinct sentences)."""
     row = {s: i for i, s in enumerate(sentences)}
     left = vectors[[row[s] for s in data.sentences1]]
@@ -39,3 +39,10 @@ def evaluate(data: STSData, vectors: np.ndarray, sentences: list[str]) -> dict[s
         scores[f"{metric}_wmean"] = float((values * sizes).sum() / sizes.sum())
     scores["pairs"] = float(len(data))
     return scores
+
+
+AVERAGED = ("spearman", "pearson", "spearman_mean", "spearman_wmean", "pearson_mean", "pearson_wmean")
+
+
+def fit_sentences(data: STSData) -> list[str]:
+    return data.sentences

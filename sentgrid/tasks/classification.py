@@ -1,0 +1,103 @@
+"""Classification: logistic regression on frozen sentence vectors, accuracy and macro-F1 x100.
+
+Protocol `senteval` (default): 10-fold stratified cross-validation where there is no test split (MR, CR,
+SUBJ, MPQA); otherwise fit on train and score test. C comes from a small grid, chosen on the dev split
+where there is one, else by inner cross-validation on the training part. Pairs (MRPC) are represented
+as [|u - v|, u * v].
+
+Protocol `mteb`: `n_experiments` times, undersample the training split to `samples_per_label` per label,
+fit a default logistic regression and score the test split; report the mean.
+"""
+import numpy as np
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold
+
+from ..data.records import ClassificationData
+from ..errors import choice_error
+
+AVERAGED = ("accuracy", "f1")
+PROTOCOLS = ("senteval", "mteb")
+MAX_ITER = 1000
+
+
+def fit_sentences(data: ClassificationData) -> list[str]:
+    """Post-processing is fitted on the training split only (all data when cross-validating)."""
+    items, _ = data.splits["train"]
+    return sorted({t for item in items for t in (item if data.pairs else (item,))})
+
+
+def features(data: ClassificationData, split: str, vectors: np.ndarray, row: dict) -> tuple[np.ndarray, np.ndarray]:
+    items, labels = data.splits[split]
+    if data.pairs:
+        u = vectors[[row[a] for a, _ in items]]
+        v = vectors[[row[b] for _, b in items]]
+        return np.hstack([np.abs(u - v), u * v]), labels
+    return vectors[[row[t] for t in items]], labels
+
+
+def _scores(y_true, y_pred) -> dict[str, float]:
+    return {"accuracy": 100 * accuracy_score(y_true, y_pred), "f1": 100 * f1_score(y_true, y_pred, average="macro")}
+
+
+def choose_c(X, y, grid, inner_folds: int, seed: int, dev=None) -> float:
+    """The C of `grid` with the best dev accuracy, or the best inner cross-validation accuracy."""
+    if len(grid) == 1:
+        return grid[0]
+    if dev is not None:
+        accuracy = [LogisticRegression(C=c, max_iter=MAX_ITER).fit(X, y).score(*dev) for c in grid]
+        return grid[int(np.argmax(accuracy))]
+    cv = StratifiedKFold(inner_folds, shuffle=True, random_state=seed)
+    return float(LogisticRegressionCV(Cs=grid, cv=cv, max_iter=MAX_ITER, n_jobs=-1).fit(X, y).C_[0])
+
+
+def senteval(data, vectors, row, cfg) -> dict[str, float]:
+    grid = [float(c) for c in cfg.grid]
+    seed = int(cfg.seed)
+    X, y = features(data, "train", vectors, row)
+    if "test" not in data.splits:
+        folds = StratifiedKFold(int(cfg.folds), shuffle=True, random_state=seed)
+        results, chosen = [], []
+        for train, test in folds.split(X, y):
+            c = choose_c(X[train], y[train], grid, int(cfg.inner_folds), seed)
+            model = LogisticRegression(C=c, max_iter=MAX_ITER).fit(X[train], y[train])
+            results.append(_scores(y[test], model.predict(X[test])))
+            chosen.append(c)
+        out = {m: float(np.mean([r[m] for r in results])) for m in results[0]}
+        out["accuracy_std"] = float(np.std([r["accuracy"] for r in results]))
+        out["C"] = float(np.median(chosen))
+        return out
+    dev = features(data, "dev", vectors, row) if "dev" in data.splits else None
+    c = choose_c(X, y, grid, int(cfg.inner_folds), seed, dev)
+    X_test, y_test = features(data, "test", vectors, row)
+    model = LogisticRegression(C=c, max_iter=MAX_ITER).fit(X, y)
+    return {**_scores(y_test, model.predict(X_test)), "C": c}
+
+
+def mteb(data, vectors, row, cfg) -> dict[str, float]:
+    X, y = features(data, "train", vectors, row)
+    has_test = "test" in data.splits
+    if has_test:
+        X_test, y_test = features(data, "test", vectors, row)
+    else:  # no test split: each experiment holds out one fold of a stratified 10-fold split
+        folds = list(StratifiedKFold(10, shuffle=True, random_state=int(cfg.seed)).split(X, y))
+    results = []
+    for experiment in range(int(cfg.n_experiments)):
+        rng = np.random.default_rng(int(cfg.seed) + experiment)
+        pool = np.arange(len(y)) if has_test else folds[experiment % 10][0]
+        picked = np.concatenate([rng.permutation(pool[y[pool] == label])[:int(cfg.samples_per_label)]
+                                 for label in np.unique(y[pool])])
+        model = LogisticRegression(max_iter=100, random_state=int(cfg.seed) + experiment).fit(X[picked], y[picked])
+        test_X, test_y = (X_test, y_test) if has_test else (X[folds[experiment % 10][1]], y[folds[experiment % 10][1]])
+        results.append(_scores(test_y, model.predict(test_X)))
+    out = {m: float(np.mean([r[m] for r in results])) for m in results[0]}
+    out["accuracy_std"] = float(np.std([r["accuracy"] for r in results]))
+    return out
+
+
+def evaluate(data: ClassificationData, vectors: np.ndarray, sentences: list[str], cfg) -> dict[str, float]:
+    if cfg.protocol not in PROTOCOLS:
+        raise choice_error("task.classification.protocol", cfg.protocol, PROTOCOLS)
+    row = {s: i for i, s in enumerate(sentences)}
+    scores = (senteval if cfg.protocol == "senteval" else mteb)(data, vectors, row, cfg[cfg.protocol])
+    return {**scores, "items": float(len(data))}
