@@ -85,7 +85,7 @@ def test_fit_on_wikitext_and_tracking_replay(tmp_path, data_root):
     assert run.returncode == 0, run.stderr[-3000:]
     record = json.loads((tmp_path / "run" / "result.json").read_text())
     assert record["resolved"]["postproc_fit_on"] == "wikitext"
-    assert record["postproc"]["BIOSSES"][0]["fit_sentences"] == 600  # fitted on the corpus, not 80 sentences
+    assert record["postproc"]["sts/BIOSSES"][0]["fit_sentences"] == 600  # fitted on the corpus, not 80 sentences
     assert record["encode"]["sentences_requested"] > 600
     assert "replay it with" in run.stdout + run.stderr and not (tmp_path / "run" / ".tracked").exists()
 
