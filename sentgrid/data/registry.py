@@ -94,3 +94,14 @@ def load(family: str, name: str, root: Path | None, family_cfg):
     if family == "clustering":
         return load_clustering(name, root)
     return load_classification(name, root)
+
+
+def sts_files(spec: STSSpec) -> list[str]:
+    """Every local file an STS dataset can read (both text variants)."""
+    if spec.year_dir:
+        raw, senteval = spec.year_dir
+        return [f"{raw}/{pattern.format(s)}" for s in spec.subsets for pattern in (spec.raw_input, spec.raw_gold)] + \
+               [f"{senteval}/STS.{kind}.{s}.txt" for s in spec.subsets for kind in ("input", "gs")]
+    return {"STSB": ["sts-raw/STSBenchmark/stsbenchmark/sts-test.csv", "senteval/STS/STSBenchmark/sts-test.csv"],
+            "SICK-R": [f"senteval/SICK/SICK_{s}.txt" for s in ("train", "trial", "test_annotated")],
+            "BIOSSES": ["biosses/biosses.tsv"]}[spec.name]

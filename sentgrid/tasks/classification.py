@@ -8,13 +8,15 @@ as [|u - v|, u * v].
 Protocol `mteb`: `n_experiments` times, undersample the training split to `samples_per_label` per label,
 fit a default logistic regression and score the test split; report the mean.
 """
+import warnings
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from ..data.records import ClassificationData
-from ..errors import choice_error
+from ..errors import SentgridError, choice_error
 
 AVERAGED = ("accuracy", "f1")
 PROTOCOLS = ("senteval", "mteb")
@@ -40,15 +42,27 @@ def _scores(y_true, y_pred) -> dict[str, float]:
     return {"accuracy": 100 * accuracy_score(y_true, y_pred), "f1": 100 * f1_score(y_true, y_pred, average="macro")}
 
 
+def smallest_class(y) -> int:
+    return int(np.unique(y, return_counts=True)[1].min())
+
+
 def choose_c(X, y, grid, inner_folds: int, seed: int, dev=None) -> float:
-    """The C of `grid` with the best dev accuracy, or the best inner cross-validation accuracy."""
+    """The C of `grid` with the best dev accuracy, or the best inner cross-validation accuracy.
+
+    On a slice too small for inner folds (a class with a single example) the grid's middle is used."""
     if len(grid) == 1:
         return grid[0]
     if dev is not None:
         accuracy = [LogisticRegression(C=c, max_iter=MAX_ITER).fit(X, y).score(*dev) for c in grid]
         return grid[int(np.argmax(accuracy))]
+    inner_folds = min(inner_folds, smallest_class(y))
+    if inner_folds < 2:
+        return grid[len(grid) // 2]
     cv = StratifiedKFold(inner_folds, shuffle=True, random_state=seed)
-    return float(LogisticRegressionCV(Cs=grid, cv=cv, max_iter=MAX_ITER, n_jobs=-1).fit(X, y).C_[0])
+    with warnings.catch_warnings():  # scikit-learn 1.9 announces attribute changes we do not rely on
+        warnings.simplefilter("ignore", FutureWarning)
+        search = LogisticRegressionCV(Cs=grid, cv=cv, max_iter=MAX_ITER, n_jobs=-1, scoring="accuracy").fit(X, y)
+    return float(search.C_[0])
 
 
 def senteval(data, vectors, row, cfg) -> dict[str, float]:
@@ -56,7 +70,10 @@ def senteval(data, vectors, row, cfg) -> dict[str, float]:
     seed = int(cfg.seed)
     X, y = features(data, "train", vectors, row)
     if "test" not in data.splits:
-        folds = StratifiedKFold(int(cfg.folds), shuffle=True, random_state=seed)
+        if smallest_class(y) < 2:
+            raise SentgridError(f"{data.name}: a class has a single example, too few for cross-validation; "
+                                f"use more items (task.max_items).")
+        folds = StratifiedKFold(min(int(cfg.folds), smallest_class(y)), shuffle=True, random_state=seed)
         results, chosen = [], []
         for train, test in folds.split(X, y):
             c = choose_c(X[train], y[train], grid, int(cfg.inner_folds), seed)

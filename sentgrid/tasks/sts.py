@@ -29,7 +29,8 @@ def evaluate(data: STSData, vectors: np.ndarray, sentences: list[str], cfg=None)
     right = vectors[[row[s] for s in data.sentences2]]
     similarity = cosine(left, right)
     scores = _correlations(similarity, data.scores)
-    subsets = np.unique(data.subsets)
+    # A subset needs a few pairs for a correlation (only tiny slices have fewer).
+    subsets = [s for s in np.unique(data.subsets) if (data.subsets == s).sum() >= 3]
     per_subset = [(_correlations(similarity[data.subsets == s], data.scores[data.subsets == s]),
                    int((data.subsets == s).sum())) for s in subsets]
     sizes = np.array([n for _, n in per_subset], dtype=float)
