@@ -88,8 +88,8 @@ def run_cell(cfg) -> dict:
     cache = EncodingCache(cfg.cache.dir, cfg.cache.dtype)
     encoder = TransformerEncoder(cfg.model, template, memo_dir=Path(cfg.cache.dir) / "fingerprints")
     layers = layer_spec.resolve(cfg.layer, encoder.num_layers)
-    local = "sts" not in cfg.task.families or cfg.task.sts.source == "local" or len(cfg.task.families) > 1
-    root = data_root(cfg.data.root) if local else None
+    hub_only = list(cfg.task.families) == ["sts"] and cfg.task.sts.source == "hub"
+    root = None if hub_only else data_root(cfg.data.root)
 
     with _timed(timings, "load_data"):
         datasets = load_datasets(cfg.task, root)
