@@ -4,6 +4,8 @@ Each step is fitted on the fit set (the task's own sentences or the corpus) and 
 evaluation vectors. Fitted steps expose `report_`, a small dict recorded in the result (for example
 how many dimensions whitening kept when there were fewer fit sentences than dimensions).
 """
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.covariance import LedoitWolf
@@ -96,11 +98,10 @@ class Quantile(QuantileTransformer):
     """Each dimension mapped to uniform [0, 1] through its empirical CDF on the fit set."""
 
     def fit(self, X, y=None):
-        wanted = self.n_quantiles
-        self.n_quantiles = min(wanted, X.shape[0])  # sklearn warns and clips otherwise
-        super().fit(X, y)
-        self.report_ = {"n_quantiles": self.n_quantiles, "fit_sentences": X.shape[0]}
-        self.n_quantiles = wanted
+        with warnings.catch_warnings():  # sklearn clips n_quantiles to the fit size itself, with a warning
+            warnings.simplefilter("ignore", UserWarning)
+            super().fit(X, y)
+        self.report_ = {"n_quantiles": int(self.n_quantiles_), "fit_sentences": X.shape[0]}
         return self
 
 

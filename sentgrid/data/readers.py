@@ -46,26 +46,25 @@ def polarity(positive: Path, negative: Path) -> tuple[list[str], np.ndarray]:
     return texts, np.array(labels)
 
 
-def sst_binary(path: Path) -> tuple[list[str], np.ndarray]:
-    """`text<TAB>label` per line."""
+def _labelled_lines(path: Path, split) -> tuple[list[str], np.ndarray]:
+    """One `(text, integer label)` per line, `split(line) -> (text, label)` saying where each sits."""
     texts, labels = [], []
     for lineno, line in enumerate(_read(path), start=1):
-        text, _, label = line.rpartition("\t")
+        text, label = split(line)
         where = f"{path}:{lineno}"
-        texts.append(_text(text, where))
         labels.append(_int(label, where))
+        texts.append(_text(text, where))
     return texts, np.array(labels)
+
+
+def sst_binary(path: Path) -> tuple[list[str], np.ndarray]:
+    """`text<TAB>label` per line."""
+    return _labelled_lines(path, lambda line: line.rpartition("\t")[::2])
 
 
 def sst_fine(path: Path) -> tuple[list[str], np.ndarray]:
     """`label<SPACE>text` per line (label first, unlike the binary files)."""
-    texts, labels = [], []
-    for lineno, line in enumerate(_read(path), start=1):
-        label, _, text = line.partition(" ")
-        where = f"{path}:{lineno}"
-        labels.append(_int(label, where))
-        texts.append(_text(text, where))
-    return texts, np.array(labels)
+    return _labelled_lines(path, lambda line: line.partition(" ")[::-2])
 
 
 def trec(path: Path) -> tuple[list[str], np.ndarray]:
