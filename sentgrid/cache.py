@@ -5,6 +5,10 @@ encoder identity: `<root>/<key[:2]>/<key>/` with one `<primitive>.npy` of shape 
 (a layer is one contiguous slab, so a cell reads only the layers it uses) and `meta.json` with the
 shapes and a CRC32 of every slab. The key hashes the encoder identity and the sentences.
 
+A *token entry* (only when a cell needs token-level pooling: weighting, bias removal, BERT + Avg.)
+holds `states.npy` [layers+1, T, dim] with the token ids and sentence offsets. *Tables* (Avg.,
+B2S) are stored the same way under the hash of what built them.
+
 * Writes are atomic: an entry is built in a temporary folder and renamed into place.
 * A lock per key: parallel jobs that need the same key wait for the one computing it.
 * A truncated or corrupt entry (missing file, wrong size, CRC mismatch, unreadable meta) is removed
@@ -25,10 +29,12 @@ import numpy as np
 from filelock import FileLock
 
 from .errors import choice_error
+from .tokens import TokenBatch
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+TOKENS = "tokens"  # the entry kind holding per-token states (weighting, mixes)
 
 
 class CorruptEntry(Exception):
@@ -50,6 +56,18 @@ def _crc(array: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(array).data)
 
 
+class LayerGather:
+    """Rows `positions` of a [layers, rows, dim] array, one layer at a time (no full copy)."""
+
+    def __init__(self, array, positions: np.ndarray):
+        self.array, self.positions = array, positions
+        self.shape = (array.shape[0], len(positions), array.shape[2])
+        self.ndim, self.dtype = 3, array.dtype
+
+    def __getitem__(self, layer: int) -> np.ndarray:
+        return np.asarray(self.array[layer][self.positions])
+
+
 class EncodingCache:
     """`store_dtype` float16 halves the disk size (cosines move by ~1e-4) for big models."""
 
@@ -63,20 +81,26 @@ class EncodingCache:
         return self.root / key[:2] / key
 
     # -- reading ------------------------------------------------------------------------------------
+    def _meta(self, folder: Path) -> dict:
+        meta = json.loads((folder / "meta.json").read_text())
+        if meta["format"] != FORMAT_VERSION:
+            raise CorruptEntry(f"format {meta['format']} != {FORMAT_VERSION}")
+        return meta
+
     def read(self, key: str, primitive: str, layers: list[int]) -> tuple[np.ndarray, dict] | None:
-        """[len(layers), n, dim] for `primitive` at `layers`, and the entry's meta; None if absent.
+        """[len(layers), n, dim] of the layered array `primitive` at `layers`, and the entry's meta; None if absent.
 
         Raises CorruptEntry when the entry exists but cannot be trusted."""
         folder = self.path(key)
         if not folder.exists():
             return None
         try:
-            meta = json.loads((folder / "meta.json").read_text())
-            if meta["format"] != FORMAT_VERSION or primitive not in meta["primitives"]:
+            meta = self._meta(folder)
+            if primitive not in meta["primitives"]:
                 raise CorruptEntry(f"entry lacks primitive {primitive!r}")
             array = np.load(folder / f"{primitive}.npy", mmap_mode="r")
-            if list(array.shape) != meta["shape"]:
-                raise CorruptEntry(f"shape {array.shape} != {meta['shape']}")
+            if list(array.shape) != meta.get("shapes", {}).get(primitive, meta["shape"]):
+                raise CorruptEntry(f"shape {array.shape} does not match meta.json")
             slabs = []
             for layer in layers:
                 slab = np.array(array[layer])
@@ -89,19 +113,57 @@ class EncodingCache:
         except (OSError, ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
             raise CorruptEntry(f"{type(exc).__name__}: {exc}") from exc
 
+    def read_whole(self, key: str, names: list[str] | None = None) -> dict[str, np.ndarray] | None:
+        """Whole arrays of an entry (all of them when `names` is None), checksums verified; None if absent."""
+        folder = self.path(key)
+        if not folder.exists():
+            return None
+        try:
+            meta = self._meta(folder)
+            out = {}
+            for name in names or meta["arrays"]:
+                if name not in meta["arrays"]:
+                    continue
+                array = np.load(folder / f"{name}.npy")
+                crc = meta["crc32"][name]
+                found = [_crc(a) for a in array] if isinstance(crc, list) else _crc(array)
+                if found != crc:
+                    raise CorruptEntry(f"checksum mismatch in {name}")
+                out[name] = array
+            return out
+        except CorruptEntry:
+            raise
+        except (OSError, ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
+            raise CorruptEntry(f"{type(exc).__name__}: {exc}") from exc
+
     # -- writing ------------------------------------------------------------------------------------
-    def write(self, key: str, primitives: dict[str, np.ndarray], meta: dict) -> None:
+    def write(self, key: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
+        """Write an entry atomically. 3-d float arrays are *layered* ([layers, rows, dim], stored in the
+        store dtype, a checksum per layer); anything else (token ids, offsets, counts) is kept as it is."""
         final = self.path(key)
         tmp = final.parent / f".tmp-{key}-{uuid.uuid4().hex}"
         tmp.mkdir(parents=True)
         try:
-            crcs = {}
-            for name, array in primitives.items():
-                array = np.ascontiguousarray(array, dtype=self.store_dtype)
-                np.save(tmp / f"{name}.npy", array)
-                crcs[name] = [_crc(array[layer]) for layer in range(array.shape[0])]
-            shape = list(next(iter(primitives.values())).shape)
-            meta = {**meta, "format": FORMAT_VERSION, "shape": shape, "primitives": sorted(primitives),
+            crcs, shapes, layered = {}, {}, []
+            for name, array in arrays.items():
+                if array.ndim == 3 and np.issubdtype(array.dtype, np.floating):
+                    # Layer by layer, so a big token entry never has to sit in memory at once.
+                    out = np.lib.format.open_memmap(tmp / f"{name}.npy", mode="w+", dtype=self.store_dtype,
+                                                    shape=tuple(array.shape))
+                    crcs[name] = []
+                    for layer in range(array.shape[0]):
+                        out[layer] = array[layer]
+                        crcs[name].append(_crc(out[layer]))
+                    out.flush()
+                    del out
+                    layered.append(name)
+                else:
+                    array = np.ascontiguousarray(array)
+                    crcs[name] = _crc(array)
+                    np.save(tmp / f"{name}.npy", array)
+                shapes[name] = list(array.shape)
+            meta = {**meta, "format": FORMAT_VERSION, "shape": shapes[layered[0]] if layered else None,
+                    "shapes": shapes, "primitives": sorted(layered), "arrays": sorted(arrays),
                     "crc32": crcs, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
             if final.exists():  # a corrupt entry we are replacing
@@ -119,20 +181,30 @@ class EncodingCache:
         locks.mkdir(parents=True, exist_ok=True)
         return FileLock(str(locks / f"{key}.lock"))
 
-    # -- the one call the pipeline makes --------------------------------------------------------------
+    # -- what the pipeline calls ----------------------------------------------------------------------
     def fetch(self, encoder, requests: dict[str, list[str]], primitive: str, layers: list[int]):
         """For each request name, the primitive at `layers` for its sentences ([len(layers), n, dim]).
 
         Returns (arrays by name, statistics). Missing or corrupt entries are computed in one encoder call."""
+        return self._fetch(encoder, requests, layers, primitive)
+
+    def fetch_tokens(self, encoder, requests: dict[str, list[str]], layers: list[int]):
+        """For each request name, (TokenBatch, token states [len(layers), T, dim]) of its sentences.
+
+        Token entries sit beside primitive entries (same encoder identity, `entry: tokens`); computing
+        one writes the primitives of the same forward pass too, so no sentence is encoded twice for both."""
+        return self._fetch(encoder, requests, layers, TOKENS)
+
+    def _fetch(self, encoder, requests, layers, primitive):
         identity = encoder.identity()
-        keys = {name: entry_key(identity, sentences, self.store_dtype) for name, sentences in requests.items()}
+        keys = {name: self.key_for(identity, sentences, primitive) for name, sentences in requests.items()}
         stats = {"sentences_requested": 0, "cache_hits": 0, "sentences_computed": 0, "entries_hit": 0,
                  "entries_computed": 0, "entries_corrupt": 0, "truncated": 0, "encode_seconds": 0.0}
         by_key: dict[str, list[str]] = {}
         for name, key in keys.items():
             by_key.setdefault(key, []).append(name)
 
-        found: dict[str, np.ndarray] = {}
+        found = {}
         missing = []
         for key, names in by_key.items():
             stats["sentences_requested"] += len(requests[names[0]])
@@ -154,15 +226,31 @@ class EncodingCache:
                     else:
                         found[key] = hit
                 if still_missing:
-                    found.update(self._compute(encoder, identity, still_missing, by_key, requests, primitive, layers, stats))
+                    found.update(self._compute(encoder, identity, still_missing, by_key, requests, primitive,
+                                               layers, stats))
             finally:
                 for lock in locks:
                     lock.release()
         return {name: found[key] for name, key in keys.items()}, stats
 
+    def key_for(self, identity: dict, sentences: list[str], primitive: str) -> str:
+        if primitive == TOKENS:
+            identity = {**identity, "entry": TOKENS}
+        return entry_key(identity, sentences, self.store_dtype)
+
+    def _read_entry(self, key, primitive, layers):
+        if primitive != TOKENS:
+            return self.read(key, primitive, layers)
+        hit = self.read(key, "states", layers)
+        if hit is None:
+            return None
+        states, meta = hit
+        small = self.read_whole(key, ["ids", "offsets", "special", "mask_index"])
+        return (TokenBatch.from_arrays(small), states), meta
+
     def _try_read(self, key, primitive, layers, stats):
         try:
-            hit = self.read(key, primitive, layers)
+            hit = self._read_entry(key, primitive, layers)
         except CorruptEntry as exc:
             log.warning("cache entry %s is corrupt (%s); recomputing it", key[:12], exc)
             stats["entries_corrupt"] += 1
@@ -170,17 +258,29 @@ class EncodingCache:
             return None
         if hit is None:
             return None
-        array, meta = hit
+        value, meta = hit
         stats["entries_hit"] += 1
-        stats["cache_hits"] += array.shape[1]
+        stats["cache_hits"] += meta["sentences"]
         stats["truncated"] += meta.get("truncated", 0)
-        return array
+        return value
 
     def _compute(self, encoder, identity, keys, by_key, requests, primitive, layers, stats):
         union = list(dict.fromkeys(s for key in keys for s in requests[by_key[key][0]]))
         row = {sentence: i for i, sentence in enumerate(union)}
+        keep_tokens = primitive == TOKENS
         started = time.perf_counter()
-        primitives, encode_stats = encoder.encode(union, desc=f"encode {len(union)} sentences")
+        scratch = self.root / f".scratch-{uuid.uuid4().hex}" if keep_tokens else None
+        try:
+            return self._encode_and_write(encoder, identity, keys, by_key, requests, primitive, layers, stats,
+                                          union, row, scratch, started)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+    def _encode_and_write(self, encoder, identity, keys, by_key, requests, primitive, layers, stats, union, row,
+                          scratch, started):
+        keep_tokens = scratch is not None
+        primitives, encode_stats = encoder.encode(union, desc=f"encode {len(union)} sentences", token_dir=scratch)
         stats["encode_seconds"] += time.perf_counter() - started
         stats["sentences_computed"] += len(union)
         over_length = encode_stats["lengths"] > encode_stats["max_length"]
@@ -192,9 +292,45 @@ class EncodingCache:
         for key in keys:
             sentences = requests[by_key[key][0]]
             index = np.fromiter((row[s] for s in sentences), dtype=np.int64, count=len(sentences))
+            meta = {"sentences": len(sentences), "truncated": int(over_length[index].sum()), "encoder": identity}
             subset = {name: array[:, index] for name, array in primitives.items()}
-            self.write(key, subset, {"sentences": len(sentences), "truncated": int(over_length[index].sum()),
-                                     "encoder": identity})
+            primitive_key = entry_key(identity, sentences, self.store_dtype)
+            if not keep_tokens:
+                self.write(primitive_key, subset, meta)
+            elif not self.path(primitive_key).exists():
+                try:  # a bonus of the same forward pass; another job may be writing it right now
+                    self.write(primitive_key, subset, meta)
+                except OSError:
+                    pass
+            if keep_tokens:
+                batch, positions = encode_stats["token_batch"].select(index)
+                states = LayerGather(encode_stats["token_states"], positions)
+                self.write(key, {"states": states, **batch.arrays()}, meta)
+                out[key] = (batch, np.stack([states[layer] for layer in layers]).astype(self.store_dtype)
+                            .astype(np.float32))
+            else:
+                out[key] = subset[primitive][layers].astype(self.store_dtype).astype(np.float32)
             stats["entries_computed"] += 1
-            out[key] = subset[primitive][layers].astype(self.store_dtype).astype(np.float32)
         return out
+
+    # -- built tables (Avg., B2S): built once per identity, read whole ---------------------------------
+    def table(self, identity: dict, build, desc: str = "table") -> tuple[dict[str, np.ndarray], bool]:
+        """The arrays `build()` returns for `identity`, built once and stored; (arrays, built_now)."""
+        key = hashlib.sha256(json.dumps({"format": FORMAT_VERSION, "table": identity, "store_dtype": self.store_dtype},
+                                        sort_keys=True).encode()).hexdigest()
+        for attempt in range(2):
+            try:
+                hit = self.read_whole(key)
+            except CorruptEntry as exc:
+                log.warning("cached %s %s is corrupt (%s); rebuilding it", desc, key[:12], exc)
+                self.remove(key)
+                hit = None
+            if hit is not None:
+                return {name: a.astype(np.float32) if a.dtype == np.float16 else a for name, a in hit.items()}, False
+            if attempt == 0:
+                with self.lock(key):
+                    if not self.path(key).exists():
+                        arrays = build()
+                        self.write(key, arrays, {"sentences": 0, "table": identity})
+                        return arrays, True
+        raise CorruptEntry(f"cached {desc} {key[:12]} could not be read back")

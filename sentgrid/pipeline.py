@@ -2,20 +2,19 @@
 
 config -> task data -> encode (cached) -> pool -> post-process -> evaluate -> record
 """
+import functools
 import logging
 import platform
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 from omegaconf import OmegaConf
 
 from . import layers as layer_spec
-from . import pooling, postproc, templates
+from . import encoders, pooling, postproc, templates, weighting
 from .cache import EncodingCache
-from .data import data_root, load, wikitext_sentences
-from .encoders import TransformerEncoder
+from .data import corpus_sentences, data_root, load
 from .errors import SentgridError, choice_error
 from .tasks import classification, clustering, sts
 
@@ -73,6 +72,20 @@ def load_datasets(task, root) -> dict[str, tuple[str, str, object]]:
     return datasets
 
 
+def _pool_tokens(pooling_cfg, encoder, tokens: dict, corpus) -> tuple[dict, dict]:
+    """Token-level pooling of every request, with the cell's token weights; and what to record."""
+    corpus_batch = encoder.tokenize_corpus(corpus()) if weighting.needs_corpus(pooling_cfg) else None
+    vocabulary = None if weighting.is_plain(pooling_cfg) else encoder.vocabulary()
+    vectors, notes = {}, {}
+    for key, (batch, states) in tokens.items():
+        weights, weight_notes = weighting.token_weights(pooling_cfg, vocabulary, batch, corpus_batch) \
+            if vocabulary is not None else (None, {})
+        vectors[key], pool_notes = pooling.pool_tokens(states, batch, pooling_cfg.name, weights,
+                                                       pooling_cfg.special_tokens)
+        notes[key] = {**weight_notes, **pool_notes}
+    return vectors, notes
+
+
 def run_cell(cfg) -> dict:
     """Run one cell and return its result record (config, resolved choices, encode stats, metrics)."""
     timings, notes = {}, {}
@@ -83,11 +96,15 @@ def run_cell(cfg) -> dict:
     # Resolve every choice before any expensive work, so a bad value fails in a second.
     template = _template(cfg, notes)
     primitive = pooling.primitive_for(cfg.pooling)
+    weighting.validate(cfg.pooling)
     steps = OmegaConf.to_container(cfg.postproc.steps) if cfg.postproc.steps else []
     postproc.build(steps)
     cache = EncodingCache(cfg.cache.dir, cfg.cache.dtype)
-    encoder = TransformerEncoder(cfg.model, template, memo_dir=Path(cfg.cache.dir) / "fingerprints")
-    layers = layer_spec.resolve(cfg.layer, encoder.num_layers)
+    corpus = functools.cache(lambda: corpus_sentences(cfg.corpus))
+    encoder = encoders.build(cfg.model, template, cache, corpus)
+    # Static tables without layers (RE, GloVe, B2S) read their one table; `layer` is recorded as n/a.
+    layers = layer_spec.resolve(cfg.layer, encoder.num_layers) if encoder.layered else [0]
+    token_level = not encoder.has_primitives or not weighting.is_plain(cfg.pooling)
     hub_only = list(cfg.task.families) == ["sts"] and cfg.task.sts.source == "hub"
     root = None if hub_only else data_root(cfg.data.root)
 
@@ -96,13 +113,19 @@ def run_cell(cfg) -> dict:
         requests = {key: data.sentences for key, (_, _, data) in datasets.items()}
         fit_on_corpus = bool(steps) and cfg.postproc.fit_on == "wikitext"
         if fit_on_corpus:
-            requests[CORPUS_REQUEST] = wikitext_sentences(cfg.corpus.path, cfg.corpus.max_sentences)
+            requests[CORPUS_REQUEST] = corpus()
 
     with _timed(timings, "encode"):
-        per_layer, encode_stats = cache.fetch(encoder, requests, primitive, layers)
+        if token_level:
+            tokens, encode_stats = encoder.token_states(requests, layers, cache)
+        else:
+            per_layer, encode_stats = cache.fetch(encoder, requests, primitive, layers)
 
     with _timed(timings, "pool"):
-        vectors = {key: pooling.pool(array) for key, array in per_layer.items()}
+        if token_level:
+            vectors, pooling_notes = _pool_tokens(cfg.pooling, encoder, tokens, corpus)
+        else:
+            vectors, pooling_notes = {key: pooling.pool(array) for key, array in per_layer.items()}, {}
 
     reports, metrics = {}, {}
     for key, (family, name, data) in datasets.items():
@@ -129,9 +152,10 @@ def run_cell(cfg) -> dict:
         "status": "ok",
         "config": OmegaConf.to_container(cfg, resolve=True),
         "resolved": {
-            "layers": layers,
+            "layers": layers if encoder.layered else "n/a",
             "template": template.describe(),
-            "pooling_primitive": primitive,
+            "pooling_primitive": "tokens" if token_level else primitive,
+            "pooling": pooling_notes,
             "postproc_fit_on": cfg.postproc.fit_on if steps else "n/a",
             "model": encoder.describe(),
             "skipped": list(cfg.task.skip or []),

@@ -66,3 +66,49 @@ def primitive_for(cfg) -> str:
 def pool(per_layer: np.ndarray) -> np.ndarray:
     """Sentence vectors [n, dim] from one primitive read at the cell's layers [layers, n, dim]."""
     return per_layer.mean(axis=0, dtype=np.float64).astype(np.float32)
+
+
+# -- token-level pooling: weighted means, static models, mixes ------------------------------------
+TOKEN_POOLINGS = ("cls", "avg", "max", "template")
+
+
+def pool_tokens(states: np.ndarray, batch, name: str, weights: np.ndarray | None = None,
+                special_tokens: str = "include") -> tuple[np.ndarray, dict]:
+    """Sentence vectors [n, dim] from token states [layers, T, dim] of `batch`, averaged over layers.
+
+    `weights` ([T], >= 0) weight each token of an `avg` (idf, SIF) and drop tokens with weight 0
+    (bias removal) from `avg` and `max`. Tokens without a vector (`batch.known` False) always count 0.
+    A sentence left with no token falls back to all its known tokens, then to a zero vector; both
+    are counted in the returned notes.
+    """
+    from scipy import sparse
+
+    n, total = len(batch), len(batch.ids)
+    if name in ("cls", "template"):
+        rows = batch.offsets[:-1] if name == "cls" else batch.mask_index
+        return states[:, rows].mean(axis=0, dtype=np.float64).astype(np.float32), {}
+    known = np.ones(total, bool) if batch.known is None else batch.known
+    keep = known & ~batch.special if special_tokens == "exclude" else known.copy()
+    w = keep.astype(np.float64) if weights is None else np.where(keep, weights, 0.0)
+    sentence = batch.sentence_of_token()
+    mass = np.bincount(sentence, weights=w, minlength=n)
+    empty = mass <= 0
+    if empty.any():  # everything removed: fall back to the sentence's known tokens
+        fallback = empty[sentence] & known
+        w = np.where(fallback, 1.0, w)
+        mass = np.bincount(sentence, weights=w, minlength=n)
+    notes = {"sentences_fallback": int(empty.sum()), "sentences_zero": int((mass <= 0).sum())}
+    if name == "avg":
+        scaled = w / np.maximum(mass, 1e-12)[sentence]
+        matrix = sparse.csr_matrix((scaled, (sentence, np.arange(total))), shape=(n, total))
+        out = np.mean([matrix @ states[layer].astype(np.float64) for layer in range(len(states))], axis=0)
+        return out.astype(np.float32), notes
+    if name == "max":
+        starts = np.minimum(batch.offsets[:-1], max(total - 1, 0))
+        out = np.zeros((n, states.shape[-1]), np.float64)
+        for layer in range(len(states)):
+            masked = np.where((w > 0)[:, None], states[layer], -np.inf)
+            pooled = np.maximum.reduceat(masked, starts, axis=0) if total else np.zeros((n, states.shape[-1]))
+            out += np.where((mass > 0)[:, None], pooled, 0.0)
+        return (out / len(states)).astype(np.float32), notes
+    raise choice_error("pooling", name, TOKEN_POOLINGS)

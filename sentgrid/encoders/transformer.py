@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from ..errors import SentgridError, choice_error
 from ..pooling import token_primitives
 from ..templates import Template
+from ..tokens import tokenize
 from .fingerprint import folder_fingerprint
 
 log = logging.getLogger(__name__)
@@ -143,9 +144,27 @@ class TransformerEncoder:
         log.info("loaded %s on %s (%s)", self.folder or "random BERT", device, self.cfg.dtype)
         return model.to(device=device, dtype=dtype).eval()
 
+    # -- what token-level pooling needs -----------------------------------------------------------------
+    has_primitives = True
+    layered = True
+
+    def vocabulary(self) -> list[str]:
+        return self.tokenizer.convert_ids_to_tokens(list(range(len(self.tokenizer))))
+
+    def tokenize_corpus(self, sentences: list[str]):
+        """Corpus sentences as the model tokenises them, without the template (corpus idf, SIF, bias removal)."""
+        return tokenize(self.tokenizer, sentences, int(self.cfg.max_length))
+
+    def token_states(self, requests, layers, cache):
+        return cache.fetch_tokens(self, requests, layers)
+
     # -- the forward pass ---------------------------------------------------------------------------
-    def encode(self, sentences: list[str], desc: str = "encode") -> tuple[dict[str, np.ndarray], dict]:
-        """Primitives {name: [layers+1, n, dim] float32} for `sentences`, in order, and encode statistics."""
+    def encode(self, sentences: list[str], desc: str = "encode", token_dir: Path | None = None
+               ) -> tuple[dict[str, np.ndarray], dict]:
+        """Primitives {name: [layers+1, n, dim] float32} for `sentences`, in order, and encode statistics.
+
+        With `token_dir`, every token's state is kept too, in a memory-mapped [layers+1, T, dim] array
+        there (stats `token_states`, with `token_batch` saying which token is where)."""
         tok = self.tokenizer
         texts = [self.template.apply(s, tok.mask_token or "[MASK]") for s in sentences]
         max_length = int(self.cfg.max_length)
@@ -156,6 +175,12 @@ class TransformerEncoder:
         names = ["cls", "mean_all", "mean_content", "max_all", "max_content"] + (["mask"] if self.template.has_mask else [])
         out = {name: np.empty((layers, n, dim), dtype=np.float32) for name in names}
         mask_lost = 0
+        token_batch = token_states = None
+        if token_dir is not None:
+            token_batch = tokenize(tok, texts, max_length, self.template.has_mask)
+            Path(token_dir).mkdir(parents=True, exist_ok=True)
+            token_states = np.lib.format.open_memmap(Path(token_dir) / "states.npy", mode="w+", dtype=np.float32,
+                                                     shape=(layers, len(token_batch.ids), dim))
         model, device = self.model, self.model.device
         batch_size = int(self.cfg.batch_size)
         # In a log file (no terminal) a bar redrawn every 0.1 s buries everything else.
@@ -180,8 +205,16 @@ class TransformerEncoder:
                                          torch.isin(ids, special_ids).to(device), mask_positions)
                 for name, value in prims.items():
                     out[name][:, rows] = value.cpu().numpy()
+                if token_states is not None:
+                    stacked = torch.stack(hidden).float().cpu().numpy()
+                    for b, i in enumerate(rows):
+                        start, end = token_batch.offsets[i], token_batch.offsets[i + 1]
+                        token_states[:, start:end] = stacked[:, b, :end - start]
                 bar.update(len(rows))
         stats = {"lengths": lengths, "max_length": max_length, "tokens": int(np.minimum(lengths, max_length).sum())}
         if self.template.has_mask:
             stats["mask_truncated"] = mask_lost
+        if token_states is not None:
+            token_states.flush()
+            stats.update(token_batch=token_batch, token_states=token_states)
         return out, stats

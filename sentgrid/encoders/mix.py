@@ -1,0 +1,70 @@
+"""BERT + Avg.: per token, (1 - w) * h_layer(token | sentence) + w * Avg_layer[token].
+
+w = 0 is the base model, w = 1 is Avg. (read through the same tokens), 0.5 is the paper's "B + Avg.".
+The base model's token states come from token entries of the encoding cache, so a w x layer sweep
+runs the base model once per dataset. Tokens the corpus never shows keep the base state alone when
+`model.unseen=drop`, and use the Avg. fallback row otherwise.
+"""
+import numpy as np
+
+from ..errors import SentgridError
+from .averaged import AveragedEncoder, base_encoder
+
+
+class MixEncoder:
+    kind = "bert_avg"
+    has_primitives = False
+    layered = True
+
+    def __init__(self, cfg, template, cache, corpus):
+        self.cfg = cfg
+        self.weight = float(cfg.w)
+        if not 0.0 <= self.weight <= 1.0:
+            raise SentgridError(f"model.w={cfg.w} is outside [0, 1]; 0 is the base model, 1 is Avg.")
+        self.cache = cache
+        self.base = base_encoder(cfg.base, cache, template)
+        self.average = AveragedEncoder(cfg, _no_template(), cache, corpus)
+        self.template = template
+
+    @property
+    def num_layers(self) -> int:
+        return self.base.num_layers
+
+    @property
+    def tokenizer(self):
+        return self.base.tokenizer
+
+    def vocabulary(self) -> list[str]:
+        return self.average.vocabulary()
+
+    def tokenize_corpus(self, sentences):
+        return self.average.tokenize_corpus(sentences)
+
+    def identity(self) -> dict:
+        return {"kind": self.kind, "w": self.weight, "base": self.base.identity(),
+                "average": self.average.identity()}
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "w": self.weight, "num_layers": self.num_layers,
+                "base": self.base.describe(), "average": self.average.describe()}
+
+    def token_states(self, requests, layers, cache=None):
+        hits, stats = self.cache.fetch_tokens(self.base, requests, layers)
+        table, known = self.average.table(), self.average.known()
+        out, unknown, tokens = {}, 0, 0
+        for name, (batch, states) in hits.items():
+            share = np.full(len(batch.ids), self.weight, np.float32)
+            if known is not None:
+                share[~known[batch.ids]] = 0.0
+                unknown += int((~known[batch.ids]).sum())
+            tokens += len(batch.ids)
+            mixed = np.stack([(1 - share)[:, None] * states[i] + share[:, None] * table[layer][batch.ids]
+                              for i, layer in enumerate(layers)])
+            out[name] = (batch, mixed)
+        stats.update(tokens_without_average=unknown, token_coverage=round(1 - unknown / max(tokens, 1), 6))
+        return out, stats
+
+
+def _no_template():
+    from ..templates import Template
+    return Template("none", None)

@@ -1,0 +1,74 @@
+"""Sentences as flat token sequences: the input of token-level pooling (weighting, static models, mixes).
+
+A `TokenBatch` holds the token ids of n sentences back to back ([T]) with `offsets` ([n+1]) marking
+where each sentence starts. Per-layer token states that go with it are arrays [layers, T, dim].
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class TokenBatch:
+    ids: np.ndarray                  # [T] token ids (int64)
+    offsets: np.ndarray              # [n+1] sentence i is tokens offsets[i]:offsets[i+1]
+    special: np.ndarray              # [T] bool: [CLS]/[SEP]-like tokens
+    mask_index: np.ndarray | None = None   # [n] flat index of each sentence's [MASK] (templates with one)
+    known: np.ndarray | None = None  # [T] bool: the token has a vector (static vocabularies); None = all
+    notes: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def sentence_of_token(self) -> np.ndarray:
+        """[T] the sentence each token belongs to."""
+        return np.repeat(np.arange(len(self)), self.lengths)
+
+    def select(self, rows: np.ndarray) -> tuple["TokenBatch", np.ndarray]:
+        """The batch of sentences `rows` (in that order) and the flat token positions it took."""
+        starts, ends = self.offsets[rows], self.offsets[np.asarray(rows) + 1]
+        positions = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)]) if len(rows) else np.zeros(0, int)
+        offsets = np.concatenate([[0], np.cumsum(ends - starts)])
+        mask_index = None
+        if self.mask_index is not None:
+            mask_index = self.mask_index[rows] - starts + offsets[:-1]
+        known = None if self.known is None else self.known[positions]
+        return TokenBatch(self.ids[positions], offsets, self.special[positions], mask_index, known), positions
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {"ids": self.ids, "offsets": self.offsets, "special": self.special}
+        if self.mask_index is not None:
+            out["mask_index"] = self.mask_index
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> "TokenBatch":
+        return cls(np.asarray(arrays["ids"]), np.asarray(arrays["offsets"]), np.asarray(arrays["special"]),
+                   np.asarray(arrays["mask_index"]) if "mask_index" in arrays else None)
+
+
+def tokenize(tokenizer, texts: list[str], max_length: int, has_mask: bool = False) -> TokenBatch:
+    """Tokenise `texts` (templates already applied) the way the transformer encoder does."""
+    encoded = tokenizer(texts, add_special_tokens=True, truncation=True, max_length=max_length)["input_ids"]
+    lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    ids = np.fromiter((i for row in encoded for i in row), dtype=np.int64, count=int(offsets[-1]))
+    special_ids = sorted(set(tokenizer.all_special_ids) - {tokenizer.mask_token_id, tokenizer.unk_token_id})
+    batch = TokenBatch(ids, offsets, np.isin(ids, special_ids))
+    if has_mask:
+        batch.mask_index = mask_positions(ids, offsets, tokenizer.mask_token_id)
+    return batch
+
+
+def mask_positions(ids: np.ndarray, offsets: np.ndarray, mask_id: int) -> np.ndarray:
+    """The flat index of each sentence's last [MASK] (the template's); if truncation cut it, its last token."""
+    out = offsets[1:] - 1
+    for row, (start, end) in enumerate(zip(offsets[:-1], offsets[1:])):
+        hits = np.flatnonzero(ids[start:end] == mask_id)
+        if len(hits):
+            out[row] = start + hits[-1]
+    return out.astype(np.int64)

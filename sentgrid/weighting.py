@@ -1,0 +1,102 @@
+"""Token weights for pooling: idf (from the task's texts or the corpus), SIF, and bias removal.
+
+Every scheme is a vector over the vocabulary ([V], >= 0) looked up per token; bias removal sets
+the removed tokens' weight to 0. Counting is over the same tokenisation the model sees.
+
+* idf(t) = log((N + 1) / (df(t) + 1)), N sentences, df(t) the sentences containing t (smoothed so
+  unseen tokens get the largest weight, and tokens in every sentence, like [CLS], get 0).
+* SIF(t) = a / (a + p(t)), p(t) the token's share of all corpus tokens (Arora et al., 2017).
+* bias removal `frequent`: the k most frequent corpus tokens (special tokens aside), punctuation-only
+  tokens and `##` sub-words; `promptbert`: PromptBERT's fixed lists (kongds/Prompt-BERT,
+  evaluation.py, `--remove_continue_word`) plus `##` sub-words.
+"""
+import unicodedata
+
+import numpy as np
+
+from .errors import SentgridError, choice_error
+
+WEIGHTINGS = ("none", "idf_task", "idf_corpus", "sif")
+BIAS_REMOVALS = ("none", "frequent", "promptbert")
+
+# PromptBERT's lists for bert-base-uncased: frequent STS tokens and punctuation.
+PROMPTBERT_FREQUENT = {".", "a", "the", "in", ",", "is", "to", "of", "and", "'", "on", "man", "-", "s", "with",
+                       "for", '"', "at", "##s", "woman", "are", "it", "two", "that", "you", "dog", "said",
+                       "playing", "i", "an", "as", "was", "from", ":", "by", "white"}
+PROMPTBERT_PUNCTUATION = set("?*#´’=…|~/‚¿–»-€‘\"(•`$:[”%£<;“@_{^,.!™&]>\\')+—") | {"[UNK]"}
+
+
+def needs_corpus(pooling_cfg) -> bool:
+    return pooling_cfg.get("weighting", "none") in ("idf_corpus", "sif") or \
+        pooling_cfg.get("bias_removal", "none") == "frequent"
+
+
+def validate(pooling_cfg) -> None:
+    weighting = pooling_cfg.get("weighting", "none")
+    removal = pooling_cfg.get("bias_removal", "none")
+    if weighting not in WEIGHTINGS:
+        raise choice_error("pooling.weighting", weighting, WEIGHTINGS)
+    if removal not in BIAS_REMOVALS:
+        raise choice_error("pooling.bias_removal", removal, BIAS_REMOVALS)
+    if pooling_cfg.name in ("cls", "template") and (weighting != "none" or removal != "none"):
+        raise SentgridError(f"pooling={pooling_cfg.name} reads one token, so pooling.weighting and "
+                            f"pooling.bias_removal do not apply; use pooling=avg or pooling=max.")
+    if weighting != "none" and pooling_cfg.name == "max":
+        raise SentgridError("pooling.weighting weights a mean; with pooling=max use only pooling.bias_removal.")
+
+
+def is_plain(pooling_cfg) -> bool:
+    return pooling_cfg.get("weighting", "none") == "none" and pooling_cfg.get("bias_removal", "none") == "none"
+
+
+def idf(batch, vocab_size: int) -> np.ndarray:
+    sentence = batch.sentence_of_token()
+    pairs = np.unique(sentence * vocab_size + batch.ids)  # (sentence, token) present
+    df = np.bincount(pairs % vocab_size, minlength=vocab_size)
+    return np.log((len(batch) + 1) / (df + 1))
+
+
+def sif(batch, vocab_size: int, a: float) -> np.ndarray:
+    counts = np.bincount(batch.ids[~batch.special], minlength=vocab_size)
+    return a / (a + counts / max(counts.sum(), 1))
+
+
+def is_punctuation(token: str) -> bool:
+    return bool(token) and all(unicodedata.category(c).startswith(("P", "S")) for c in token)
+
+
+def removed_tokens(pooling_cfg, vocabulary: list[str], corpus) -> np.ndarray:
+    """[V] bool: the tokens bias removal drops."""
+    removal = pooling_cfg.get("bias_removal", "none")
+    removed = np.zeros(len(vocabulary), bool)
+    if removal == "none":
+        return removed
+    subword = np.array([t.startswith("##") for t in vocabulary])
+    if removal == "promptbert":
+        listed = PROMPTBERT_FREQUENT | PROMPTBERT_PUNCTUATION
+        return subword | np.array([t in listed for t in vocabulary])
+    counts = np.bincount(corpus.ids[~corpus.special], minlength=len(vocabulary))
+    top_k = int(pooling_cfg.get("bias_top_k", 36))
+    removed[np.argsort(-counts, kind="stable")[:top_k]] = True
+    return removed | subword | np.array([is_punctuation(t) for t in vocabulary])
+
+
+def token_weights(pooling_cfg, vocabulary: list[str], task_batch, corpus_batch) -> tuple[np.ndarray | None, dict]:
+    """Per-token weights [T] for `task_batch` (None when plain), and what to record about them."""
+    if is_plain(pooling_cfg):
+        return None, {}
+    vocab_size = len(vocabulary)
+    weighting = pooling_cfg.get("weighting", "none")
+    if weighting == "idf_task":
+        table = idf(task_batch, vocab_size)
+    elif weighting == "idf_corpus":
+        table = idf(corpus_batch, vocab_size)
+    elif weighting == "sif":
+        table = sif(corpus_batch, vocab_size, float(pooling_cfg.get("sif_a", 1e-3)))
+    else:
+        table = np.ones(vocab_size)
+    removed = removed_tokens(pooling_cfg, vocabulary, corpus_batch)
+    table = np.where(removed, 0.0, table)
+    weights = table[task_batch.ids]
+    return weights, {"tokens_removed": int((removed[task_batch.ids] & ~task_batch.special).sum()),
+                     "vocabulary_removed": int(removed.sum())}
