@@ -35,7 +35,7 @@ sweep: $(STAMP)
 	$(PY) -m sentgrid -m pooling=avg,template postproc=none,whiten
 
 bench: $(STAMP)
-	$(PY) -m sentgrid.bench --tasks
+	$(PY) -m sentgrid.bench --sweeps --static --tasks
 
 ui: $(STAMP)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath mlflow.db) --host 127.0.0.1 --port 5000

@@ -1,7 +1,9 @@
-"""`python -m sentgrid` runs one grid cell; `python -m sentgrid -m ...` sweeps (Hydra multirun)."""
+"""`python -m sentgrid` runs one grid cell; `python -m sentgrid -m ...` sweeps (Hydra multirun);
+`python -m sentgrid plan -m ...` says what a sweep will cost without running it."""
 import logging
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import hydra
@@ -16,26 +18,57 @@ log = logging.getLogger("sentgrid")
 register_resolvers()
 
 
+def _fail(record: dict, job_dir: Path, message: str, multirun: bool, fail_fast: bool):
+    """Record a failed cell; stop a single run (exit 2) but let a sweep go on unless fail_fast."""
+    from . import tracking
+
+    tracking.write_record(record, job_dir)
+    print(f"sentgrid: error: {message}", file=sys.stderr, flush=True)
+    if not multirun or fail_fast:
+        sys.exit(2)
+    return None
+
+
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
     from . import pipeline, tracking  # heavy imports after Hydra has parsed the command line
+    from .cells import FinishedCells, cell_id
 
     hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode.name == "MULTIRUN"
+    fail_fast = bool(cfg.get("fail_fast", False))
     job_dir = Path(hydra_cfg.runtime.output_dir)
     tags = {"cell": hydra_cfg.job.override_dirname or "defaults", "job_dir": str(job_dir),
-            "sweep_dir": hydra_cfg.sweep.dir if hydra_cfg.mode.name == "MULTIRUN" else hydra_cfg.run.dir,
+            "sweep_dir": hydra_cfg.sweep.dir if multirun else hydra_cfg.run.dir,
             "git_commit": tracking.git_commit(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     try:
-        try:
-            record = pipeline.run_cell(cfg)
-        except MissingMandatoryValue as exc:
-            raise SentgridError(f"{exc.full_key} has no value; set it on the command line ({exc.full_key}=...).")
+        identity = cell_id(cfg)
+        finished = FinishedCells(cfg.cache.dir)
+        done = None if cfg.get("force", False) else finished.get(identity)
+        if done:
+            tracking.write_record({"status": "skipped", "cell_id": identity, "previous": done["result"], "tags": tags},
+                                  job_dir)
+            print(f"\n{tags['cell']}: already finished ({done['finished']}), result in {done['result']}; "
+                  f"force=true runs it again", flush=True)
+            return None
+        record = pipeline.run_cell(cfg)
+    except MissingMandatoryValue as exc:
+        message = f"{exc.full_key} has no value; set it on the command line ({exc.full_key}=...)."
+        return _fail({"status": "failed", "error": message, "tags": tags}, job_dir, message, multirun, fail_fast)
     except SentgridError as exc:
-        tracking.write_record({"status": "failed", "error": str(exc), "tags": tags}, job_dir)
-        print(f"sentgrid: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        return _fail({"status": "failed", "error": str(exc), "tags": tags}, job_dir, str(exc), multirun, fail_fast)
+    except Exception as exc:  # a bug, not a user mistake: keep the traceback in the record
+        if fail_fast or not multirun:
+            tracking.write_record({"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                                   "traceback": traceback.format_exc(), "tags": tags}, job_dir)
+            raise
+        log.exception("cell %s failed", tags["cell"])
+        return _fail({"status": "failed", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),
+                      "tags": tags}, job_dir, f"{type(exc).__name__}: {exc}", multirun, fail_fast)
     record["tags"] = tags
-    tracking.write_record(record, job_dir)  # before anything else can fail
+    record["cell_id"] = identity
+    path = tracking.write_record(record, job_dir)  # before anything else can fail
+    finished.mark(identity, path, record)
     log.info("encode: %s", record["encode"])
     print(f"\n{tags['cell']}\n{pipeline.summary_table(record)}\n", flush=True)
     if cfg.tracking.enabled:
@@ -45,4 +78,8 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "plan":
+        from .plan import main as plan_main
+
+        sys.exit(plan_main(sys.argv[2:]))
     main()

@@ -4,14 +4,21 @@
    encoded once) vs sentence-transformers `encode` of every pair's sentences, as MTEB does.
 2. The full peer check: per-dataset Spearman of sentgrid's default cell vs sentence-transformers.
 3. Cells per minute for cells served from the cache, the cache hit rate, and peak memory.
+4. (--sweeps) A cold 16-cell sweep (4 poolings x 4 post-processings, STS) vs one cold cell, and the
+   same sweep re-run, as users run them (`python -m sentgrid -m ...`, fresh cache).
+5. (--static) Building Avg. and training B2S on WikiText-2 with MiniLM: time and size.
+6. (--tasks) Clustering and classification cells on the persistent cache: seconds per dataset.
 
-    python -m sentgrid.bench [--max-items N] [--cells N]
+    python -m sentgrid.bench [--max-items N] [--cells N] [--sweeps] [--static] [--tasks]
 """
 import argparse
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from hydra import compose, initialize_config_dir
@@ -47,6 +54,8 @@ def main() -> None:
     parser.add_argument("--tasks", action="store_true",
                         help="also time clustering and classification per dataset on the persistent cache "
                              "(cache.dir; the first time encodes ~250k sentences, ~15 min with MiniLM on 2 cores)")
+    parser.add_argument("--sweeps", action="store_true", help="time a cold 16-cell sweep against one cold cell")
+    parser.add_argument("--static", action="store_true", help="time building Avg. and training B2S")
     args = parser.parse_args()
     register_resolvers()
 
@@ -116,9 +125,71 @@ def main() -> None:
     print("\n== cells served from the cache (first+last layers, pooling x post-processing, in one process) ==")
     print(f"{len(grid)} cells in {cell_seconds:.1f} s = {60 * len(grid) / cell_seconds:.1f} cells/min; "
           f"cache hit rate {hits / max(requested, 1):.1%}")
+    if args.sweeps:
+        sweep_costs(args.max_items)
+    if args.static:
+        static_costs()
     if args.tasks:
         task_costs(args.max_items)
-    print(f"peak memory (RSS): {peak_memory_mib():.0f} MiB")
+    print(f"\npeak memory (RSS) of this process: {peak_memory_mib():.0f} MiB")
+
+
+SWEEP = ["pooling=cls,avg,avg_content,max", "postproc=none,zscore,whiten,quantile"]
+
+
+def _cli(folder: Path, *args) -> tuple[float, str]:
+    """Wall seconds of `python -m sentgrid <args>` with its own cache and output folders, as a user runs it."""
+    command = [sys.executable, "-m", "sentgrid", *args, f"cache.dir={folder / 'cache'}", "tracking.enabled=false",
+               f"hydra.sweep.dir={folder / 'sweep'}", f"hydra.run.dir={folder / 'run'}"]
+    started = time.perf_counter()
+    run = subprocess.run(command, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(command)} failed:\n{run.stderr[-2000:]}")
+    return time.perf_counter() - started, run.stdout
+
+
+def sweep_costs(max_items) -> None:
+    slice_ = [f"task.max_items={max_items}"] if max_items else []
+    with tempfile.TemporaryDirectory(prefix="sentgrid-bench-") as one, \
+            tempfile.TemporaryDirectory(prefix="sentgrid-bench-") as many:
+        cell, _ = _cli(Path(one), *slice_)
+        cold, _ = _cli(Path(many), "-m", *SWEEP, *slice_)
+        again, out = _cli(Path(many), "-m", *SWEEP, *slice_)
+    print("\n== a cold 16-cell sweep (4 poolings x 4 post-processings, STS, MiniLM) vs one cold cell ==")
+    print(f"one cold cell         : {cell:7.1f} s  (python -m sentgrid, fresh cache)")
+    print(f"cold 16-cell sweep    : {cold:7.1f} s  = {cold / cell:.2f}x one cell (goal <= 1.3x)")
+    print(f"same sweep re-run     : {again:7.1f} s  = {100 * again / cold:.1f} % of the cold sweep (goal <= 5 %); "
+          f"{out.strip().splitlines()[-1]}")
+
+
+def static_costs() -> None:
+    """Avg. (corpus forward pass + table) and B2S (training on the cached corpus states), fresh cache."""
+    from .data import corpus_sentences
+    from .encoders import build
+
+    with tempfile.TemporaryDirectory(prefix="sentgrid-bench-") as cache_dir:
+        cfg = config(cache_dir, None, "model=avg")
+        cache = EncodingCache(cache_dir)
+        sentences = corpus_sentences(cfg.corpus)
+        corpus = lambda: sentences  # noqa: E731
+        started = time.perf_counter()
+        avg = build(cfg.model, Template("none", None), cache, corpus)
+        avg.average()
+        avg_seconds = time.perf_counter() - started
+        size = lambda pattern: sum(f.stat().st_size for f in Path(cache_dir).rglob(pattern))  # noqa: E731
+        token_bytes = size("states.npy")
+        table_bytes = size("table.npy")
+        b2s_cfg = config(cache_dir, None, "model=b2s")
+        started = time.perf_counter()
+        b2s = build(b2s_cfg.model, Template("none", None), cache, corpus)
+        b2s.trained()
+        b2s_seconds = time.perf_counter() - started
+        b2s_bytes = size("table.npy") - table_bytes
+    print(f"\n== static tables from MiniLM on WikiText-2 ({len(sentences)} sentences) ==")
+    print(f"Avg. table            : {avg_seconds:7.1f} s (corpus forward pass keeping token states + table), "
+          f"table {table_bytes / 2**20:.0f} MiB, corpus token states {token_bytes / 2**20:.0f} MiB")
+    print(f"B2S ({b2s_cfg.model.epochs} epochs, dim {b2s_cfg.model.dim}) : {b2s_seconds:7.1f} s on the cached corpus states, "
+          f"table {b2s_bytes / 2**20:.0f} MiB; final loss {b2s.table_notes['final_loss']:.3f}")
 
 
 def task_costs(max_items) -> None:
@@ -128,7 +199,7 @@ def task_costs(max_items) -> None:
         started = time.perf_counter()
         record = run_cell(cell_cfg)
         wall = time.perf_counter() - started
-        print(f"\n== {family} on the cache: {wall:.1f} s for the cell "
+        print(f"\n== {family} on the cache: {wall:.1f} s for the cell = {60 / wall:.1f} cells/min "
               f"(encode {record['timings']['encode']:.1f} s, {record['encode']['sentences_computed']} sentences computed) ==")
         print(f"{'dataset':<28}{'items':>8}{'seconds':>10}{'accuracy':>10}")
         for key, info in record["datasets"].items():

@@ -23,6 +23,7 @@ import shutil
 import time
 import uuid
 import zlib
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,37 @@ def entry_key(identity: dict, sentences: list[str], store_dtype: str = "float32"
 
 def _crc(array: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(array).data)
+
+
+class RecentSlabs:
+    """A least-recently-used store of slabs read in this process, up to `budget` bytes."""
+
+    def __init__(self, budget: int):
+        self.budget, self.used = budget, 0
+        self.slabs: OrderedDict = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key):
+        slab = self.slabs.get(key)
+        if slab is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.slabs.move_to_end(key)
+        return slab
+
+    def put(self, key, slab: np.ndarray) -> None:
+        if slab.nbytes > self.budget:
+            return
+        slab.flags.writeable = False  # shared between cells: nobody may change it in place
+        self.slabs[key] = slab
+        self.used += slab.nbytes
+        while self.used > self.budget:
+            _, old = self.slabs.popitem(last=False)
+            self.used -= old.nbytes
+
+
+RECENT = RecentSlabs(int(float(os.environ.get("SENTGRID_MEMORY_CACHE_GB", "2")) * 2**30))
 
 
 class LayerGather:
@@ -101,11 +133,18 @@ class EncodingCache:
             array = np.load(folder / f"{primitive}.npy", mmap_mode="r")
             if list(array.shape) != meta.get("shapes", {}).get(primitive, meta["shape"]):
                 raise CorruptEntry(f"shape {array.shape} does not match meta.json")
+            stat = (folder / f"{primitive}.npy").stat()
             slabs = []
             for layer in layers:
-                slab = np.array(array[layer])
-                if _crc(slab) != meta["crc32"][primitive][layer]:
-                    raise CorruptEntry(f"checksum mismatch in {primitive} layer {layer}")
+                # Cells of one process (a sweep) often read the same slab: keep recent ones, keyed by the
+                # file's size and mtime so a rewritten or damaged file is read (and checked) again.
+                memo_key = (str(folder), primitive, layer, stat.st_size, stat.st_mtime_ns)
+                slab = RECENT.get(memo_key)
+                if slab is None:
+                    slab = np.array(array[layer])
+                    if _crc(slab) != meta["crc32"][primitive][layer]:
+                        raise CorruptEntry(f"checksum mismatch in {primitive} layer {layer}")
+                    RECENT.put(memo_key, slab)
                 slabs.append(slab)
             return np.stack(slabs).astype(np.float32), meta
         except CorruptEntry:
@@ -281,8 +320,10 @@ class EncodingCache:
                           scratch, started):
         keep_tokens = scratch is not None
         primitives, encode_stats = encoder.encode(union, desc=f"encode {len(union)} sentences", token_dir=scratch)
-        stats["encode_seconds"] += time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        stats["encode_seconds"] += seconds
         stats["sentences_computed"] += len(union)
+        self.record_throughput(getattr(encoder, "cfg", {}).get("name", "model"), len(union), seconds)
         over_length = encode_stats["lengths"] > encode_stats["max_length"]
         stats["truncated"] += int(over_length.sum())
         for extra in ("tokens", "mask_truncated"):
@@ -312,6 +353,27 @@ class EncodingCache:
                 out[key] = subset[primitive][layers].astype(self.store_dtype).astype(np.float32)
             stats["entries_computed"] += 1
         return out
+
+    # -- measured throughput, for `sentgrid plan` estimates ----------------------------------------------
+    def throughput(self) -> dict:
+        try:
+            return json.loads((self.root / "throughput.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+    def record_throughput(self, label: str, sentences: int, seconds: float) -> None:
+        if sentences < 500 or seconds <= 0:  # too few to say anything about speed
+            return
+        try:
+            with FileLock(str(self.root / "throughput.json.lock")):
+                table = self.throughput()
+                table[label] = {"sentences_per_s": round(sentences / seconds, 1), "sentences": sentences,
+                                "measured": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                tmp = self.root / f".throughput-{uuid.uuid4().hex}"
+                tmp.write_text(json.dumps(table, indent=1))
+                os.replace(tmp, self.root / "throughput.json")
+        except OSError as exc:
+            log.warning("could not record encode throughput (%s)", exc)
 
     # -- built tables (Avg., B2S): built once per identity, read whole ---------------------------------
     def table(self, identity: dict, build, desc: str = "table") -> tuple[dict[str, np.ndarray], bool]:

@@ -101,7 +101,7 @@ def run_cell(cfg) -> dict:
     postproc.build(steps)
     cache = EncodingCache(cfg.cache.dir, cfg.cache.dtype)
     corpus = functools.cache(lambda: corpus_sentences(cfg.corpus))
-    encoder = encoders.build(cfg.model, template, cache, corpus)
+    encoder = encoders.build(cfg.model, template, cache, corpus, cfg.corpus)
     # Static tables without layers (RE, GloVe, B2S) read their one table; `layer` is recorded as n/a.
     layers = layer_spec.resolve(cfg.layer, encoder.num_layers) if encoder.layered else [0]
     token_level = not encoder.has_primitives or not weighting.is_plain(cfg.pooling)

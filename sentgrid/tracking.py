@@ -4,8 +4,10 @@ record that has no `.tracked` marker beside it.
 """
 import json
 import logging
+import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .paths import PROJECT_ROOT
@@ -15,6 +17,7 @@ log = logging.getLogger(__name__)
 RESULT_FILE = "result.json"
 TRACKED_MARKER = ".tracked"
 SCHEMA_VERSION = 1
+ATTEMPTS = 3
 
 
 def git_commit() -> str | None:
@@ -81,9 +84,17 @@ def log_to_mlflow(record: dict, uri: str, experiment: str, run_name: str | None 
 
 def track(record: dict, job_dir: Path, uri: str, experiment: str) -> str | None:
     """Log a record already on disk; on failure warn and leave it for `replay`."""
-    try:
-        run_id = log_to_mlflow(record, uri, experiment, record["tags"].get("cell"))
-    except Exception as exc:  # tracking must never lose or fail a computed cell
+    for attempt in range(ATTEMPTS):
+        try:
+            run_id = log_to_mlflow(record, uri, experiment, record["tags"].get("cell"))
+            break
+        except Exception as exc:  # tracking must never lose or fail a computed cell
+            error = exc
+            # Parallel jobs share one SQLite file: "database is locked" passes after a moment.
+            if attempt < ATTEMPTS - 1:
+                time.sleep(0.5 * 2 ** attempt + 0.5 * random.random())
+    else:
+        exc = error
         log.warning("MLflow logging failed (%s: %s); the result is safe in %s, replay it with "
                     "`python -m sentgrid.tracking replay %s`", type(exc).__name__, exc, job_dir / RESULT_FILE, job_dir)
         return None

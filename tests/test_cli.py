@@ -48,7 +48,11 @@ def test_sweep_encodes_each_forward_pass_once_and_logs_every_cell(tmp_path, data
 
     again = sentgrid(tmp_path, data_root, "-m", "pooling=avg,template", "postproc=none,whiten", SLICE, sweep="again")
     assert again.returncode == 0, again.stderr[-3000:]
-    repeat = records(tmp_path / "again")
+    assert [c["status"] for c in records(tmp_path / "again")] == ["skipped"] * 4
+    forced = sentgrid(tmp_path, data_root, "-m", "pooling=avg,template", "postproc=none,whiten", SLICE, "force=true",
+                      sweep="forced")
+    assert forced.returncode == 0, forced.stderr[-3000:]
+    repeat = records(tmp_path / "forced")
     assert [c["encode"]["sentences_computed"] for c in repeat] == [0, 0, 0, 0]
     assert [c["metrics"] for c in repeat] == [c["metrics"] for c in cells]
 

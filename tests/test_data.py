@@ -99,3 +99,25 @@ def test_wikitext_sentences(data_root):
     assert sentences[1].startswith("He had a guest-starring role")  # " @-@ " undone
     assert not any(s.startswith("=") for s in sentences)
     assert len(wikitext_sentences(data_root / "wikitext/wikitext-2-raw/wiki.test.raw", max_sentences=10)) == 10
+
+
+def test_corpus_formats_and_errors(tmp_path):
+    from omegaconf import OmegaConf
+
+    from sentgrid.data import corpus_sentences
+    from sentgrid.errors import SentgridError
+
+    text = tmp_path / "notes.txt"
+    text.write_text("First line has words. Second sentence here!\nshort\nA third line of text\n")
+    base = {"source": "file", "path": str(text), "max_sentences": None}
+    assert corpus_sentences(OmegaConf.create({**base, "format": "lines"})) == [
+        "First line has words. Second sentence here!", "A third line of text"]
+    assert corpus_sentences(OmegaConf.create({**base, "format": "text"}))[:2] == [
+        "First line has words.", "Second sentence here!"]
+    with pytest.raises(SentgridError, match="corpus.format"):
+        corpus_sentences(OmegaConf.create({**base, "format": "csv"}))
+    with pytest.raises(SentgridError, match="corpus.path"):
+        corpus_sentences(OmegaConf.create({**base, "path": str(tmp_path / "missing.txt"), "format": "lines"}))
+    with pytest.raises(SentgridError, match="corpus.source=file"):
+        corpus_sentences(OmegaConf.create({"source": "hub", "hub_name": "wikitext", "hub_config": "wikitext-103-raw-v1",
+                                           "hub_split": "train", "max_sentences": 10}))

@@ -84,7 +84,7 @@ def train_static(targets: np.ndarray, contexts: np.ndarray, vocab_size: int, set
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(rows)
+            total += float(loss.detach()) * len(rows)
         losses.append(total / len(y))
     return {"table": vectors.weight.detach().numpy()[None].astype(np.float32), "counts": counts,
             "loss": np.array(losses, np.float64)}

