@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install test demo sweep bench ui clean
+.PHONY: install test demo sweep plan bench tables figures ui clean
 
 install: $(STAMP)
 
@@ -34,8 +34,20 @@ demo: $(STAMP)
 sweep: $(STAMP)
 	$(PY) -m sentgrid -m pooling=avg,template postproc=none,whiten
 
+# What a sweep will cost before it runs: make plan ARGS="+experiment=main_table"
+plan: $(STAMP)
+	$(PY) -m sentgrid plan -m $(ARGS)
+
 bench: $(STAMP)
 	$(PY) -m sentgrid.bench --sweeps --static --tasks
+
+# Paper tables and figures from what was logged (MLflow; result records as the fallback) into reports/.
+# Filters: make tables ARGS="--experiment main_table" (or --sweep DIR, --tag model=minilm).
+tables: $(STAMP)
+	$(PY) -m sentgrid.report tables $(ARGS)
+
+figures: $(STAMP)
+	$(PY) -m sentgrid.report figures $(ARGS)
 
 ui: $(STAMP)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath mlflow.db) --host 127.0.0.1 --port 5000

@@ -31,7 +31,7 @@ def _fail(record: dict, job_dir: Path, message: str, multirun: bool, fail_fast: 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
-    from . import pipeline, tracking  # heavy imports after Hydra has parsed the command line
+    from . import tracking
     from .cells import FinishedCells, cell_id
 
     hydra_cfg = HydraConfig.get()
@@ -50,7 +50,11 @@ def main(cfg: DictConfig) -> float | None:
                                   job_dir)
             print(f"\n{tags['cell']}: already finished ({done['finished']}), result in {done['result']}; "
                   f"force=true runs it again", flush=True)
+            if cfg.tracking.enabled:
+                tracking.log_if_missing(done["result"], cfg.tracking.uri, cfg.tracking.experiment)
             return None
+        from . import pipeline  # heavy imports (torch, transformers) only for a cell that runs
+
         record = pipeline.run_cell(cfg)
     except MissingMandatoryValue as exc:
         message = f"{exc.full_key} has no value; set it on the command line ({exc.full_key}=...)."
@@ -65,7 +69,7 @@ def main(cfg: DictConfig) -> float | None:
         log.exception("cell %s failed", tags["cell"])
         return _fail({"status": "failed", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),
                       "tags": tags}, job_dir, f"{type(exc).__name__}: {exc}", multirun, fail_fast)
-    record["tags"] = tags
+    record["tags"] = {**tags, "cell_id": identity}
     record["cell_id"] = identity
     path = tracking.write_record(record, job_dir)  # before anything else can fail
     finished.mark(identity, path, record)

@@ -21,15 +21,19 @@ UNLAYERED_KINDS = ("random", "glove", "b2s")
 
 
 def result_versions() -> dict:
-    import numpy
-    import scipy
-    import sklearn
-    import torch
-    import transformers
+    """Versions of the libraries that can change a result, read from package metadata (no imports, so a
+    finished cell is recognised without loading torch)."""
+    from importlib.metadata import PackageNotFoundError, version
 
     from . import __version__
-    return {"sentgrid": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
-            "numpy": numpy.__version__, "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
+
+    out = {"sentgrid": __version__}
+    for package in ("torch", "transformers", "numpy", "scipy", "scikit-learn"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = None
+    return out
 
 
 def cell_config(cfg) -> dict:

@@ -12,9 +12,9 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from . import layers as layer_spec
-from . import encoders, pooling, postproc, templates, weighting
+from . import diagnostics, encoders, pooling, postproc, templates, weighting
 from .cache import EncodingCache
-from .data import corpus_sentences, data_root, load
+from .data import corpus_sentences, data_root, load, load_sts
 from .errors import SentgridError, choice_error
 from .tasks import classification, clustering, sts
 
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 FAMILIES = {"sts": sts, "clustering": clustering, "classification": classification}
 FIT_SETS = ("task", "wikitext")
 CORPUS_REQUEST = "corpus:wikitext"
+DIAGNOSTIC_CORPUS = "diagnostics:corpus"
+DIAGNOSTIC_STSB = "diagnostics:STSB"
 
 
 @contextmanager
@@ -86,6 +88,25 @@ def _pool_tokens(pooling_cfg, encoder, tokens: dict, corpus) -> tuple[dict, dict
     return vectors, notes
 
 
+def _diagnostics(cfg, steps, vectors, requests, stsb, fit_on_corpus) -> dict:
+    """IsoScore and average cosine of the corpus sentences, alignment and uniformity on STS-B, each on
+    the cell's vectors after its post-processing (fitted on the set itself, or on the corpus)."""
+    out = {}
+    for key in (DIAGNOSTIC_CORPUS, DIAGNOSTIC_STSB):
+        fit_set = vectors[CORPUS_REQUEST] if fit_on_corpus else vectors[key]
+        vectors[key], _ = postproc.fit_transform(postproc.build(steps), fit_set, vectors[key])
+    out["diagnostics/isoscore"] = diagnostics.isoscore(vectors[DIAGNOSTIC_CORPUS])
+    out["diagnostics/avg_cosine"] = diagnostics.average_cosine(vectors[DIAGNOSTIC_CORPUS])
+    row = {s: i for i, s in enumerate(requests[DIAGNOSTIC_STSB])}
+    positive = np.asarray(stsb.scores) >= float(cfg.diagnostics.positive_min_score)
+    first = vectors[DIAGNOSTIC_STSB][[row[s] for s, p in zip(stsb.sentences1, positive) if p]]
+    second = vectors[DIAGNOSTIC_STSB][[row[s] for s, p in zip(stsb.sentences2, positive) if p]]
+    out["diagnostics/alignment"] = diagnostics.alignment(first, second)
+    out["diagnostics/uniformity"] = diagnostics.uniformity(vectors[DIAGNOSTIC_STSB])
+    out["diagnostics/positive_pairs"] = float(positive.sum())
+    return out
+
+
 def run_cell(cfg) -> dict:
     """Run one cell and return its result record (config, resolved choices, encode stats, metrics)."""
     timings, notes = {}, {}
@@ -114,6 +135,11 @@ def run_cell(cfg) -> dict:
         fit_on_corpus = bool(steps) and cfg.postproc.fit_on == "wikitext"
         if fit_on_corpus:
             requests[CORPUS_REQUEST] = corpus()
+        diagnosing = bool(cfg.get("diagnostics", {}).get("enabled", False))
+        if diagnosing:
+            stsb = load_sts("STSB", data_root(cfg.data.root))
+            requests[DIAGNOSTIC_CORPUS] = corpus()[:cfg.diagnostics.corpus_sentences]
+            requests[DIAGNOSTIC_STSB] = stsb.sentences
 
     with _timed(timings, "encode"):
         if token_level:
@@ -140,6 +166,9 @@ def run_cell(cfg) -> dict:
         with _timed(timings, f"evaluate/{key}"):
             for metric, value in evaluator.evaluate(data, vectors[key], requests[key], cfg.task.get(family)).items():
                 metrics[f"{key}/{metric}"] = value
+    if diagnosing:
+        with _timed(timings, "diagnostics"):
+            metrics.update(_diagnostics(cfg, steps, vectors, requests, stsb, fit_on_corpus))
     for family in cfg.task.families:
         names = [name for f, name, _ in datasets.values() if f == family]
         for metric in FAMILIES[family].AVERAGED:

@@ -18,10 +18,10 @@ from omegaconf import OmegaConf
 from . import encoders, weighting
 from .cache import TOKENS, EncodingCache
 from .cells import FinishedCells, cell_id, result_versions
-from .data import corpus_sentences, data_root
+from .data import corpus_sentences, data_root, load_sts
 from .errors import SentgridError
 from .paths import CONF_DIR, register_resolvers
-from .pipeline import CORPUS_REQUEST, _template, load_datasets
+from .pipeline import CORPUS_REQUEST, DIAGNOSTIC_CORPUS, DIAGNOSTIC_STSB, _template, load_datasets
 
 # Sentences per second on a 2-core CPU (REFERENCE.md §5) when nothing was measured on this machine yet.
 DEFAULT_THROUGHPUT = {384: 400.0, 768: 45.0}
@@ -86,6 +86,9 @@ def forward_passes(cfg, datasets: _Datasets, corpus_memo: dict) -> list[tuple[st
     requests = dict(datasets.requests(cfg))
     if cfg.postproc.steps and cfg.postproc.fit_on == "wikitext":
         requests[CORPUS_REQUEST] = corpus()
+    if cfg.get("diagnostics", {}).get("enabled", False):
+        requests[DIAGNOSTIC_CORPUS] = corpus()[:cfg.diagnostics.corpus_sentences]
+        requests[DIAGNOSTIC_STSB] = load_sts("STSB", data_root(cfg.data.root)).sentences
     out = []
     kind = cfg.model.get("kind", "transformer")
     if kind == "transformer":

@@ -102,6 +102,24 @@ def track(record: dict, job_dir: Path, uri: str, experiment: str) -> str | None:
     return run_id
 
 
+def log_if_missing(result_path: str | Path, uri: str, experiment: str) -> bool:
+    """Log a finished cell's earlier record into `experiment` unless a run of that cell is there already,
+    so an experiment's runs are complete even when its cells were finished by another sweep."""
+    try:
+        import mlflow
+
+        record = json.loads(Path(result_path).read_text())
+        mlflow.set_tracking_uri(uri)
+        found = mlflow.get_experiment_by_name(experiment)
+        if found is not None and len(mlflow.search_runs([found.experiment_id], max_results=1,
+                                                        filter_string=f"tags.cell_id = '{record['cell_id']}'")):
+            return False
+        return track(record, Path(result_path).parent, uri, experiment) is not None
+    except Exception as exc:
+        log.warning("could not log the earlier result %s to MLflow (%s)", result_path, exc)
+        return False
+
+
 def replay(folder: Path, uri: str, experiment: str | None = None) -> int:
     """Log every untracked result.json under `folder`; returns how many were logged."""
     logged = 0

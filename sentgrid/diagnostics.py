@@ -1,0 +1,42 @@
+"""Geometry of a cell's sentence vectors: IsoScore, average cosine, alignment and uniformity.
+
+* IsoScore (Rudman et al., 2022) of points [n_points, dim]: how uniformly the variance spreads over
+  the principal directions; 1 = isotropic, 0 = one direction. Computed from the covariance's
+  eigenvalues exactly as the `IsoScore` package does (tests hold the two together).
+* Average cosine between distinct points.
+* Alignment and uniformity (Wang & Isola, 2020) on L2-normalised vectors: alignment is the mean
+  squared distance of positive pairs (lower is better), uniformity log E exp(-2 ||x - y||^2) over
+  all pairs (lower is more uniform).
+"""
+import numpy as np
+from scipy.spatial.distance import pdist
+
+
+def isoscore(points: np.ndarray) -> float:
+    points = np.asarray(points, dtype=np.float64)
+    n = points.shape[1]
+    eigenvalues = np.clip(np.linalg.eigvalsh(np.cov(points.T)), 0.0, None)
+    normalised = eigenvalues * np.sqrt(n) / np.linalg.norm(eigenvalues)
+    defect = np.linalg.norm(normalised - 1.0) / np.sqrt(2 * (n - np.sqrt(n)))
+    return float(((n - defect ** 2 * (n - np.sqrt(n))) ** 2 - n) / (n * (n - 1)))
+
+
+def _unit(points: np.ndarray) -> np.ndarray:
+    points = np.asarray(points, dtype=np.float64)
+    return points / np.maximum(np.linalg.norm(points, axis=1, keepdims=True), 1e-12)
+
+
+def average_cosine(points: np.ndarray) -> float:
+    unit = _unit(points)
+    n = len(unit)
+    total = unit.sum(axis=0)
+    return float((total @ total - n) / (n * (n - 1)))
+
+
+def alignment(a: np.ndarray, b: np.ndarray, alpha: float = 2.0) -> float:
+    return float((np.linalg.norm(_unit(a) - _unit(b), axis=1) ** alpha).mean())
+
+
+def uniformity(points: np.ndarray, t: float = 2.0) -> float:
+    distances = pdist(_unit(points), "sqeuclidean")
+    return float(np.log(np.exp(-t * distances).mean()))

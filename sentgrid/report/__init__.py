@@ -1,0 +1,1 @@
+"""Recorded results -> the paper's tables and figures (`make tables`, `make figures`)."""

@@ -1,0 +1,146 @@
+"""Paper figures from recorded results (PNG, matplotlib, no display needed).
+
+1, 2  IsoScore of the corpus representations against the STS / clustering average, with Pearson r.
+3     The alignment-uniformity plane (STS-B), one point per pooling and post-processing.
+4     Layer-wise family averages per model, with a band of +-1 standard deviation over the family's
+      datasets, and first+last as its own tick at the right.
+5     BERT + Avg.: the w x layer heatmap of the STS average, the maximum marked.
+"""
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy.stats import pearsonr  # noqa: E402
+
+from ..pipeline import HEADLINE  # noqa: E402
+from .tables import datasets_of, family_table, variant  # noqa: E402
+
+NAMES = {"sts": "STS average (Spearman x100)", "clustering": "clustering average (accuracy x100)",
+         "classification": "classification average (accuracy x100)"}
+
+
+def isoscore_scatter(frame: pd.DataFrame, family: str, path: Path) -> Path | None:
+    data = family_table(frame, family, every_column=True)
+    if data.empty or "diagnostics/isoscore" not in data:
+        return None
+    data = data.dropna(subset=["avg", "diagnostics/isoscore"])
+    if len(data) < 3:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for model, group in data.groupby("model"):
+        ax.scatter(group["diagnostics/isoscore"], group["avg"], label=model, s=28, alpha=0.8)
+    r = pearsonr(data["diagnostics/isoscore"], data["avg"]).statistic
+    ax.set(xlabel="IsoScore of corpus sentence vectors", ylabel=NAMES[family],
+           title=f"IsoScore vs {family} (Pearson r = {r:.2f}, {len(data)} cells)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def alignment_uniformity(frame: pd.DataFrame, path: Path) -> Path | None:
+    if "diagnostics/alignment" not in frame:
+        return None
+    data = frame.dropna(subset=["diagnostics/alignment", "diagnostics/uniformity"])
+    if data.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    markers = dict(zip(sorted(data["postproc"].unique()), "osD^v<>ph*"))
+    for (pooling_label, postproc), group in data.groupby([data.apply(variant, axis=1), "postproc"]):
+        ax.scatter(group["diagnostics/uniformity"], group["diagnostics/alignment"], marker=markers[postproc], s=40,
+                   label=f"{pooling_label} / {postproc}")
+    ax.set(xlabel="uniformity (lower = more uniform)", ylabel="alignment (lower = closer positives)",
+           title="Alignment and uniformity on STS-B")
+    ax.legend(fontsize=6, ncol=2)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def layer_curves(frame: pd.DataFrame, path: Path) -> Path | None:
+    families = [f for f in HEADLINE if not family_table(frame, f).empty]
+    if not families:
+        return None
+    fig, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 4), squeeze=False)
+    drawn = False
+    for ax, family in zip(axes[0], families):
+        table = family_table(frame, family, every_column=True)
+        datasets = [d for d in datasets_of(frame, family) if d in table]
+        table["std"] = table[datasets].std(axis=1)
+        table = table[table["layer"] != "n/a"]
+        singles = table[~table["layer"].str.contains(r"\+")]
+        for model, group in singles.groupby("model"):
+            group = group.assign(x=group["layer"].astype(int)).sort_values("x")
+            if len(group) < 2:
+                continue
+            line, = ax.plot(group["x"], group["avg"], marker="o", label=model)
+            ax.fill_between(group["x"], group["avg"] - group["std"], group["avg"] + group["std"], alpha=0.15,
+                            color=line.get_color())
+            both = table[(table["model"] == model) & table["layer"].str.contains(r"\+")]
+            if not both.empty:
+                x = group["x"].max() + 1.5
+                ax.errorbar([x], both["avg"].iloc[:1], yerr=both["std"].iloc[:1], fmt="*", markersize=12,
+                            color=line.get_color(), capsize=3)
+                ticks = list(group["x"]) + [x]
+                ax.set_xticks(ticks, [str(t) for t in group["x"]] + ["first+last"])
+            drawn = True
+        ax.set(xlabel="layer (0 = embeddings)", ylabel=NAMES[family], title=f"{family} by layer (band: +-1 sd over datasets)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if not drawn:
+        plt.close(fig)
+        return None
+    return _save(fig, path)
+
+
+def mix_heatmap(frame: pd.DataFrame, path: Path) -> Path | None:
+    table = family_table(frame, "sts", every_column=True)
+    if table.empty:
+        return None
+    table = table[(table["model"] == "bert_avg") & table["w"].notna() & ~table["layer"].str.contains(r"\+|n/a")]
+    if table.empty:
+        return None
+    grid = table.assign(layer=table["layer"].astype(int)).pivot_table(index="layer", columns="w", values="avg",
+                                                                        aggfunc="max")
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    image = ax.imshow(grid.values, origin="lower", aspect="auto", cmap="viridis")
+    ax.set_xticks(range(grid.shape[1]), [f"{w:g}" for w in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), grid.index)
+    for (i, j), value in np.ndenumerate(grid.values):
+        if not np.isnan(value):
+            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7, color="white")
+    best = np.unravel_index(np.nanargmax(grid.values), grid.shape)
+    ax.add_patch(plt.Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
+    ax.set(xlabel="w (0 = base model, 1 = Avg.)", ylabel="layer",
+           title=f"BERT + Avg. STS average; max {grid.values[best]:.2f} at w={grid.columns[best[1]]:g}, "
+                 f"layer {grid.index[best[0]]}")
+    fig.colorbar(image, ax=ax)
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def write_figures(frame: pd.DataFrame, folder: Path) -> tuple[list[Path], list[str]]:
+    """Every figure the results can feed; (written paths, lines saying what was skipped and why)."""
+    plans = [("fig1_isoscore_sts.png", lambda p: isoscore_scatter(frame, "sts", p), "cells with diagnostics and STS"),
+             ("fig2_isoscore_clustering.png", lambda p: isoscore_scatter(frame, "clustering", p),
+              "cells with diagnostics and clustering"),
+             ("fig3_alignment_uniformity.png", lambda p: alignment_uniformity(frame, p), "cells with diagnostics"),
+             ("fig4_layers.png", lambda p: layer_curves(frame, p), "single-layer cells of one model"),
+             ("fig5_bert_avg.png", lambda p: mix_heatmap(frame, p), "bert_avg cells over w and layer")]
+    written, skipped = [], []
+    for name, draw, needs in plans:
+        path = draw(folder / name) if not frame.empty else None
+        if path:
+            written.append(path)
+        else:
+            skipped.append(f"{name}: skipped, the results have no {needs} (run its preset)")
+    return written, skipped

@@ -1,0 +1,142 @@
+"""Recorded results -> one pandas row per cell.
+
+Sources: MLflow (each run's logged result.json), or the result records under the sweep folders
+(`multirun/`, `outputs/`) when MLflow has nothing or is not reachable. Skipped cells in a sweep
+folder stand for the earlier record they point to. Several runs of one cell (same cell id) are
+resolved deterministically: the latest wins, and the number dropped is reported.
+"""
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from ..paths import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+CONFIG_COLUMNS = ["model", "w", "layer", "pooling", "special_tokens", "weighting", "bias_removal", "template",
+                  "postproc", "fit_on", "families"]
+
+
+@dataclass
+class Results:
+    frame: pd.DataFrame        # one row per cell: CONFIG_COLUMNS, cell_id, started_at, experiment, sweep_dir, metrics
+    source: str
+    duplicates: int            # runs dropped because a later run of the same cell exists
+
+
+def _cell_id(record: dict) -> str:
+    if record.get("cell_id"):
+        return record["cell_id"]
+    from ..cells import cell_id  # records written before cell ids existed
+    versions = {k: record.get("versions", {}).get(k) for k in ("sentgrid", "torch", "transformers", "numpy",
+                                                                "scipy", "scikit-learn")}
+    return cell_id(OmegaConf.create(record["config"]), versions)
+
+
+def row(record: dict, experiment: str | None = None) -> dict:
+    """The table row of one ok result record."""
+    config, resolved, tags = record["config"], record.get("resolved", {}), record.get("tags", {})
+    layers = resolved.get("layers")
+    pooling = config["pooling"]
+    return {
+        "model": config["model"]["name"],
+        "w": config["model"].get("w"),
+        "layer": "n/a" if layers in (None, "n/a") else "+".join(str(x) for x in layers),
+        "pooling": pooling["name"],
+        "special_tokens": pooling.get("special_tokens", "include"),
+        "weighting": pooling.get("weighting", "none"),
+        "bias_removal": pooling.get("bias_removal", "none"),
+        "template": resolved.get("template", {}).get("name", config["template"]["name"]),
+        "postproc": config["postproc"]["name"],
+        "fit_on": resolved.get("postproc_fit_on", "n/a"),
+        "families": ",".join(config["task"]["families"]),
+        "cell_id": _cell_id(record),
+        "started_at": tags.get("started_at", ""),
+        "experiment": experiment or config.get("tracking", {}).get("experiment"),
+        "sweep_dir": tags.get("sweep_dir"),
+        "model_path": str(config["model"].get("path") or config["model"].get("base", {}).get("path")),
+        "text_variant": config["task"].get("sts", {}).get("text_variant"),
+        "sick_split": config["task"].get("sts", {}).get("sick_split"),
+        **record["metrics"],
+    }
+
+
+def from_records(folders: list[Path]) -> list[dict]:
+    rows = []
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("result.json")):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                log.warning("unreadable result record %s", path)
+                continue
+            if record.get("status") == "skipped" and record.get("previous"):
+                try:
+                    earlier = json.loads(Path(record["previous"]).read_text())
+                except (OSError, json.JSONDecodeError):
+                    continue
+                earlier["tags"] = {**earlier.get("tags", {}), "sweep_dir": record["tags"].get("sweep_dir"),
+                                   "started_at": earlier.get("tags", {}).get("started_at", "")}
+                record = earlier
+            if record.get("status", "ok") == "ok" and "metrics" in record:
+                try:
+                    rows.append(row(record))
+                except (KeyError, TypeError) as exc:  # a record from an older layout
+                    log.warning("skipping %s: it lacks %s", path, exc)
+    return rows
+
+
+def from_mlflow(uri: str, experiments: list[str] | None) -> list[dict]:
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    names = experiments or [e.name for e in mlflow.search_experiments()]
+    found = [e for e in (mlflow.get_experiment_by_name(n) for n in names) if e is not None]
+    if not found:
+        return []
+    runs = mlflow.search_runs([e.experiment_id for e in found], output_format="list")
+    by_id = {e.experiment_id: e.name for e in found}
+    rows = []
+    for run in runs:
+        try:
+            record = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/result.json")
+        except Exception as exc:
+            log.warning("run %s has no readable result.json (%s)", run.info.run_id, exc)
+            continue
+        try:
+            rows.append(row(record, by_id[run.info.experiment_id]))
+        except (KeyError, TypeError) as exc:
+            log.warning("skipping run %s: its record lacks %s", run.info.run_id, exc)
+    return rows
+
+
+def load(source: str = "auto", uri: str | None = None, experiments: list[str] | None = None,
+         sweeps: list[str] | None = None, tags: dict | None = None) -> Results:
+    """Every recorded cell that passes the filters, one row per cell id (latest wins)."""
+    uri = uri or f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+    rows, used = [], source
+    if source in ("auto", "mlflow") and not sweeps:
+        try:
+            rows = from_mlflow(uri, experiments)
+            used = "mlflow"
+        except Exception as exc:
+            if source == "mlflow":
+                raise
+            log.warning("MLflow at %s not readable (%s); reading result records instead", uri, exc)
+    if not rows and source != "mlflow":
+        folders = [Path(s) for s in sweeps] if sweeps else [PROJECT_ROOT / "multirun", PROJECT_ROOT / "outputs"]
+        rows, used = from_records([f for f in folders if f.exists()]), "records"
+        if experiments:
+            rows = [r for r in rows if r["experiment"] in experiments]
+    frame = pd.DataFrame(rows)
+    for key, value in (tags or {}).items():
+        frame = frame[frame[key].astype(str) == str(value)] if key in frame else frame.iloc[0:0]
+    if frame.empty:
+        return Results(frame, used, 0)
+    frame = frame.sort_values(["started_at", "cell_id"], kind="stable")
+    latest = frame.drop_duplicates("cell_id", keep="last").reset_index(drop=True)
+    return Results(latest, used, len(frame) - len(latest))

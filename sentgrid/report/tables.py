@@ -1,0 +1,168 @@
+"""Paper tables from recorded results: per-dataset tables per family with averages, the best
+configuration per model and family, pooling x post-processing pivots, and the golden checks.
+
+A dataset a cell did not score shows as missing ("-"), and its family average is then missing too:
+nothing is averaged over a partial set.
+"""
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data import CLASSIFICATION, CLUSTERING, STS_DATASETS
+from ..pipeline import HEADLINE
+from .references import MINILM, REFERENCES
+from .results import CONFIG_COLUMNS, Results
+
+FAMILY_ORDER = {"sts": list(STS_DATASETS), "clustering": list(CLUSTERING), "classification": list(CLASSIFICATION)}
+MISSING = "-"
+
+
+def datasets_of(frame: pd.DataFrame, family: str) -> list[str]:
+    metric = HEADLINE[family][0]
+    found = {c.split("/")[1] for c in frame.columns if c.startswith(f"{family}/") and c.endswith(f"/{metric}")}
+    found.discard("avg")
+    known = [d for d in FAMILY_ORDER[family] if d in found]
+    return known + sorted(found - set(known))
+
+
+def config_columns(frame: pd.DataFrame) -> list[str]:
+    """The configuration columns that vary (model always shown)."""
+    columns = [c for c in CONFIG_COLUMNS if c in frame and c != "families"]
+    return [c for c in columns if c == "model" or frame[c].astype(str).nunique() > 1]
+
+
+def family_table(frame: pd.DataFrame, family: str, every_column: bool = False) -> pd.DataFrame:
+    """Configurations x datasets (headline metric) with the family average; NaN where not scored."""
+    if frame.empty:
+        return pd.DataFrame()
+    cells = frame[frame["families"].str.split(",").apply(lambda f: family in f)]
+    if cells.empty:
+        return pd.DataFrame()
+    metric = HEADLINE[family][0]
+    names = datasets_of(cells, family)
+    columns = [c for c in CONFIG_COLUMNS if c in cells and c != "families"] if every_column else config_columns(cells)
+    if every_column:  # for figures: the diagnostics travel with the configuration
+        columns += [c for c in cells.columns if c.startswith("diagnostics/")]
+    table = cells[columns].copy()
+    for name in names:
+        column = f"{family}/{name}/{metric}"
+        table[name] = cells[column] if column in cells else np.nan
+    table["avg"] = table[names].mean(axis=1, skipna=False)  # missing stays missing
+    order = [c for c in columns if not c.startswith("diagnostics/")]
+    return table.sort_values(order, na_position="first").reset_index(drop=True)
+
+
+def best_table(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for family in HEADLINE:
+        table = family_table(frame, family)
+        if table.empty:
+            continue
+        configs = [c for c in config_columns(frame) if c in table]
+        for model, group in table.groupby("model"):
+            scored = group.dropna(subset=["avg"])
+            if scored.empty:
+                continue
+            best = scored.loc[scored["avg"].idxmax()]
+            described = ", ".join(f"{c}={best[c]}" for c in configs
+                                  if c not in ("model", "fit_on") and not pd.isna(best[c]))
+            rows.append({"family": family, "model": model, "best": round(float(best["avg"]), 2),
+                         "configuration": described or "(one configuration)", "cells": len(group)})
+    return pd.DataFrame(rows)
+
+
+def variant(row) -> str:
+    """pooling with its token options, as one label."""
+    parts = [row["pooling"]]
+    if row.get("special_tokens") == "exclude":
+        parts.append("no-special")
+    if row.get("weighting", "none") != "none":
+        parts.append(row["weighting"])
+    if row.get("bias_removal", "none") != "none":
+        parts.append(f"bias-{row['bias_removal']}")
+    return "+".join(parts)
+
+
+def pivots(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """{"<family> <model> [layer ...]": pooling variant x post-processing of the family average}."""
+    out = {}
+    for family in HEADLINE:
+        table = family_table(frame, family, every_column=True)
+        if table.empty:
+            continue
+        table["variant"] = [variant(r) for _, r in table.iterrows()]
+        table["model"] = [m if pd.isna(w) else f"{m} w={w:g}" for m, w in zip(table["model"], table["w"])]
+        keys = ["model"] + [c for c in ("layer", "template") if table[c].astype(str).nunique() > 1]
+        for values, group in table.groupby(keys, dropna=False):
+            values = values if isinstance(values, tuple) else (values,)
+            name = " ".join([family] + [f"{k}={v}" if k != "model" else str(v) for k, v in zip(keys, values)])
+            out[name] = group.pivot_table(index="variant", columns="postproc", values="avg", aggfunc="max",
+                                          dropna=False)
+    return out
+
+
+def golden(frame: pd.DataFrame) -> list[str]:
+    """One line per reference row: how far the reproduced cell is, or why it was skipped."""
+    lines = []
+    references = REFERENCES + [MINILM]
+    sts = frame[frame["families"].str.split(",").apply(lambda f: "sts" in f)] if not frame.empty else frame
+    for reference in references:
+        match = sts
+        for key, value in reference["match"].items():
+            if key == "model_path":
+                match = match[match[key].astype(str).str.endswith(value)] if key in match else match.iloc[0:0]
+            else:
+                match = match[match[key].astype(str) == str(value)] if key in match else match.iloc[0:0]
+        if match.empty:
+            hint = " (bert-base-uncased is not available offline: download it and run model=bert-base-uncased " \
+                   "task.sts.text_variant=senteval task.sts.sick_split=test)" if "bert-base" in reference["name"] else ""
+            lines.append(f"- {reference['name']}: skipped, no matching cell in the results{hint}")
+            continue
+        cell = match.iloc[-1]
+        ours = [cell.get(f"sts/{d}/spearman", np.nan) for d in reference["datasets"]]
+        diffs = np.array(ours) - np.array(reference["values"])
+        detail = ", ".join(f"{d} {o:.2f} ({x:+.2f})" for d, o, x in zip(reference["datasets"], ours, diffs))
+        lines.append(f"- {reference['name']} [{reference['source']}]: max |diff| {np.nanmax(np.abs(diffs)):.2f} "
+                     f"points, mean diff {np.nanmean(diffs):+.2f}; {detail}")
+    return lines
+
+
+def _markdown(table: pd.DataFrame, index: bool = False) -> str:
+    # tabulate prints NaN as "nan" unless it is None: missing must read as missing.
+    return table.astype(object).where(table.notna(), None).to_markdown(index=index, floatfmt=".2f", missingval=MISSING)
+
+
+def _write(table: pd.DataFrame, folder: Path, name: str, index: bool = False) -> None:
+    table.to_csv(folder / f"{name}.csv", index=index)
+    (folder / f"{name}.md").write_text(_markdown(table, index) + "\n")
+    (folder / f"{name}.tex").write_text(table.to_latex(index=index, float_format="%.2f", na_rep=MISSING))
+
+
+def write_tables(results: Results, folder: Path) -> list[Path]:
+    """Write every table to `folder` (Markdown, LaTeX, CSV) and a README.md that shows them all."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = results.frame
+    sections = [f"# Tables\n\nSource: {results.source}; {len(frame)} cells; duplicate runs dropped (latest "
+                f"kept): {results.duplicates}. Scores x100 (STS: Spearman; clustering and classification: "
+                f"accuracy). `{MISSING}` = not scored; an average over a partial set is never shown.\n"]
+    for family in HEADLINE:
+        table = family_table(frame, family)
+        if table.empty:
+            continue
+        _write(table, folder, family)
+        sections.append(f"## {family}\n\n{_markdown(table)}\n")
+    best = best_table(frame)
+    if not best.empty:
+        _write(best, folder, "best")
+        sections.append(f"## Best configuration per model and family\n\n{_markdown(best)}\n")
+    for name, pivot in pivots(frame).items():
+        if pivot.shape[0] > 1 or pivot.shape[1] > 1:
+            slug = "pivot_" + re.sub(r"[^A-Za-z0-9.+-]+", "_", name)
+            _write(pivot, folder, slug, index=True)
+            sections.append(f"## {name}: pooling x post-processing (family average)\n\n"
+                            f"{_markdown(pivot, index=True)}\n")
+    sections.append("## Golden checks\n\n" + "\n".join(golden(frame)) + "\n")
+    (folder / "README.md").write_text("\n".join(sections))
+    return sorted(folder.iterdir())
