@@ -101,11 +101,16 @@ class LayerGather:
 
 
 class EncodingCache:
-    """`store_dtype` float16 halves the disk size (cosines move by ~1e-4) for big models."""
+    """`store_dtype` float16 halves the disk size (cosines move by ~1e-4) for big models. Token entries
+    (`token_dtype`) are float16 by default: they hold every token's state at every layer (~11 kB per
+    token for MiniLM in float32), and token-level pooling averages them anyway."""
 
-    def __init__(self, root: str | Path, store_dtype: str = "float32"):
+    def __init__(self, root: str | Path, store_dtype: str = "float32", token_dtype: str = "float16"):
         if store_dtype not in STORE_DTYPES:
             raise choice_error("cache.dtype", store_dtype, STORE_DTYPES)
+        if token_dtype not in STORE_DTYPES:
+            raise choice_error("cache.token_dtype", token_dtype, STORE_DTYPES)
+        self.token_dtype = token_dtype
         self.root = Path(root)
         self.store_dtype = store_dtype
 
@@ -176,7 +181,7 @@ class EncodingCache:
             raise CorruptEntry(f"{type(exc).__name__}: {exc}") from exc
 
     # -- writing ------------------------------------------------------------------------------------
-    def write(self, key: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    def write(self, key: str, arrays: dict[str, np.ndarray], meta: dict, dtype: str | None = None) -> None:
         """Write an entry atomically. 3-d float arrays are *layered* ([layers, rows, dim], stored in the
         store dtype, a checksum per layer); anything else (token ids, offsets, counts) is kept as it is."""
         final = self.path(key)
@@ -187,7 +192,7 @@ class EncodingCache:
             for name, array in arrays.items():
                 if array.ndim == 3 and np.issubdtype(array.dtype, np.floating):
                     # Layer by layer, so a big token entry never has to sit in memory at once.
-                    out = np.lib.format.open_memmap(tmp / f"{name}.npy", mode="w+", dtype=self.store_dtype,
+                    out = np.lib.format.open_memmap(tmp / f"{name}.npy", mode="w+", dtype=dtype or self.store_dtype,
                                                     shape=tuple(array.shape))
                     crcs[name] = []
                     for layer in range(array.shape[0]):
@@ -275,7 +280,7 @@ class EncodingCache:
     def key_for(self, identity: dict, sentences: list[str], primitive: str) -> str:
         if primitive == TOKENS:
             identity = {**identity, "entry": TOKENS}
-        return entry_key(identity, sentences, self.store_dtype)
+        return entry_key(identity, sentences, self.token_dtype if primitive == TOKENS else self.store_dtype)
 
     def _read_entry(self, key, primitive, layers):
         if primitive != TOKENS:
@@ -346,8 +351,8 @@ class EncodingCache:
             if keep_tokens:
                 batch, positions = encode_stats["token_batch"].select(index)
                 states = LayerGather(encode_stats["token_states"], positions)
-                self.write(key, {"states": states, **batch.arrays()}, meta)
-                out[key] = (batch, np.stack([states[layer] for layer in layers]).astype(self.store_dtype)
+                self.write(key, {"states": states, **batch.arrays()}, meta, dtype=self.token_dtype)
+                out[key] = (batch, np.stack([states[layer] for layer in layers]).astype(self.token_dtype)
                             .astype(np.float32))
             else:
                 out[key] = subset[primitive][layers].astype(self.store_dtype).astype(np.float32)

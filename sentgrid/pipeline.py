@@ -120,7 +120,7 @@ def run_cell(cfg) -> dict:
     weighting.validate(cfg.pooling)
     steps = OmegaConf.to_container(cfg.postproc.steps) if cfg.postproc.steps else []
     postproc.build(steps)
-    cache = EncodingCache(cfg.cache.dir, cfg.cache.dtype)
+    cache = EncodingCache(cfg.cache.dir, cfg.cache.dtype, cfg.cache.get("token_dtype", "float16"))
     corpus = functools.cache(lambda: corpus_sentences(cfg.corpus))
     encoder = encoders.build(cfg.model, template, cache, corpus, cfg.corpus)
     # Static tables without layers (RE, GloVe, B2S) read their one table; `layer` is recorded as n/a.

@@ -73,7 +73,7 @@ class _Datasets:
 
 def forward_passes(cfg, datasets: _Datasets, corpus_memo: dict) -> list[tuple[str, str, dict, list[str]]]:
     """(cache key, model label, encoder, sentences) of every cache entry the cell reads or writes."""
-    cache = EncodingCache(cfg.cache.dir, cfg.cache.dtype)
+    cache = EncodingCache(cfg.cache.dir, cfg.cache.dtype, cfg.cache.get("token_dtype", "float16"))
     corpus_key = json.dumps(OmegaConf.to_container(cfg.corpus, resolve=True), sort_keys=True)
 
     def corpus():

@@ -67,7 +67,7 @@ def test_glove_rows_equal_the_package_and_oov_words_are_dropped():
 def test_average_table_equals_a_hand_computed_average(minilm, tmp_path):
     import torch
 
-    cache = EncodingCache(tmp_path / "cache")
+    cache = EncodingCache(tmp_path / "cache", token_dtype="float32")  # exact; the default float16 is within 1e-3
     arrays = build_average(minilm, cache, TOY_CORPUS)
     tok = minilm.tokenizer
     sums, counts = {}, {}
@@ -116,7 +116,7 @@ def test_mix_ends_equal_the_base_model_and_avg(mix_parts, minilm):
     # w = 0, pooled at token level, equals the cached primitive path of the base model.
     primitive, _ = cache.fetch(minilm, requests, "mean_all", [2, 6])
     vectors, _ = pooling.pool_tokens(base_states[1], base_states[0], "avg")
-    assert np.allclose(vectors, pooling.pool(primitive["a"]), atol=1e-5)
+    assert np.allclose(vectors, pooling.pool(primitive["a"]), atol=5e-3)  # token entries are float16
     # Unseen tokens ("zebra") take the input embedding row in Avg.
     zebra = minilm.tokenizer.convert_tokens_to_ids("zebra")
     row = np.flatnonzero(avg_states[0].ids == zebra)[0]

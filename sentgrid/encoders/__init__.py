@@ -27,7 +27,7 @@ def build(model_cfg, template, cache, corpus, corpus_cfg=None):
     The last few encoders are kept, keyed by everything that defines them, so a sweep loads its model
     (and builds its Avg./B2S table) once per process."""
     key = json.dumps([OmegaConf.to_container(model_cfg, resolve=True), template.describe(), str(cache.root),
-                      str(cache.store_dtype), None if corpus_cfg is None else OmegaConf.to_container(corpus_cfg, resolve=True)],
+                      str(cache.store_dtype), str(cache.token_dtype), None if corpus_cfg is None else OmegaConf.to_container(corpus_cfg, resolve=True)],
                      sort_keys=True, default=str)
     if key in _RECENT:
         _RECENT.move_to_end(key)
