@@ -48,15 +48,31 @@ def alignment_uniformity(frame: pd.DataFrame, path: Path) -> Path | None:
     if data.empty:
         return None
     fig, ax = plt.subplots(figsize=(6.5, 5))
+    labels = data.apply(variant, axis=1)
+    colours = {label: f"C{i}" for i, label in enumerate(sorted(labels.unique()))}
     markers = dict(zip(sorted(data["postproc"].unique()), "osD^v<>ph*"))
-    for (pooling_label, postproc), group in data.groupby([data.apply(variant, axis=1), "postproc"]):
-        ax.scatter(group["diagnostics/uniformity"], group["diagnostics/alignment"], marker=markers[postproc], s=40,
-                   label=f"{pooling_label} / {postproc}")
+    for (label, postproc), group in data.groupby([labels, "postproc"]):
+        ax.scatter(group["diagnostics/uniformity"], group["diagnostics/alignment"], marker=markers[postproc], s=45,
+                   color=colours[label], alpha=0.85)
+    # Two legends: colour = pooling, marker = post-processing (none and normalize coincide: both are cosine-based).
+    pooling_legend = ax.legend(handles=[plt.Line2D([], [], color=c, marker="o", linestyle="", label=l)
+                                        for l, c in colours.items()], title="pooling", fontsize=7, loc="upper right")
+    ax.add_artist(pooling_legend)
+    ax.legend(handles=[plt.Line2D([], [], color="grey", marker=m, linestyle="", label=p) for p, m in markers.items()],
+              title="post-processing", fontsize=7, loc="upper center")
     ax.set(xlabel="uniformity (lower = more uniform)", ylabel="alignment (lower = closer positives)",
            title="Alignment and uniformity on STS-B")
-    ax.legend(fontsize=6, ncol=2)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def line_label(row) -> str:
+    """A configuration without its layer: model (and w), then whatever is not the default."""
+    parts = [row["model"] if pd.isna(row.get("w")) else f"{row['model']} w={row['w']:g}"]
+    if variant(row) != "avg":
+        parts.append(variant(row))
+    parts += [row[c] for c in ("postproc", "template") if row.get(c, "none") != "none"]
+    return " ".join(parts)
 
 
 def layer_curves(frame: pd.DataFrame, path: Path) -> Path | None:
@@ -70,6 +86,7 @@ def layer_curves(frame: pd.DataFrame, path: Path) -> Path | None:
         datasets = [d for d in datasets_of(frame, family) if d in table]
         table["std"] = table[datasets].std(axis=1)
         table = table[table["layer"] != "n/a"]
+        table["model"] = [line_label(r) for _, r in table.iterrows()]  # one line per configuration but layer
         singles = table[~table["layer"].str.contains(r"\+")]
         for model, group in singles.groupby("model"):
             group = group.assign(x=group["layer"].astype(int)).sort_values("x")
@@ -88,7 +105,8 @@ def layer_curves(frame: pd.DataFrame, path: Path) -> Path | None:
             drawn = True
         ax.set(xlabel="layer (0 = embeddings)", ylabel=NAMES[family], title=f"{family} by layer (band: +-1 sd over datasets)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
     if not drawn:
         plt.close(fig)
         return None
