@@ -56,6 +56,14 @@ def cell_id(cfg, versions: dict | None = None) -> str:
     return hashlib.sha256(json.dumps(header, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def profile(config: dict) -> list:
+    """What a cell's cost depends on, for `plan` estimates: families, model, token-level pooling, diagnostics."""
+    pooling = config.get("pooling", {})
+    token_level = pooling.get("weighting", "none") != "none" or pooling.get("bias_removal", "none") != "none"
+    return [list(config["task"]["families"]), config["model"]["name"], token_level,
+            bool(config.get("diagnostics", {}).get("enabled", False))]
+
+
 class FinishedCells:
     """`<cache.dir>/cells/<id[:2]>/<id>.json`: where a finished cell's record is, and its metrics."""
 
@@ -78,7 +86,7 @@ class FinishedCells:
         path = self.path(identity)
         path.parent.mkdir(parents=True, exist_ok=True)
         entry = {"cell_id": identity, "result": str(Path(result_path).resolve()), "cell": record["tags"].get("cell"),
-                 "families": list(record["config"]["task"]["families"]),
+                 "families": list(record["config"]["task"]["families"]), "profile": profile(record["config"]),
                  "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": record["timings"]["total"]}
         tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}"
         tmp.write_text(json.dumps(entry, indent=1))

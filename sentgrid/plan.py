@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 
 from . import encoders, weighting
 from .cache import TOKENS, EncodingCache
-from .cells import FinishedCells, cell_id, result_versions
+from .cells import FinishedCells, cell_id, profile, result_versions
 from .data import corpus_sentences, data_root, load_sts
 from .errors import SentgridError
 from .paths import CONF_DIR, register_resolvers
@@ -71,7 +71,7 @@ class _Datasets:
         return self.memo[key]
 
 
-def forward_passes(cfg, datasets: _Datasets, corpus_memo: dict) -> list[tuple[str, str, dict, list[str]]]:
+def forward_passes(cfg, datasets: _Datasets, corpus_memo: dict) -> list[tuple[str, str, object, list[str]]]:
     """(cache key, model label, encoder, sentences) of every cache entry the cell reads or writes."""
     cache = EncodingCache(cfg.cache.dir, cfg.cache.dtype, cfg.cache.get("token_dtype", "float16"))
     corpus_key = json.dumps(OmegaConf.to_container(cfg.corpus, resolve=True), sort_keys=True)
@@ -111,10 +111,15 @@ def throughput(cache_dir: Path, label: str, width: int) -> tuple[float, str]:
     return DEFAULT_THROUGHPUT.get(width, 45.0 * 768 / max(width, 1)), "default"
 
 
-def cell_seconds(families: tuple, cache_dir: Path) -> float:
-    """The median time of finished cells of the same families on this cache, else the defaults."""
-    measured = [e["seconds"] for e in FinishedCells(cache_dir).all() if tuple(e.get("families", ())) == families]
-    return statistics.median(measured) if measured else sum(DEFAULT_CELL_SECONDS.get(f, 10.0) for f in families)
+def cell_seconds(cell_profile: list, finished: list[dict]) -> float:
+    """The median time of finished cells with the same profile (families, model, token-level pooling,
+    diagnostics), else of the same families, else the defaults."""
+    same = [e["seconds"] for e in finished if e.get("profile") == cell_profile]
+    if same:
+        return statistics.median(same)
+    families = cell_profile[0]
+    similar = [e["seconds"] for e in finished if e.get("families") == families]
+    return statistics.median(similar) if similar else sum(DEFAULT_CELL_SECONDS.get(f, 10.0) for f in families)
 
 
 def plan(arguments: list[str]) -> dict:
@@ -124,7 +129,7 @@ def plan(arguments: list[str]) -> dict:
     versions = result_versions()
     finished, seen_cells = [], set()
     entries = {}  # key -> (label, encoder, sentences, cache_dir)
-    cell_families = []
+    cell_profiles = []
     for overrides in cells:
         cfg = compose_cell(overrides)
         identity = cell_id(cfg, versions)
@@ -133,7 +138,7 @@ def plan(arguments: list[str]) -> dict:
             finished.append(overrides)  # done before, or the same cell twice (a layer sweep over RE)
             continue
         seen_cells.add(identity)
-        cell_families.append((tuple(cfg.task.families), Path(cfg.cache.dir)))
+        cell_profiles.append((profile(OmegaConf.to_container(cfg, resolve=True)), Path(cfg.cache.dir)))
         for key, label, encoder, sentences in forward_passes(cfg, datasets, corpus_memo):
             entries.setdefault(key, (label, encoder, sentences, Path(cfg.cache.dir)))
     to_encode = defaultdict(set)
@@ -148,7 +153,8 @@ def plan(arguments: list[str]) -> dict:
         rate, source = throughput(cache_dir, label, width)
         encode_seconds += len(sentences) / rate
         models[label] = {"sentences": len(sentences), "sentences_per_s": round(rate, 1), "throughput": source}
-    per_cell = sum(cell_seconds(families, cache_dir) for families, cache_dir in cell_families)
+    finished_by_cache = {d: FinishedCells(d).all() for d in {d for _, d in cell_profiles}}
+    per_cell = sum(cell_seconds(p, finished_by_cache[d]) for p, d in cell_profiles)
     return {"cells": len(cells), "finished": len(finished), "to_run": len(cells) - len(finished),
             "forward_passes": len(entries), "cached": cached, "to_encode": len(entries) - cached,
             "models": models, "estimate_seconds": round(encode_seconds + per_cell, 1),
