@@ -46,6 +46,8 @@ def cell_config(cfg) -> dict:
     if tree.get("corpus", {}).get("source", "file") == "file":  # the file, not where it sits
         path = Path(str(tree["corpus"].get("path")))
         tree["corpus"]["path"] = path.name
+    if not tree.get("diagnostics", {}).get("enabled", False):  # off: its settings change nothing
+        tree.pop("diagnostics", None)
     if tree.get("model", {}).get("kind") in UNLAYERED_KINDS:
         tree["layer"] = "n/a"
     return tree

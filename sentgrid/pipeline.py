@@ -25,6 +25,7 @@ FIT_SETS = ("task", "wikitext")
 CORPUS_REQUEST = "corpus:wikitext"
 DIAGNOSTIC_CORPUS = "diagnostics:corpus"
 DIAGNOSTIC_STSB = "diagnostics:STSB"
+DIAGNOSTIC_FIT = "diagnostics:corpus-fit"
 
 
 @contextmanager
@@ -89,12 +90,14 @@ def _pool_tokens(pooling_cfg, encoder, tokens: dict, corpus) -> tuple[dict, dict
 
 
 def _diagnostics(cfg, steps, vectors, requests, stsb, fit_on_corpus) -> dict:
-    """IsoScore and average cosine of the corpus sentences, alignment and uniformity on STS-B, each on
-    the cell's vectors after its post-processing (fitted on the set itself, or on the corpus)."""
+    """IsoScore and average cosine of corpus sentences, alignment and uniformity on STS-B, on the cell's
+    vectors after its post-processing: for the corpus fitted on held-out corpus sentences, for STS-B
+    fitted like the task (STS-B itself, or the corpus with fit_on=wikitext)."""
     out = {}
-    for key in (DIAGNOSTIC_CORPUS, DIAGNOSTIC_STSB):
-        fit_set = vectors[CORPUS_REQUEST] if fit_on_corpus else vectors[key]
-        vectors[key], _ = postproc.fit_transform(postproc.build(steps), fit_set, vectors[key])
+    vectors[DIAGNOSTIC_CORPUS], _ = postproc.fit_transform(postproc.build(steps), vectors[DIAGNOSTIC_FIT],
+                                                           vectors[DIAGNOSTIC_CORPUS])
+    fit_set = vectors[CORPUS_REQUEST] if fit_on_corpus else vectors[DIAGNOSTIC_STSB]
+    vectors[DIAGNOSTIC_STSB], _ = postproc.fit_transform(postproc.build(steps), fit_set, vectors[DIAGNOSTIC_STSB])
     out["diagnostics/isoscore"] = diagnostics.isoscore(vectors[DIAGNOSTIC_CORPUS])
     out["diagnostics/avg_cosine"] = diagnostics.average_cosine(vectors[DIAGNOSTIC_CORPUS])
     row = {s: i for i, s in enumerate(requests[DIAGNOSTIC_STSB])}
@@ -138,7 +141,11 @@ def run_cell(cfg) -> dict:
         diagnosing = bool(cfg.get("diagnostics", {}).get("enabled", False))
         if diagnosing:
             stsb = load_sts("STSB", data_root(cfg.data.root))
-            requests[DIAGNOSTIC_CORPUS] = corpus()[:cfg.diagnostics.corpus_sentences]
+            size = int(cfg.diagnostics.corpus_sentences)
+            requests[DIAGNOSTIC_CORPUS] = corpus()[:size]
+            # Post-processing for the corpus diagnostics is fitted on the next `size` sentences: fitted on
+            # the measured set itself, whitening would make every IsoScore exactly 1.
+            requests[DIAGNOSTIC_FIT] = corpus()[size:2 * size] or corpus()[:size]
             requests[DIAGNOSTIC_STSB] = stsb.sentences
 
     with _timed(timings, "encode"):

@@ -21,7 +21,7 @@ from .cells import FinishedCells, cell_id, profile, result_versions
 from .data import corpus_sentences, data_root, load_sts
 from .errors import SentgridError
 from .paths import CONF_DIR, register_resolvers
-from .pipeline import CORPUS_REQUEST, DIAGNOSTIC_CORPUS, DIAGNOSTIC_STSB, _template, load_datasets
+from .pipeline import CORPUS_REQUEST, DIAGNOSTIC_CORPUS, DIAGNOSTIC_FIT, DIAGNOSTIC_STSB, _template, load_datasets
 
 # Sentences per second on a 2-core CPU (REFERENCE.md §5) when nothing was measured on this machine yet.
 DEFAULT_THROUGHPUT = {384: 400.0, 768: 45.0}
@@ -87,7 +87,9 @@ def forward_passes(cfg, datasets: _Datasets, corpus_memo: dict) -> list[tuple[st
     if cfg.postproc.steps and cfg.postproc.fit_on == "wikitext":
         requests[CORPUS_REQUEST] = corpus()
     if cfg.get("diagnostics", {}).get("enabled", False):
-        requests[DIAGNOSTIC_CORPUS] = corpus()[:cfg.diagnostics.corpus_sentences]
+        size = int(cfg.diagnostics.corpus_sentences)
+        requests[DIAGNOSTIC_CORPUS] = corpus()[:size]
+        requests[DIAGNOSTIC_FIT] = corpus()[size:2 * size] or corpus()[:size]
         requests[DIAGNOSTIC_STSB] = load_sts("STSB", data_root(cfg.data.root)).sentences
     out = []
     kind = cfg.model.get("kind", "transformer")

@@ -43,5 +43,6 @@ def test_cell_logs_diagnostics(compose_cell):
     record = run_cell(compose_cell("diagnostics.enabled=true", "diagnostics.corpus_sentences=200", "task.max_items=20",
                                    "task.sts.datasets=[BIOSSES]", "postproc=whiten"))
     metrics = record["metrics"]
-    assert 0 <= metrics["diagnostics/isoscore"] <= 1 and metrics["diagnostics/positive_pairs"] > 100
+    # Whitening is fitted on held-out corpus sentences: the measured set is not trivially isotropic.
+    assert 0 <= metrics["diagnostics/isoscore"] < 0.99 and metrics["diagnostics/positive_pairs"] > 100
     assert 0 <= metrics["diagnostics/alignment"] <= 4 and metrics["diagnostics/uniformity"] < 0
