@@ -313,13 +313,28 @@ class EncodingCache:
         row = {sentence: i for i, sentence in enumerate(union)}
         keep_tokens = primitive == TOKENS
         started = time.perf_counter()
-        scratch = self.root / f".scratch-{uuid.uuid4().hex}" if keep_tokens else None
+        if keep_tokens:
+            self._remove_orphan_scratch()
+        scratch = self.root / f".scratch-{os.getpid()}-{uuid.uuid4().hex}" if keep_tokens else None
         try:
             return self._encode_and_write(encoder, identity, keys, by_key, requests, primitive, layers, stats,
                                           union, row, scratch, started)
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
+
+    def _remove_orphan_scratch(self) -> None:
+        """Scratch folders of killed jobs (their process is gone) hold gigabytes of token states: remove them."""
+        for folder in self.root.glob(".scratch-*"):
+            try:
+                pid = int(folder.name.split("-")[1])
+                os.kill(pid, 0)
+            except (ValueError, IndexError):
+                continue
+            except ProcessLookupError:
+                shutil.rmtree(folder, ignore_errors=True)
+            except PermissionError:
+                continue
 
     def _encode_and_write(self, encoder, identity, keys, by_key, requests, primitive, layers, stats, union, row,
                           scratch, started):

@@ -256,3 +256,13 @@ def test_avg_and_b2s_100_cells_build_their_tables_once(compose_cell):
     b2s = run_cell(compose_cell("model=b2s-100", "model.epochs=1", *common))
     assert b2s["resolved"]["model"]["hidden_size"] == 100 and b2s["resolved"]["layers"] == "n/a"
     assert 0 < b2s["resolved"]["model"]["vocabulary_seen"] < 30522
+
+
+def test_scratch_of_a_killed_job_is_removed(minilm, tmp_path):
+    cache = EncodingCache(tmp_path / "cache")
+    orphan = tmp_path / "cache" / ".scratch-999999999-abc"
+    orphan.mkdir(parents=True)
+    (orphan / "states.npy").write_bytes(b"x" * 100)
+    cache.fetch_tokens(minilm, {"a": SENTENCES}, [6])
+    assert not orphan.exists()
+    assert not list((tmp_path / "cache").glob(".scratch-*"))
