@@ -22,6 +22,7 @@ def test_finished_cells_are_skipped_and_force_runs_them(tmp_path, data_root):
     assert "1 ok, 1 skipped" in sweep.stdout
     assert json.loads((tmp_path / "sweep" / "summary.json").read_text())["skipped"][0]["job"] == "1"
     forced = sentgrid(tmp_path, data_root, "-m", "pooling=avg,max", "force=true", *SMALL, sweep="forced")
+    assert forced.returncode == 0, forced.stderr[-3000:]
     assert [c["status"] for c in records(tmp_path / "forced")] == ["ok", "ok"]
 
 

@@ -89,8 +89,8 @@ def layer_curves(frame: pd.DataFrame, path: Path) -> Path | None:
         table["model"] = [line_label(r) for _, r in table.iterrows()]  # one line per configuration but layer
         singles = table[~table["layer"].str.contains(r"\+")]
         for model, group in singles.groupby("model"):
-            group = group.assign(x=group["layer"].astype(int)).sort_values("x")
-            if len(group) < 2:
+            group = group.assign(x=group["layer"].astype(int)).sort_values("x").drop_duplicates("x", keep="last")
+            if len(group) < 2:  # a line needs two layers
                 continue
             line, = ax.plot(group["x"], group["avg"], marker="o", label=model)
             ax.fill_between(group["x"], group["avg"] - group["std"], group["avg"] + group["std"], alpha=0.15,
