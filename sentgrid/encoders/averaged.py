@@ -15,9 +15,7 @@ import numpy as np
 from scipy import sparse
 
 from ..errors import choice_error
-from ..templates import Template
-from ..tokens import tokenize
-from .static import StaticEncoder
+from .static import BaseModelTable
 from .transformer import TransformerEncoder
 
 log = logging.getLogger(__name__)
@@ -31,10 +29,6 @@ def corpus_digest(sentences: list[str]) -> str:
     for sentence in sentences:
         digest.update(b"\0" + sentence.encode("utf-8"))
     return f"{len(sentences)}:{digest.hexdigest()}"
-
-
-def base_encoder(base_cfg, cache, template: Template | None = None) -> TransformerEncoder:
-    return TransformerEncoder(base_cfg, template or Template("none", None), memo_dir=cache.root / "fingerprints")
 
 
 def token_sums(batch, states: np.ndarray, vocab_size: int) -> np.ndarray:
@@ -58,30 +52,19 @@ def build_average(base: TransformerEncoder, cache, sentences: list[str]) -> dict
     return {"table": table, "counts": counts}
 
 
-class AveragedEncoder(StaticEncoder):
+class AveragedEncoder(BaseModelTable):
     """model=avg: the Avg. table of `model.base` over the corpus; `layer` picks the table's layer."""
 
     kind = "avg"
 
     def __init__(self, cfg, template, cache, corpus):
-        super().__init__(cfg, template)
         if cfg.unseen not in UNSEEN:
             raise choice_error("model.unseen", cfg.unseen, UNSEEN)
-        self.cache, self.corpus = cache, corpus
-        self.base = base_encoder(cfg.base, cache)
-        self.table_notes = {}
-
-    @property
-    def tokenizer(self):
-        return self.base.tokenizer
+        super().__init__(cfg, template, cache, corpus)
 
     @property
     def num_layers(self) -> int:
         return self.base.num_layers
-
-    def tokenize(self, sentences, template=True):
-        texts = [self.template.apply(s) if template else s for s in sentences]
-        return tokenize(self.tokenizer, texts, int(self.base.cfg.max_length))
 
     def identity(self) -> dict:
         return {"kind": self.kind, "base": self.base.identity(), "corpus": corpus_digest(self.corpus()),

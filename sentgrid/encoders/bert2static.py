@@ -22,9 +22,8 @@ from sklearn.decomposition import PCA
 from tqdm.auto import tqdm
 
 from ..errors import SentgridError
-from ..tokens import tokenize
-from .averaged import CORPUS_REQUEST, base_encoder, corpus_digest
-from .static import StaticEncoder
+from .averaged import CORPUS_REQUEST, corpus_digest
+from .static import BaseModelTable
 
 log = logging.getLogger(__name__)
 
@@ -90,24 +89,10 @@ def train_static(targets: np.ndarray, contexts: np.ndarray, vocab_size: int, set
             "loss": np.array(losses, np.float64)}
 
 
-class Bert2StaticEncoder(StaticEncoder):
+class Bert2StaticEncoder(BaseModelTable):
     """model=b2s: the B2S table of `model.base` on the corpus; `layer` is n/a (one static table)."""
 
     kind = "b2s"
-
-    def __init__(self, cfg, template, cache, corpus):
-        super().__init__(cfg, template)
-        self.cache, self.corpus = cache, corpus
-        self.base = base_encoder(cfg.base, cache)
-        self.table_notes = {}
-
-    @property
-    def tokenizer(self):
-        return self.base.tokenizer
-
-    def tokenize(self, sentences, template=True):
-        texts = [self.template.apply(s) for s in sentences] if template else sentences
-        return tokenize(self.tokenizer, texts, int(self.base.cfg.max_length))
 
     def settings(self) -> dict:
         return {"version": TRAINING_VERSION, **{key: self.cfg[key] for key in TRAINING_KEYS}}

@@ -8,7 +8,8 @@ runs the base model once per dataset. Tokens the corpus never shows keep the bas
 import numpy as np
 
 from ..errors import SentgridError
-from .averaged import AveragedEncoder, base_encoder
+from .averaged import AveragedEncoder
+from .static import base_encoder
 
 
 class MixEncoder:

@@ -178,3 +178,29 @@ class GloveEncoder(StaticEncoder):
         known = np.ones(self._files[0].shape[1], bool)
         known[-1] = False
         return known
+
+
+def base_encoder(base_cfg, cache, template=None):
+    """The transformer a derived table (Avg., B2S, BERT + Avg.) is built from."""
+    from ..templates import Template
+    from .transformer import TransformerEncoder
+
+    return TransformerEncoder(base_cfg, template or Template("none", None), memo_dir=Path(cache.root) / "fingerprints")
+
+
+class BaseModelTable(StaticEncoder):
+    """A static table built from `model.base` over the corpus, tokenised as the base model tokenises."""
+
+    def __init__(self, cfg, template, cache, corpus):
+        super().__init__(cfg, template)
+        self.cache, self.corpus = cache, corpus
+        self.base = base_encoder(cfg.base, cache)
+        self.table_notes = {}
+
+    @property
+    def tokenizer(self):
+        return self.base.tokenizer
+
+    def tokenize(self, sentences, template=True):
+        texts = [self.template.apply(s) for s in sentences] if template else sentences
+        return tokenize(self.tokenizer, texts, int(self.base.cfg.max_length))
