@@ -8,6 +8,7 @@ runs the base model once per dataset. Tokens the corpus never shows keep the bas
 import numpy as np
 
 from ..errors import SentgridError
+from ..templates import Template
 from .averaged import AveragedEncoder
 from .static import base_encoder
 
@@ -24,7 +25,7 @@ class MixEncoder:
             raise SentgridError(f"model.w={cfg.w} is outside [0, 1]; 0 is the base model, 1 is Avg.")
         self.cache = cache
         self.base = base_encoder(cfg.base, cache, template)
-        self.average = AveragedEncoder(cfg, _no_template(), cache, corpus)
+        self.average = AveragedEncoder(cfg, Template("none", None), cache, corpus)  # the table has no template
         self.template = template
 
     @property
@@ -64,8 +65,3 @@ class MixEncoder:
             out[name] = (batch, mixed)
         stats.update(tokens_without_average=unknown, token_coverage=round(1 - unknown / max(tokens, 1), 6))
         return out, stats
-
-
-def _no_template():
-    from ..templates import Template
-    return Template("none", None)

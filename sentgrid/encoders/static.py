@@ -174,10 +174,14 @@ class GloveEncoder(StaticEncoder):
     def table(self) -> np.ndarray:
         return self._files[0]
 
-    def known(self) -> np.ndarray:
+    @cached_property
+    def _known(self) -> np.ndarray:
         known = np.ones(self._files[0].shape[1], bool)
-        known[-1] = False
+        known[-1] = False  # the out-of-vocabulary row
         return known
+
+    def known(self) -> np.ndarray:
+        return self._known
 
 
 def base_encoder(base_cfg, cache, template=None):

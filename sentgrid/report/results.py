@@ -104,11 +104,11 @@ def from_mlflow(uri: str, experiments: list[str] | None) -> list[dict]:
     rows = []
     for run in runs:
         try:
-            uri_ = f"{run.info.artifact_uri}/result.json"
-            local = urlparse(uri_)
+            artifact = f"{run.info.artifact_uri}/result.json"
+            local = urlparse(artifact)
             # Local artifact stores are read directly: faster than the artifact API, and no progress bars.
             record = json.loads(Path(unquote(local.path)).read_text()) if local.scheme == "file" \
-                else mlflow.artifacts.load_dict(uri_)
+                else mlflow.artifacts.load_dict(artifact)
         except Exception as exc:
             log.warning("run %s has no readable result.json (%s)", run.info.run_id, exc)
             continue
