@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install test demo sweep plan bench tables figures ui clean
+.PHONY: install test test-fast lint demo sweep plan bench tables figures ui clean
 
 install: $(STAMP)
 
@@ -23,8 +23,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Everything: the unit layer (tests/unit, seconds) and the end-to-end layer (tests/e2e, real CLI runs on slices).
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The unit layer alone: no subprocess, no full data files.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check sentgrid tests
 
 # One cell, the default model on the 8 STS datasets; prints a per-dataset table.
 demo: $(STAMP)

@@ -77,8 +77,10 @@ def main(cfg: DictConfig) -> float | None:
     print(f"\n{tags['cell']}\n{pipeline.summary_table(record)}\n", flush=True)
     if cfg.tracking.enabled:
         tracking.track(record, job_dir, cfg.tracking.uri, cfg.tracking.experiment)
-    family = cfg.task.families[0]
-    return record["metrics"].get(f"{family}/avg/{pipeline.HEADLINE[family][0]}")
+    from .tasks import family
+
+    first = family(cfg.task.families[0])
+    return record["metrics"].get(f"{first.name}/avg/{first.headline[0]}")
 
 
 if __name__ == "__main__":

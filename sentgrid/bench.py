@@ -24,11 +24,12 @@ import numpy as np
 from hydra import compose, initialize_config_dir
 from scipy.stats import spearmanr
 
-from .cache import EncodingCache
-from .encoders import TransformerEncoder
+from .encoders.transformer import TransformerEncoder
 from .paths import CONF_DIR, register_resolvers
 from .pipeline import run_cell
+from .spec import CacheSpec
 from .templates import Template
+from .workspace import Workspace
 
 
 def config(cache_dir, max_items, *overrides):
@@ -80,11 +81,12 @@ def main() -> None:
         peer_seconds = time.perf_counter() - started
 
         # ... and sentgrid, cold cache, every layer and primitive kept.
-        encoder = TransformerEncoder(cfg.model, Template("none", None), None)
-        encoder.model  # load outside the timing, as for the peer
+        encoder = TransformerEncoder(cfg.model, Template("none", None))
+        _ = encoder.model  # load outside the timing, as for the peer
         started = time.perf_counter()
-        _, stats = EncodingCache(cache_dir).fetch(encoder, {n: d.sentences for n, d in datasets.items()},
-                                                  "mean_all", [encoder.num_layers])
+        _, stats = Workspace(CacheSpec(dir=cache_dir)).encoding.primitives(
+            encoder, {n: d.sentences for n, d in datasets.items()}, "mean_all", [encoder.num_layers])
+        stats = stats.as_dict()
         ours_seconds = time.perf_counter() - started
         cache_bytes = sum(f.stat().st_size for f in __import__("pathlib").Path(cache_dir).rglob("*.npy"))
 
@@ -164,25 +166,21 @@ def sweep_costs(max_items) -> None:
 
 def static_costs() -> None:
     """Avg. (corpus forward pass + table) and B2S (training on the cached corpus states), fresh cache."""
-    from .data import corpus_sentences
-    from .encoders import build
+    from .spec import CellSpec
 
     with tempfile.TemporaryDirectory(prefix="sentgrid-bench-") as cache_dir:
         cfg = config(cache_dir, None, "model=avg")
-        cache = EncodingCache(cache_dir)
-        sentences = corpus_sentences(cfg.corpus)
-        corpus = lambda: sentences  # noqa: E731
+        workspace = Workspace(CacheSpec(dir=cache_dir))
+        sentences = workspace.corpus(cfg.corpus)()
         started = time.perf_counter()
-        avg = build(cfg.model, Template("none", None), cache, corpus)
-        avg.average()
+        workspace.encoder(CellSpec.from_config(cfg))  # builds the Avg. table
         avg_seconds = time.perf_counter() - started
         size = lambda pattern: sum(f.stat().st_size for f in Path(cache_dir).rglob(pattern))  # noqa: E731
         token_bytes = size("states.npy")
         table_bytes = size("table.npy")
         b2s_cfg = config(cache_dir, None, "model=b2s")
         started = time.perf_counter()
-        b2s = build(b2s_cfg.model, Template("none", None), cache, corpus)
-        b2s.trained()
+        b2s = workspace.encoder(CellSpec.from_config(b2s_cfg))  # trains the B2S table
         b2s_seconds = time.perf_counter() - started
         b2s_bytes = size("table.npy") - table_bytes
     print(f"\n== static tables from MiniLM on WikiText-2 ({len(sentences)} sentences) ==")

@@ -14,26 +14,12 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from .encoders import is_layered
+from .versions import versions as result_versions
+
 # Config keys that say where things are or how to run, not what is computed.
 RUN_ONLY = ("data", "tracking", "hydra", "force", "fail_fast")
-CACHE_RUN_ONLY = ("dir",)
-UNLAYERED_KINDS = ("random", "glove", "b2s")
-
-
-def result_versions() -> dict:
-    """Versions of the libraries that can change a result, read from package metadata (no imports, so a
-    finished cell is recognised without loading torch)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from . import __version__
-
-    out = {"sentgrid": __version__}
-    for package in ("torch", "transformers", "numpy", "scipy", "scikit-learn"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = None
-    return out
+CACHE_RUN_ONLY = ("dir", "memory_gb")
 
 
 def cell_config(cfg) -> dict:
@@ -48,7 +34,7 @@ def cell_config(cfg) -> dict:
         tree["corpus"]["path"] = path.name
     if not tree.get("diagnostics", {}).get("enabled", False):  # off: its settings change nothing
         tree.pop("diagnostics", None)
-    if tree.get("model", {}).get("kind") in UNLAYERED_KINDS:
+    if not is_layered(cfg.model):
         tree["layer"] = "n/a"
     return tree
 
@@ -60,8 +46,9 @@ def cell_id(cfg, versions: dict | None = None) -> str:
 
 def profile(config: dict) -> list:
     """What a cell's cost depends on, for `plan` estimates: families, model, token-level pooling, diagnostics."""
-    pooling = config.get("pooling", {})
-    token_level = pooling.get("weighting", "none") != "none" or pooling.get("bias_removal", "none") != "none"
+    from .spec import PoolingSpec, from_node
+
+    token_level = from_node(PoolingSpec, config.get("pooling", {})).primitive is None
     return [list(config["task"]["families"]), config["model"]["name"], token_level,
             bool(config.get("diagnostics", {}).get("enabled", False))]
 

@@ -40,3 +40,25 @@ def alignment(a: np.ndarray, b: np.ndarray, alpha: float = 2.0) -> float:
 def uniformity(points: np.ndarray, t: float = 2.0) -> float:
     distances = pdist(_unit(points), "sqeuclidean")
     return float(np.log(np.exp(-t * distances).mean()))
+
+
+def measure(spec, requests, vectors: dict) -> dict:
+    """The diagnostics of a cell, on its vectors after its post-processing: for the corpus sentences
+    fitted on held-out corpus sentences, for STS-B fitted like the task (STS-B itself, or the corpus
+    with fit_on=wikitext)."""
+    from . import postproc
+
+    steps = list(spec.postproc.steps)
+    sets = requests.diagnostics
+    corpus, _ = postproc.fit_transform(postproc.build(steps), vectors["diagnostics/corpus-fit"],
+                                       vectors["diagnostics/corpus"])
+    stsb_vectors = vectors["diagnostics/STSB"]
+    fit_set = vectors["corpus"] if spec.postproc.fit_on_corpus else stsb_vectors
+    stsb_vectors, _ = postproc.fit_transform(postproc.build(steps), fit_set, stsb_vectors)
+    row = {s: i for i, s in enumerate(sets.stsb.sentences)}
+    positive = np.asarray(sets.stsb.scores) >= float(spec.diagnostics.positive_min_score)
+    first = stsb_vectors[[row[s] for s, p in zip(sets.stsb.sentences1, positive) if p]]
+    second = stsb_vectors[[row[s] for s, p in zip(sets.stsb.sentences2, positive) if p]]
+    return {"diagnostics/isoscore": isoscore(corpus), "diagnostics/avg_cosine": average_cosine(corpus),
+            "diagnostics/alignment": alignment(first, second), "diagnostics/uniformity": uniformity(stsb_vectors),
+            "diagnostics/positive_pairs": float(positive.sum())}

@@ -8,11 +8,11 @@ from .errors import SentgridError, choice_error
 LAYER_CHOICES = ("last", "first_last", "index", "mean_of", "all")
 
 
-def _resolve_one(index, num_layers: int) -> int:
+def resolve_index(index, num_layers: int) -> int:
     try:
         index = int(index)
     except (TypeError, ValueError):
-        raise SentgridError(f"layer index {index!r} is not an integer; use 0..{num_layers} or a negative index.")
+        raise SentgridError(f"layer index {index!r} is not an integer; use 0..{num_layers} or a negative index.") from None
     resolved = index + num_layers + 1 if index < 0 else index
     if not 0 <= resolved <= num_layers:
         raise SentgridError(
@@ -29,11 +29,11 @@ def resolve(cfg, num_layers: int) -> list[int]:
     elif name == "first_last":
         layers = [1, num_layers]
     elif name == "index":
-        layers = [_resolve_one(cfg.index, num_layers)]
+        layers = [resolve_index(cfg.index, num_layers)]
     elif name == "mean_of":
         if not cfg.layers:
             raise SentgridError("layer=mean_of needs a non-empty list, for example layer.layers=[1,-1].")
-        layers = [_resolve_one(i, num_layers) for i in cfg.layers]
+        layers = [resolve_index(i, num_layers) for i in cfg.layers]
     elif name == "all":
         layers = list(range(num_layers + 1))
     else:

@@ -15,13 +15,14 @@ from pathlib import Path
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from . import encoders, weighting
-from .cache import TOKENS, EncodingCache
+from . import throughput
 from .cells import FinishedCells, cell_id, profile, result_versions
-from .data import corpus_sentences, data_root, load_sts
+from .encoders import Produces, build
 from .errors import SentgridError
 from .paths import CONF_DIR, register_resolvers
-from .pipeline import CORPUS_REQUEST, DIAGNOSTIC_CORPUS, DIAGNOSTIC_FIT, DIAGNOSTIC_STSB, _template, load_datasets
+from .requests import load_datasets, requests_for
+from .spec import CellSpec
+from .store import TOKENS, Encoding, EntryStore
 
 # Sentences per second on a 2-core CPU (REFERENCE.md §5) when nothing was measured on this machine yet.
 DEFAULT_THROUGHPUT = {384: 400.0, 768: 45.0}
@@ -54,60 +55,54 @@ def compose_cell(overrides: list[str]):
         return compose("config", overrides=overrides)
 
 
-class _Datasets:
-    """Datasets loaded once for the whole plan (most cells share them)."""
+class _Memo:
+    """Datasets and corpora read once for the whole plan (most cells share them)."""
 
     def __init__(self):
-        self.memo = {}
+        self.datasets, self.corpora = {}, {}
 
-    def requests(self, cfg) -> dict[str, list[str]]:
-        task = OmegaConf.to_container(cfg.task, resolve=True)
-        key = json.dumps([task, str(cfg.data.root)], sort_keys=True, default=str)
-        if key not in self.memo:
-            hub_only = list(cfg.task.families) == ["sts"] and cfg.task.sts.source == "hub"
-            root = None if hub_only else data_root(cfg.data.root)
-            datasets = load_datasets(cfg.task, root)
-            self.memo[key] = {name: data.sentences for name, (_, _, data) in datasets.items()}
-        return self.memo[key]
+    def datasets_for(self, spec: CellSpec, cfg):
+        key = json.dumps([OmegaConf.to_container(cfg.task, resolve=True), str(spec.data_root)], sort_keys=True,
+                         default=str)
+        if key not in self.datasets:
+            self.datasets[key] = load_datasets(spec, spec.root())
+        return self.datasets[key]
+
+    def corpus(self, corpus_cfg):
+        from .data import corpus_sentences
+
+        key = json.dumps(OmegaConf.to_container(corpus_cfg, resolve=True), sort_keys=True)
+
+        def load():
+            if key not in self.corpora:
+                self.corpora[key] = corpus_sentences(corpus_cfg)
+            return self.corpora[key]
+        return load
 
 
-def forward_passes(cfg, datasets: _Datasets, corpus_memo: dict) -> list[tuple[str, str, object, list[str]]]:
-    """(cache key, model label, encoder, sentences) of every cache entry the cell reads or writes."""
-    cache = EncodingCache(cfg.cache.dir, cfg.cache.dtype, cfg.cache.get("token_dtype", "float16"))
-    corpus_key = json.dumps(OmegaConf.to_container(cfg.corpus, resolve=True), sort_keys=True)
-
-    def corpus():
-        if corpus_key not in corpus_memo:
-            corpus_memo[corpus_key] = corpus_sentences(cfg.corpus)
-        return corpus_memo[corpus_key]
-
-    template = _template(cfg, {})
-    encoder = encoders.build(cfg.model, template, cache, corpus, cfg.corpus)
-    requests = dict(datasets.requests(cfg))
-    if cfg.postproc.steps and cfg.postproc.fit_on == "wikitext":
-        requests[CORPUS_REQUEST] = corpus()
-    if cfg.get("diagnostics", {}).get("enabled", False):
-        size = int(cfg.diagnostics.corpus_sentences)
-        requests[DIAGNOSTIC_CORPUS] = corpus()[:size]
-        requests[DIAGNOSTIC_FIT] = corpus()[size:2 * size] or corpus()[:size]
-        requests[DIAGNOSTIC_STSB] = load_sts("STSB", data_root(cfg.data.root)).sentences
+def forward_passes(cfg, memo: _Memo) -> list[tuple[str, str, object, list[str]]]:
+    """(cache key, model label, encoder, sentences) of every cache entry the cell reads or writes:
+    the same requests `run_cell` builds, read through the encoder's declared contract."""
+    spec = CellSpec.from_config(cfg)
+    corpus = memo.corpus(spec.corpus)
+    encoding = Encoding(EntryStore(spec.cache.dir), spec.cache.dtype, spec.cache.token_dtype)
+    encoder = build(spec.model, spec.template, corpus, Path(spec.cache.dir) / "fingerprints")
+    sentences = requests_for(spec, corpus, memo.datasets_for(spec, cfg)).sentences()
     out = []
-    kind = cfg.model.get("kind", "transformer")
-    if kind == "transformer":
-        entry = TOKENS if not weighting.is_plain(cfg.pooling) else "primitives"
-        identity = encoder.identity()
-        out += [(cache.key_for(identity, s, entry), cfg.model.name, encoder, s) for s in requests.values()]
-    if kind in ("avg", "bert_avg", "b2s"):
-        base = encoder.base
-        out.append((cache.key_for(base.identity(), corpus(), TOKENS), cfg.model.base.name, base, corpus()))
-    if kind == "bert_avg":
-        identity = encoder.base.identity()
-        out += [(cache.key_for(identity, s, TOKENS), cfg.model.base.name, encoder.base, s) for s in requests.values()]
+    if Produces.TABLE in encoder.produces:  # the corpus through the base model, once per table
+        base, corpus_sentences = encoder.table_source()
+        out.append((encoding.key_for(base.identity(), corpus_sentences, TOKENS), base.label, base, corpus_sentences))
+    forward = encoder.forward_model
+    if forward is not None:
+        primitive = spec.pooling.primitive if Produces.PRIMITIVES in encoder.produces else None
+        kind = primitive or TOKENS
+        identity = forward.identity()
+        out += [(encoding.key_for(identity, s, kind), forward.label, forward, s) for s in sentences.values()]
     return out
 
 
-def throughput(cache_dir: Path, label: str, width: int) -> tuple[float, str]:
-    measured = EncodingCache(cache_dir).throughput().get(label)
+def measured_throughput(cache_dir: Path, label: str, width: int) -> tuple[float, str]:
+    measured = throughput.read(cache_dir).get(label)
     if measured:
         return measured["sentences_per_s"], "measured"
     return DEFAULT_THROUGHPUT.get(width, 45.0 * 768 / max(width, 1)), "default"
@@ -127,7 +122,7 @@ def cell_seconds(cell_profile: list, finished: list[dict]) -> float:
 def plan(arguments: list[str]) -> dict:
     register_resolvers()
     cells = expand(arguments)
-    datasets, corpus_memo = _Datasets(), {}
+    memo = _Memo()
     versions = result_versions()
     finished, seen_cells = [], set()
     entries = {}  # key -> (label, encoder, sentences, cache_dir)
@@ -141,18 +136,18 @@ def plan(arguments: list[str]) -> dict:
             continue
         seen_cells.add(identity)
         cell_profiles.append((profile(OmegaConf.to_container(cfg, resolve=True)), Path(cfg.cache.dir)))
-        for key, label, encoder, sentences in forward_passes(cfg, datasets, corpus_memo):
+        for key, label, encoder, sentences in forward_passes(cfg, memo):
             entries.setdefault(key, (label, encoder, sentences, Path(cfg.cache.dir)))
     to_encode = defaultdict(set)
     cached = 0
     for key, (label, encoder, sentences, cache_dir) in entries.items():
-        if EncodingCache(cache_dir).path(key).exists():
+        if EntryStore(cache_dir).exists(key):
             cached += 1
         else:
             to_encode[(label, int(encoder.config.hidden_size), cache_dir)].update(sentences)
     encode_seconds, models = 0.0, {}
     for (label, width, cache_dir), sentences in to_encode.items():
-        rate, source = throughput(cache_dir, label, width)
+        rate, source = measured_throughput(cache_dir, label, width)
         encode_seconds += len(sentences) / rate
         models[label] = {"sentences": len(sentences), "sentences_per_s": round(rate, 1), "throughput": source}
     finished_by_cache = {d: FinishedCells(d).all() for d in {d for _, d in cell_profiles}}

@@ -5,6 +5,8 @@ A template is a string with one `[X]` (the sentence) and, for `pooling=template`
 """
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import SentgridError
 
 SENTENCE_SLOT = "[X]"
@@ -52,3 +54,13 @@ def from_config(cfg) -> Template:
 
 
 PROMPTBERT = Template("promptbert", 'This sentence : "[X]" means [MASK] .')
+
+
+def mask_positions(rows, mask_id: int) -> np.ndarray:
+    """For each sentence's token ids (no padding), where the template's [MASK] is: the last [MASK] (a
+    sentence may contain the word itself), or the last token when truncation cut the template's off."""
+    out = np.empty(len(rows), np.int64)
+    for i, ids in enumerate(rows):
+        hits = np.flatnonzero(np.asarray(ids) == mask_id)
+        out[i] = hits[-1] if len(hits) else len(ids) - 1
+    return out

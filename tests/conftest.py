@@ -1,4 +1,9 @@
+"""Shared fixtures. Tests live in two layers: tests/unit (no subprocess, no full data files, seconds)
+and tests/e2e (marked `e2e`: real CLI runs and whole cells on small slices of the real data)."""
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 # Never reach the hub from tests: a hub name would otherwise retry for ~45 s before failing.
@@ -11,6 +16,13 @@ from omegaconf import OmegaConf  # noqa: E402
 from sentgrid.paths import PROJECT_ROOT, register_resolvers  # noqa: E402
 
 register_resolvers()
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if E2E in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +39,19 @@ def minilm_cfg():
 
 @pytest.fixture(scope="session")
 def minilm(minilm_cfg, tmp_path_factory):
-    from sentgrid.encoders import TransformerEncoder
+    from sentgrid.encoders.transformer import TransformerEncoder
     from sentgrid.templates import Template
 
-    return TransformerEncoder(minilm_cfg, Template("none", None), tmp_path_factory.mktemp("memo"))
+    return TransformerEncoder(minilm_cfg, Template("none", None), fingerprints=tmp_path_factory.mktemp("memo"))
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """A fresh store under tmp_path (float32 token entries unless a test asks otherwise)."""
+    from sentgrid.spec import CacheSpec
+    from sentgrid.workspace import Workspace
+
+    return lambda **settings: Workspace(CacheSpec(dir=str(tmp_path / "cache"), **settings))
 
 
 @pytest.fixture
@@ -43,3 +64,25 @@ def compose_cell(tmp_path, data_root):
             return compose("config", overrides=[f"data.root={data_root}", f"cache.dir={tmp_path / 'cache'}",
                                                 "tracking.enabled=false", *overrides])
     return make
+
+
+@pytest.fixture
+def sentgrid_cli(tmp_path, data_root):
+    """`python -m sentgrid ARGS` as a user runs it, with its cache, store and Hydra folders under tmp_path."""
+    def run(*args, sweep="sweep", uri=None, root=None):
+        env = {**os.environ, "SENTGRID_DATA": str(root or data_root)}
+        command = [sys.executable, "-m", "sentgrid", *args, f"cache.dir={tmp_path / 'cache'}",
+                   f"tracking.uri={uri or f'sqlite:///{tmp_path}/mlflow.db'}", f"hydra.sweep.dir={tmp_path / sweep}",
+                   f"hydra.run.dir={tmp_path / 'run'}"]
+        return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return run
+
+
+def sweep_records(folder: Path) -> list[dict]:
+    """The result.json of every job of a sweep folder, in job order."""
+    return [json.loads((folder / str(i) / "result.json").read_text()) for i in range(len(list(folder.glob("[0-9]*"))))]
+
+
+@pytest.fixture
+def records():
+    return sweep_records

@@ -1,9 +1,12 @@
-"""Datasets: a registry of what exists and readers that turn files (or hub copies) into plain records."""
+"""Datasets: one module per task family declares its datasets and reads them into plain records
+(`sts.py`, `clustering.py`, `classification.py`); `corpus.py` reads the general corpus."""
+from .classification import CLASSIFICATION, load_classification
+from .clustering import CLUSTERING, load_clustering
 from .corpus import corpus_sentences, wikitext_sentences
-from .families import CLASSIFICATION, CLUSTERING
 from .records import ClassificationData, ClusteringData
-from .registry import STS_DATASETS, data_root, load, load_sts
-from .sts import STSData
+from .root import data_root
+from .sts import STS_DATASETS, STSData, load_sts
 
 __all__ = ["CLASSIFICATION", "CLUSTERING", "ClassificationData", "ClusteringData", "STSData", "STS_DATASETS",
-           "data_root", "load", "load_sts", "wikitext_sentences", "corpus_sentences"]
+           "corpus_sentences", "data_root", "load_classification", "load_clustering", "load_sts",
+           "wikitext_sentences"]

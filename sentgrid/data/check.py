@@ -2,14 +2,20 @@
 sentgrid expects? Prints one line per dataset and exits non-zero on any problem."""
 import argparse
 import hashlib
+import json
 import os
 import sys
+from functools import cache
 from pathlib import Path
 
 from ..errors import SentgridError
-from .checksums import FILES
-from .families import CLASSIFICATION, CLUSTERING, load_classification, load_clustering
-from .registry import STS_DATASETS, data_root, load_sts, sts_files
+from .root import data_root
+
+
+@cache
+def published() -> dict[str, dict]:
+    """Size and sha256 of every local data file sentgrid reads, as published in shared/data/SOURCES.md."""
+    return json.loads((Path(__file__).parent / "checksums.json").read_text())
 
 
 def file_status(root: Path, relative: str) -> str | None:
@@ -17,45 +23,43 @@ def file_status(root: Path, relative: str) -> str | None:
     path = root / relative
     if not path.is_file():
         return f"missing {relative}"
-    size, sha256 = FILES[relative]
-    if path.stat().st_size != size:
-        return f"size of {relative} is {path.stat().st_size}, expected {size}"
-    if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+    expected = published()[relative]
+    if path.stat().st_size != expected["size"]:
+        return f"size of {relative} is {path.stat().st_size}, expected {expected['size']}"
+    if hashlib.sha256(path.read_bytes()).hexdigest() != expected["sha256"]:
         return f"checksum of {relative} differs"
     return None
 
 
-def rows_of(family: str, name: str, root: Path) -> tuple[str, str]:
-    """(found rows, expected rows) as text."""
-    if family == "sts":
-        return str(len(load_sts(name, root))), str(STS_DATASETS[name].pairs)
-    if family == "clustering":
-        return str(len(load_clustering(name, root))), str(CLUSTERING[name].rows)
-    data = load_classification(name, root)
-    found = "/".join(str(len(data.splits[s][0])) for s in CLASSIFICATION[name].rows)
-    return found, "/".join(map(str, CLASSIFICATION[name].rows.values()))
-
-
 def check(root: Path) -> int:
-    specs = [("sts", n, sts_files(s)) for n, s in STS_DATASETS.items()] + \
-            [("clustering", n, list(s.files)) for n, s in CLUSTERING.items()] + \
-            [("classification", n, list(s.files)) for n, s in CLASSIFICATION.items()]
-    problems = 0
+    from ..tasks import FAMILIES
+
+    problems = total = 0
     print(f"data root: {root}\n{'family':<15}{'dataset':<26}{'rows':>20}{'expected':>20}  files")
-    for family, name, files in specs:
-        issues = [status for f in files if (status := file_status(root, f))]
-        try:
-            found, expected = rows_of(family, name, root)
-        except SentgridError as exc:
-            found, expected = "error", ""
-            issues.append(str(exc))
-        ok = not issues and found == expected
-        problems += not ok
-        print(f"{family:<15}{name:<26}{found:>20}{expected:>20}  {'ok' if ok else 'FAIL'} ({len(files)} files)")
-        for issue in issues:
-            print(f"{'':<41}- {issue}")
-    print(f"\n{len(specs) - problems} of {len(specs)} datasets ok" + (f", {problems} with problems" if problems else ""))
+    for family in FAMILIES.values():
+        reader = family.data
+        for name in family.datasets:
+            files = reader.files(name)
+            issues = [status for f in files if (status := file_status(root, f))]
+            expected = reader.expected_rows(name)
+            try:
+                found = reader.rows(reader.load(name, root, _LOCAL_RAW))
+            except SentgridError as exc:
+                found, expected = "error", ""
+                issues.append(str(exc))
+            ok = not issues and found == expected
+            total += 1
+            problems += not ok
+            print(f"{family.name:<15}{name:<26}{found:>20}{expected:>20}  {'ok' if ok else 'FAIL'} ({len(files)} files)")
+            for issue in issues:
+                print(f"{'':<41}- {issue}")
+    print(f"\n{total - problems} of {total} datasets ok" + (f", {problems} with problems" if problems else ""))
     return 1 if problems else 0
+
+
+class _LOCAL_RAW:
+    """The reading settings `check` uses: local files, raw text, every SICK-R split."""
+    source, text_variant, sick_split = "local", "raw", "all"
 
 
 def main(argv=None) -> int:

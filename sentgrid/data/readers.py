@@ -39,7 +39,7 @@ def polarity(positive: Path, negative: Path) -> tuple[list[str], np.ndarray]:
     """One sentence per line in two files (MR, CR, SUBJ, MPQA); positive is label 1."""
     texts, labels = [], []
     for path, label in ((positive, 1), (negative, 0)):
-        for lineno, line in enumerate(_read(path, "latin-1"), start=1):
+        for line in _read(path, "latin-1"):
             if line.strip():  # SentEval skips blank lines (CR has a few)
                 texts.append(line.strip())
                 labels.append(label)

@@ -1,4 +1,5 @@
-"""STS readers: local release files (raw, as MTEB scores them, or SentEval-tokenised) and MTEB hub copies.
+"""STS data, read in one place: the 8 datasets declared once (local files, hub id, expected pairs) and
+readers for local release files (raw, as MTEB scores them, or SentEval-tokenised) and MTEB hub copies.
 
 Every reader returns an `STSData`: aligned sentence pairs, gold scores and the subset of each pair
 (STS12-16 are unions of subsets; "mean"/"wmean" aggregations are taken over them).
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SentgridError
+from ..errors import SentgridError, choice_error
 from .records import evenly
 
 
@@ -154,3 +155,95 @@ def _exists(path: Path) -> Path:
     if not path.is_file():
         raise SentgridError(f"missing data file {path}; check data.root (or SENTGRID_DATA).")
     return path
+
+
+@dataclass(frozen=True)
+class STSSpec:
+    name: str
+    hub_id: str
+    pairs: int  # expected scored pairs (SICK-R: all three splits)
+    year_dir: tuple[str, str] | None = None  # (raw folder, SentEval folder) for STS12-16
+    subsets: tuple[str, ...] = ()
+    raw_gold: str = "STS.gs.{}.txt"
+    raw_input: str = "STS.input.{}.txt"
+
+
+STS_DATASETS = {spec.name: spec for spec in [
+    STSSpec("STS12", "mteb/sts12-sts", 3108, ("sts-raw/STS12-en-test/test-gold", "senteval/STS/STS12-en-test"),
+            ("MSRpar", "MSRvid", "SMTeuroparl", "surprise.OnWN", "surprise.SMTnews")),
+    # STS13's SMT subset has no input file (LDC licence), as in SentEval and MTEB.
+    STSSpec("STS13", "mteb/sts13-sts", 1500, ("sts-raw/STS13-en-test/test-gs", "senteval/STS/STS13-en-test"),
+            ("FNWN", "headlines", "OnWN")),
+    STSSpec("STS14", "mteb/sts14-sts", 3750, ("sts-raw/STS14-en-test/sts-en-test-gs-2014", "senteval/STS/STS14-en-test"),
+            ("deft-forum", "deft-news", "headlines", "images", "OnWN", "tweet-news")),
+    STSSpec("STS15", "mteb/sts15-sts", 3000, ("sts-raw/STS15-en-test/test_evaluation_task2a", "senteval/STS/STS15-en-test"),
+            ("answers-forums", "answers-students", "belief", "headlines", "images")),
+    STSSpec("STS16", "mteb/sts16-sts", 1186, ("sts-raw/STS16-en-test/sts2016-english-with-gs-v1.0", "senteval/STS/STS16-en-test"),
+            ("answer-answer", "headlines", "plagiarism", "postediting", "question-question"),
+            raw_gold="STS2016.gs.{}.txt", raw_input="STS2016.input.{}.txt"),
+    STSSpec("STSB", "mteb/stsbenchmark-sts", 1379),
+    STSSpec("SICK-R", "mteb/sickr-sts", 9927),
+    STSSpec("BIOSSES", "mteb/biosses-sts", 100),
+]}
+
+TEXT_VARIANTS = ("raw", "senteval")
+SICK_SPLITS = ("all", "test")
+SOURCES = ("local", "hub")
+
+
+def load_sts(name: str, root: Path | None, text_variant: str = "raw", sick_split: str = "all",
+             source: str = "local") -> STSData:
+    if name not in STS_DATASETS:
+        raise choice_error("task.sts.datasets entry", name, STS_DATASETS)
+    if text_variant not in TEXT_VARIANTS:
+        raise choice_error("task.sts.text_variant", text_variant, TEXT_VARIANTS)
+    if sick_split not in SICK_SPLITS:
+        raise choice_error("task.sts.sick_split", sick_split, SICK_SPLITS)
+    if source not in SOURCES:
+        raise choice_error("task.sts.source", source, SOURCES)
+    spec = STS_DATASETS[name]
+    if source == "hub":
+        return read_hub(name, spec.hub_id)
+    senteval = text_variant == "senteval"
+    if spec.year_dir:
+        folder = root / spec.year_dir[senteval]
+        gold, inputs = ("STS.gs.{}.txt", "STS.input.{}.txt") if senteval else (spec.raw_gold, spec.raw_input)
+        data = read_semeval_year(name, folder, list(spec.subsets), inputs, gold)
+    elif name == "STSB":
+        folder = "senteval/STS/STSBenchmark" if senteval else "sts-raw/STSBenchmark/stsbenchmark"
+        data = read_stsb(name, root / folder / "sts-test.csv")
+    elif name == "SICK-R":
+        splits = ["SICK_train.txt", "SICK_trial.txt", "SICK_test_annotated.txt"] if sick_split == "all" \
+            else ["SICK_test_annotated.txt"]
+        data = read_sick(name, [root / "senteval/SICK" / f for f in splits])
+    else:  # BIOSSES: one version only, raw text
+        data = read_biosses(name, root / "biosses/biosses.tsv")
+    data.notes["text_variant"] = "raw" if name == "BIOSSES" else text_variant
+    return data
+
+DATASETS = STS_DATASETS
+
+
+def load(name: str, root: Path | None, settings) -> STSData:
+    """One STS dataset as the task's settings (`task.sts`) read it."""
+    return load_sts(name, root, settings.text_variant, settings.sick_split, settings.source)
+
+
+def rows(data: STSData) -> str:
+    return str(len(data))
+
+
+def expected_rows(name: str) -> str:
+    return str(STS_DATASETS[name].pairs)
+
+
+def files(name: str) -> list[str]:
+    """Every local file an STS dataset can read (both text variants)."""
+    spec = STS_DATASETS[name]
+    if spec.year_dir:
+        raw, senteval = spec.year_dir
+        return [f"{raw}/{pattern.format(s)}" for s in spec.subsets for pattern in (spec.raw_input, spec.raw_gold)] + \
+               [f"{senteval}/STS.{kind}.{s}.txt" for s in spec.subsets for kind in ("input", "gs")]
+    return {"STSB": ["sts-raw/STSBenchmark/stsbenchmark/sts-test.csv", "senteval/STS/STSBenchmark/sts-test.csv"],
+            "SICK-R": [f"senteval/SICK/SICK_{s}.txt" for s in ("train", "trial", "test_annotated")],
+            "BIOSSES": ["biosses/biosses.tsv"]}[spec.name]

@@ -1,27 +1,21 @@
 """Avg.: a static table where each token id's vector, per layer, is the base model's contextual state
 of that token averaged over all its occurrences in the corpus (Stankevičius & Lukoševičius, 2024).
 
-The corpus goes through the base model once, as a token entry of the encoding cache; the table is
-built from it layer by layer (a sparse token-to-id sum) and stored in the cache, keyed by the base
-model's identity and the corpus sentences. Tokens the corpus never shows fall back to
+The corpus goes through the base model once, as a token entry of the store; the table is built from it
+layer by layer (a sparse token-to-id sum) by the store's tables room, keyed by the base model's
+identity and the corpus sentences. Tokens the corpus never shows fall back to
 `model.unseen`: `embedding` (the base model's input embedding row), `zero`, or `drop` (left out of
 pooling); the share of task tokens seen in the corpus is recorded as `token_coverage`.
 """
 import hashlib
-import logging
-import time
 
 import numpy as np
 from scipy import sparse
 
 from ..errors import choice_error
 from .static import BaseModelTable
-from .transformer import TransformerEncoder
-
-log = logging.getLogger(__name__)
 
 UNSEEN = ("embedding", "zero", "drop")
-CORPUS_REQUEST = "corpus"
 
 
 def corpus_digest(sentences: list[str]) -> str:
@@ -38,16 +32,15 @@ def token_sums(batch, states: np.ndarray, vocab_size: int) -> np.ndarray:
     return scatter @ states.astype(np.float64)
 
 
-def build_average(base: TransformerEncoder, cache, sentences: list[str]) -> dict[str, np.ndarray]:
-    """{"table": [L+1, V, dim] mean state per token id and layer, "counts": [V]} over the corpus."""
-    vocab_size, layers = len(base.tokenizer), base.num_layers + 1
-    table = np.zeros((layers, vocab_size, int(base.config.hidden_size)), np.float32)
-    counts = None
+def build_average(corpus_states, vocab_size: int, layers: int) -> dict[str, np.ndarray]:
+    """{"table": [layers, V, dim] mean state per token id and layer, "counts": [V]} over the corpus;
+    `corpus_states([layer])` gives the corpus's (TokenBatch, states [1, T, dim])."""
+    table, counts = None, None
     for layer in range(layers):
-        hits, _ = cache.fetch_tokens(base, {CORPUS_REQUEST: sentences}, [layer])
-        batch, states = hits[CORPUS_REQUEST]
+        batch, states = corpus_states([layer])
         if counts is None:
             counts = np.bincount(batch.ids, minlength=vocab_size)
+            table = np.zeros((layers, vocab_size, states.shape[-1]), np.float32)
         table[layer] = token_sums(batch, states[0], vocab_size) / np.maximum(counts, 1)[:, None]
     return {"table": table, "counts": counts}
 
@@ -56,11 +49,12 @@ class AveragedEncoder(BaseModelTable):
     """model=avg: the Avg. table of `model.base` over the corpus; `layer` picks the table's layer."""
 
     kind = "avg"
+    layered = True
 
-    def __init__(self, cfg, template, cache, corpus):
+    def __init__(self, cfg, template, corpus=None, fingerprints=None):
         if cfg.unseen not in UNSEEN:
             raise choice_error("model.unseen", cfg.unseen, UNSEEN)
-        super().__init__(cfg, template, cache, corpus)
+        super().__init__(cfg, template, corpus, fingerprints)
 
     @property
     def num_layers(self) -> int:
@@ -70,22 +64,15 @@ class AveragedEncoder(BaseModelTable):
         return {"kind": self.kind, "base": self.base.identity(), "corpus": corpus_digest(self.corpus()),
                 "unseen": self.cfg.unseen, "template": self.template.describe()}
 
-    def average(self) -> tuple[np.ndarray, np.ndarray]:
-        """The raw Avg. table and counts (built once per base model and corpus, then read from the cache)."""
-        if not hasattr(self, "_average"):
-            sentences = self.corpus()
-            started = time.perf_counter()
-            arrays, built = self.cache.table({"kind": "avg", "base": self.base.identity(),
-                                              "corpus": corpus_digest(sentences)},
-                                             lambda: build_average(self.base, self.cache, sentences), "Avg. table")
-            self.table_notes = {"table_built": built, "table_seconds": round(time.perf_counter() - started, 3),
-                                "corpus_sentences": len(sentences),
-                                "vocabulary_seen": int((arrays["counts"] > 0).sum())}
-            self._average = (arrays["table"], arrays["counts"])
-        return self._average
+    def table_identity(self) -> dict:
+        return {"kind": "avg", "base": self.base.identity(), "corpus": corpus_digest(self.corpus())}
+
+    def build_table(self, corpus_states) -> dict[str, np.ndarray]:
+        return build_average(corpus_states, len(self.base.tokenizer), self.base.num_layers + 1)
 
     def table(self) -> np.ndarray:
-        table, counts = self.average()
+        arrays = self.built()
+        table, counts = arrays["table"], arrays["counts"]
         if self.cfg.unseen == "embedding":
             unseen = counts == 0
             rows = self.base.model.get_input_embeddings().weight.detach().float().cpu().numpy()
@@ -94,4 +81,4 @@ class AveragedEncoder(BaseModelTable):
         return table
 
     def known(self) -> np.ndarray | None:
-        return self.average()[1] > 0 if self.cfg.unseen == "drop" else None
+        return self.built()["counts"] > 0 if self.cfg.unseen == "drop" else None

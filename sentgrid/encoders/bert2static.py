@@ -10,19 +10,17 @@ base model's contextual representation of each token's context:
                   negatives drawn from the corpus unigram distribution ** 0.75.
 
 Only U is learned. Tokens the corpus never shows have no vector (left out of pooling, counted).
-The table is trained once per (base model, corpus, settings) and stored in the encoding cache.
+The table is trained once per (base model, corpus, settings) by the store's tables room.
 """
 import logging
-import time
 
 import numpy as np
-import torch
 from scipy import sparse
-from sklearn.decomposition import PCA
 from tqdm.auto import tqdm
 
 from ..errors import SentgridError
-from .averaged import CORPUS_REQUEST, corpus_digest
+from ..layers import resolve_index
+from .averaged import corpus_digest
 from .static import BaseModelTable
 
 log = logging.getLogger(__name__)
@@ -49,6 +47,9 @@ def sentence_contexts(batch, states: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def train_static(targets: np.ndarray, contexts: np.ndarray, vocab_size: int, settings: dict,
                  progress: bool = True) -> dict[str, np.ndarray]:
     """{"table": [1, V, dim], "counts": [V], "loss": [epochs]}: U trained to score contexts (see module doc)."""
+    import torch
+    from sklearn.decomposition import PCA
+
     dim = int(settings["dim"])
     if dim > contexts.shape[1]:
         raise SentgridError(f"model.dim={dim} is wider than the teacher ({contexts.shape[1]}); use at most that.")
@@ -69,7 +70,7 @@ def train_static(targets: np.ndarray, contexts: np.ndarray, vocab_size: int, set
     y = torch.tensor(targets, dtype=torch.long)
     batch_size, negatives = int(settings["batch_size"]), int(settings["negatives"])
     losses = []
-    for epoch in tqdm(range(int(settings["epochs"])), desc="train B2S", unit="epoch", disable=not progress):
+    for _ in tqdm(range(int(settings["epochs"])), desc="train B2S", unit="epoch", disable=not progress):
         order = torch.randperm(len(y), generator=generator)
         total = 0.0
         for start in range(0, len(y), batch_size):
@@ -101,32 +102,22 @@ class Bert2StaticEncoder(BaseModelTable):
         return {"kind": self.kind, "base": self.base.identity(), "corpus": corpus_digest(self.corpus()),
                 "settings": self.settings(), "template": self.template.describe()}
 
-    def _build(self, sentences):
-        from ..layers import _resolve_one
+    def table_identity(self) -> dict:
+        return {"kind": "b2s", "base": self.base.identity(), "corpus": corpus_digest(self.corpus()),
+                "settings": self.settings()}
 
-        base = self.base
-        layer = _resolve_one(self.cfg.teacher_layer, base.num_layers)
-        hits, _ = self.cache.fetch_tokens(base, {CORPUS_REQUEST: sentences}, [layer])
-        batch, states = hits[CORPUS_REQUEST]
+    def build_table(self, corpus_states) -> dict[str, np.ndarray]:
+        layer = resolve_index(self.cfg.teacher_layer, self.base.num_layers)
+        batch, states = corpus_states([layer])
         targets, contexts = sentence_contexts(batch, states[0])
         log.info("training B2S on %d corpus tokens (teacher layer %d)", len(targets), layer)
-        return train_static(targets, contexts, len(base.tokenizer), self.settings())
+        return train_static(targets, contexts, len(self.base.tokenizer), self.settings())
 
-    def trained(self) -> dict[str, np.ndarray]:
-        if not hasattr(self, "_trained"):
-            sentences = self.corpus()
-            started = time.perf_counter()
-            arrays, built = self.cache.table({"kind": "b2s", "base": self.base.identity(),
-                                              "corpus": corpus_digest(sentences), "settings": self.settings()},
-                                             lambda: self._build(sentences), "B2S table")
-            self.table_notes = {"table_built": built, "table_seconds": round(time.perf_counter() - started, 3),
-                                "corpus_sentences": len(sentences), "final_loss": float(arrays["loss"][-1]),
-                                "vocabulary_seen": int((arrays["counts"] > 0).sum())}
-            self._trained = arrays
-        return self._trained
+    def extra_notes(self) -> dict:
+        return {"final_loss": float(self.arrays["loss"][-1])}
 
     def table(self) -> np.ndarray:
-        return self.trained()["table"]
+        return self.built()["table"]
 
     def known(self) -> np.ndarray:
-        return self.trained()["counts"] > 0
+        return self.built()["counts"] > 0

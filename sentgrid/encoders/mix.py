@@ -1,8 +1,9 @@
 """BERT + Avg.: per token, (1 - w) * h_layer(token | sentence) + w * Avg_layer[token].
 
 w = 0 is the base model, w = 1 is Avg. (read through the same tokens), 0.5 is the paper's "B + Avg.".
-The base model's token states come from token entries of the encoding cache, so a w x layer sweep
-runs the base model once per dataset. Tokens the corpus never shows keep the base state alone when
+The base model's token states come from its token entries in the store (it is this encoder's
+`forward_model`), so a w x layer sweep runs the base model once per dataset. Tokens the corpus never
+shows keep the base state alone when
 `model.unseen=drop`, and use the Avg. fallback row otherwise.
 """
 import numpy as np
@@ -10,23 +11,42 @@ import numpy as np
 from ..errors import SentgridError
 from ..templates import Template
 from .averaged import AveragedEncoder
+from .base import Produces
 from .static import base_encoder
 
 
 class MixEncoder:
     kind = "bert_avg"
-    has_primitives = False
+    produces = Produces.TOKENS | Produces.TABLE
     layered = True
 
-    def __init__(self, cfg, template, cache, corpus):
+    def __init__(self, cfg, template, corpus=None, fingerprints=None):
         self.cfg = cfg
+        self.label = str(cfg.name)
         self.weight = float(cfg.w)
         if not 0.0 <= self.weight <= 1.0:
             raise SentgridError(f"model.w={cfg.w} is outside [0, 1]; 0 is the base model, 1 is Avg.")
-        self.cache = cache
-        self.base = base_encoder(cfg.base, cache, template)
-        self.average = AveragedEncoder(cfg, Template("none", None), cache, corpus)  # the table has no template
+        self.base = base_encoder(cfg.base, fingerprints, template)
+        # The Avg. table has no template (it averages the corpus as it is).
+        self.average = AveragedEncoder(cfg, Template("none", None), corpus, fingerprints)
         self.template = template
+
+    @property
+    def forward_model(self):
+        return self.base
+
+    # The table is the Avg. table of the same base model and corpus.
+    def table_source(self):
+        return self.average.table_source()
+
+    def table_identity(self) -> dict:
+        return self.average.table_identity()
+
+    def build_table(self, corpus_states):
+        return self.average.build_table(corpus_states)
+
+    def use_table(self, arrays, notes) -> None:
+        self.average.use_table(arrays, notes)
 
     @property
     def num_layers(self) -> int:
@@ -50,8 +70,8 @@ class MixEncoder:
         return {"kind": self.kind, "w": self.weight, "num_layers": self.num_layers,
                 "base": self.base.describe(), "average": self.average.describe()}
 
-    def token_states(self, requests, layers, cache=None):
-        hits, stats = self.cache.fetch_tokens(self.base, requests, layers)
+    def token_states(self, requests, layers, computed):
+        hits, stats = computed, {}
         table, known = self.average.table(), self.average.known()
         out, unknown, tokens = {}, 0, 0
         for name, (batch, states) in hits.items():

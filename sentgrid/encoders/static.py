@@ -6,7 +6,8 @@
 
 A table is [layers, V, dim]: one layer for RE, GloVe and B2S (their `layer` is "n/a"), L+1 for Avg.
 There is no forward pass, so nothing is cached per sentence: tokenising and looking up is cheaper
-than reading a cache entry.
+than reading a cache entry. Avg. and B2S tables are built once by the store's tables room
+(`table_source`, `table_identity`, `build_table`) and handed back with `use_table`.
 """
 import re
 from functools import cached_property
@@ -15,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SentgridError, choice_error
-from ..tokens import TokenBatch, tokenize
+from ..pooling.tokens import TokenBatch, tokenize
+from .base import Produces
 
 DISTRIBUTIONS = ("gaussian", "uniform")
 
@@ -37,10 +39,13 @@ class StaticEncoder:
     """Token vectors from `table()` ([layers, V, dim]); `known()` ([V] bool) marks the rows that have one."""
 
     kind = "static"
-    has_primitives = False
+    produces = Produces.TOKENS
+    layered = False
+    forward_model = None
 
-    def __init__(self, cfg, template):
+    def __init__(self, cfg, template, corpus=None, fingerprints=None):
         self.cfg = cfg
+        self.label = str(cfg.name)
         self.template = template
         if template.has_mask:
             raise SentgridError(f"model={cfg.name} is static: a [MASK] has one fixed vector, so templates "
@@ -68,10 +73,6 @@ class StaticEncoder:
     def num_layers(self) -> int:
         return 0
 
-    @property
-    def layered(self) -> bool:
-        return self.num_layers > 0
-
     def table(self) -> np.ndarray:
         raise NotImplementedError
 
@@ -83,7 +84,7 @@ class StaticEncoder:
 
         settings = OmegaConf.to_container(self.cfg, resolve=True)
         return {"kind": self.kind, "template": self.template.describe(),
-                **{k: v for k, v in settings.items() if k not in ("name", "batch_size", "device")}}
+                **{k: v for k, v in settings.items() if k not in ("name", "batch_size", "device", "_target_")}}
 
     def describe(self) -> dict:
         table = self.table()
@@ -92,7 +93,7 @@ class StaticEncoder:
 
     table_notes: dict = {}
 
-    def token_states(self, requests: dict[str, list[str]], layers: list[int], cache=None):
+    def token_states(self, requests: dict[str, list[str]], layers: list[int], computed=None):
         """For each request, (TokenBatch, states [len(layers), T, dim]) looked up in the table."""
         table, known = self.table(), self.known()
         out, tokens, unknown = {}, 0, 0
@@ -184,22 +185,42 @@ class GloveEncoder(StaticEncoder):
         return self._known
 
 
-def base_encoder(base_cfg, cache, template=None):
+def base_encoder(base_cfg, fingerprints, template=None):
     """The transformer a derived table (Avg., B2S, BERT + Avg.) is built from."""
     from ..templates import Template
     from .transformer import TransformerEncoder
 
-    return TransformerEncoder(base_cfg, template or Template("none", None), memo_dir=Path(cache.root) / "fingerprints")
+    return TransformerEncoder(base_cfg, template or Template("none", None), fingerprints=fingerprints)
 
 
 class BaseModelTable(StaticEncoder):
-    """A static table built from `model.base` over the corpus, tokenised as the base model tokenises."""
+    """A static table built from `model.base` over the corpus, tokenised as the base model tokenises.
+    Subclasses say what identifies the table (`table_identity`) and how to build it (`build_table`)."""
 
-    def __init__(self, cfg, template, cache, corpus):
+    produces = Produces.TOKENS | Produces.TABLE
+
+    def __init__(self, cfg, template, corpus=None, fingerprints=None):
         super().__init__(cfg, template)
-        self.cache, self.corpus = cache, corpus
-        self.base = base_encoder(cfg.base, cache)
+        self.corpus = corpus
+        self.base = base_encoder(cfg.base, fingerprints)
         self.table_notes = {}
+        self.arrays = None
+
+    def table_source(self):
+        """The model whose token states over which sentences the table is built from."""
+        return self.base, self.corpus()
+
+    def use_table(self, arrays: dict, notes: dict) -> None:
+        self.arrays = arrays
+        self.table_notes = {**notes, "vocabulary_seen": int((arrays["counts"] > 0).sum()), **self.extra_notes()}
+
+    def extra_notes(self) -> dict:
+        return {}
+
+    def built(self) -> dict:
+        if self.arrays is None:
+            raise RuntimeError(f"the {self.kind} table was not handed over (use_table) before use")
+        return self.arrays
 
     @property
     def tokenizer(self):

@@ -12,24 +12,25 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import torch
-import transformers
 from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
 from ..errors import SentgridError, choice_error
-from ..pooling import token_primitives
-from ..templates import Template
-from ..tokens import tokenize
+from ..pooling.primitives import token_primitives
+from ..pooling.tokens import tokenize
+from ..templates import Template, mask_positions
+from .base import Produces
 from .fingerprint import folder_fingerprint
 
 log = logging.getLogger(__name__)
 
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+DTYPES = ("float32", "float16", "bfloat16")
 HUB_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str):
+    import torch
+
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -39,7 +40,7 @@ def resolve_device(name: str) -> torch.device:
     try:
         return torch.device(name)
     except RuntimeError:
-        raise choice_error("model.device", name, ("auto", "cpu", "cuda", "cuda:N", "mps"))
+        raise choice_error("model.device", name, ("auto", "cpu", "cuda", "cuda:N", "mps")) from None
 
 
 def resolve_folder(path: str, revision: str | None) -> Path:
@@ -63,10 +64,17 @@ def resolve_folder(path: str, revision: str | None) -> Path:
 
 
 class TransformerEncoder:
-    def __init__(self, model_cfg, template: Template, memo_dir: Path | None = None):
+    """A Hugging Face model: primitives and token states from cached forward passes."""
+
+    kind = "transformer"
+    produces = Produces.PRIMITIVES | Produces.TOKENS
+    layered = True
+
+    def __init__(self, model_cfg, template: Template, corpus=None, fingerprints: Path | None = None):
         self.cfg = model_cfg
+        self.label = str(model_cfg.get("name", "model"))
         self.template = template
-        self.memo_dir = memo_dir
+        self.memo_dir = fingerprints
         if model_cfg.dtype not in DTYPES:
             raise choice_error("model.dtype", model_cfg.dtype, DTYPES)
         if int(model_cfg.max_length) < 8:
@@ -87,8 +95,14 @@ class TransformerEncoder:
             raise SentgridError("model.tokenizer is empty; a randomly initialised model needs a tokenizer folder.")
         return self.folder if source == self.cfg.path and self.folder else resolve_folder(str(source), None)
 
+    @property
+    def forward_model(self):
+        return self
+
     @cached_property
     def config(self):
+        import transformers
+
         if self.random_init:
             return transformers.BertConfig(**OmegaConf.to_container(self.random_init.config))
         try:
@@ -103,6 +117,9 @@ class TransformerEncoder:
 
     def identity(self) -> dict:
         if self.random_init:
+            import torch
+            import transformers
+
             model = {"random_init": OmegaConf.to_container(self.random_init, resolve=True),
                      "torch": torch.__version__, "transformers": transformers.__version__}
         else:
@@ -123,6 +140,8 @@ class TransformerEncoder:
     # -- the model ----------------------------------------------------------------------------------
     @cached_property
     def tokenizer(self):
+        import transformers
+
         try:
             return transformers.AutoTokenizer.from_pretrained(self.tokenizer_folder)
         except Exception as exc:
@@ -130,8 +149,11 @@ class TransformerEncoder:
 
     @cached_property
     def model(self):
+        import torch
+        import transformers
+
         device = resolve_device(self.cfg.device)
-        dtype = DTYPES[self.cfg.dtype]
+        dtype = getattr(torch, self.cfg.dtype)
         try:
             if self.random_init:
                 torch.manual_seed(int(self.random_init.seed))
@@ -145,9 +167,6 @@ class TransformerEncoder:
         return model.to(device=device, dtype=dtype).eval()
 
     # -- what token-level pooling needs -----------------------------------------------------------------
-    has_primitives = True
-    layered = True
-
     def vocabulary(self) -> list[str]:
         return self.tokenizer.convert_ids_to_tokens(list(range(len(self.tokenizer))))
 
@@ -155,8 +174,18 @@ class TransformerEncoder:
         """Corpus sentences as the model tokenises them, without the template (corpus idf, SIF, bias removal)."""
         return tokenize(self.tokenizer, sentences, int(self.cfg.max_length))
 
-    def token_states(self, requests, layers, cache):
-        return cache.fetch_tokens(self, requests, layers)
+    def token_states(self, requests, layers, computed):
+        return computed, {}
+
+    def token_counts(self, sentences: list[str], special_tokens: str = "include") -> np.ndarray:
+        """[n] tokens each sentence has in the forward pass (template applied, truncated); with
+        special_tokens=exclude its content tokens, as the mean primitives count them."""
+        texts = [self.template.apply(s, self.tokenizer.mask_token or "[MASK]") for s in sentences]
+        batch = tokenize(self.tokenizer, texts, int(self.cfg.max_length))
+        if special_tokens == "include":
+            return batch.lengths
+        content = np.bincount(batch.sentence_of_token()[~batch.special], minlength=len(batch))
+        return np.where(content > 0, content, batch.lengths)
 
     # -- the forward pass ---------------------------------------------------------------------------
     def encode(self, sentences: list[str], desc: str = "encode", token_dir: Path | None = None
@@ -165,6 +194,8 @@ class TransformerEncoder:
 
         With `token_dir`, every token's state is kept too, in a memory-mapped [layers+1, T, dim] array
         there (stats `token_states`, with `token_batch` saying which token is where)."""
+        import torch
+
         tok = self.tokenizer
         texts = [self.template.apply(s, tok.mask_token or "[MASK]") for s in sentences]
         max_length = int(self.cfg.max_length)
@@ -192,17 +223,14 @@ class TransformerEncoder:
                 batch = tok([texts[i] for i in rows], padding=True, truncation=True, max_length=max_length,
                             return_tensors="pt")
                 ids, attention = batch["input_ids"], batch["attention_mask"]
-                mask_positions = None
+                masks = None
                 if self.template.has_mask:
-                    is_mask = ids == tok.mask_token_id
-                    mask_lost += int((~is_mask.any(dim=1)).sum())
-                    # The last [MASK] is the template's; if truncation cut it, fall back to the last real token.
-                    last_real = attention.sum(dim=1) - 1
-                    last_mask = ids.shape[1] - 1 - is_mask.flip(dims=[1]).int().argmax(dim=1)
-                    mask_positions = torch.where(is_mask.any(dim=1), last_mask, last_real).to(device)
+                    rows_ids = [r[:n] for r, n in zip(ids.numpy(), attention.sum(dim=1).tolist())]
+                    mask_lost += sum(int(tok.mask_token_id not in r) for r in rows_ids)
+                    masks = torch.from_numpy(mask_positions(rows_ids, tok.mask_token_id)).to(device)
                 hidden = model(**{k: v.to(device) for k, v in batch.items()}, output_hidden_states=True).hidden_states
                 prims = token_primitives(torch.stack(hidden), attention.to(device),
-                                         torch.isin(ids, special_ids).to(device), mask_positions)
+                                         torch.isin(ids, special_ids).to(device), masks)
                 for name, value in prims.items():
                     out[name][:, rows] = value.cpu().numpy()
                 if token_states is not None:

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy.stats import pearsonr  # noqa: E402
 
-from ..pipeline import HEADLINE  # noqa: E402
+from ..tasks import FAMILIES  # noqa: E402
 from .tables import datasets_of, family_table, variant  # noqa: E402
 
 NAMES = {"sts": "STS average (Spearman x100)", "clustering": "clustering average (accuracy x100)",
@@ -55,8 +55,8 @@ def alignment_uniformity(frame: pd.DataFrame, path: Path) -> Path | None:
         ax.scatter(group["diagnostics/uniformity"], group["diagnostics/alignment"], marker=markers[postproc], s=45,
                    color=colours[label], alpha=0.85)
     # Two legends: colour = pooling, marker = post-processing (none and normalize coincide: both are cosine-based).
-    pooling_legend = ax.legend(handles=[plt.Line2D([], [], color=c, marker="o", linestyle="", label=l)
-                                        for l, c in colours.items()], title="pooling", fontsize=7, loc="upper right")
+    pooling_legend = ax.legend(handles=[plt.Line2D([], [], color=c, marker="o", linestyle="", label=label)
+                                        for label, c in colours.items()], title="pooling", fontsize=7, loc="upper right")
     ax.add_artist(pooling_legend)
     ax.legend(handles=[plt.Line2D([], [], color="grey", marker=m, linestyle="", label=p) for p, m in markers.items()],
               title="post-processing", fontsize=7, loc="upper center")
@@ -76,7 +76,7 @@ def line_label(row) -> str:
 
 
 def layer_curves(frame: pd.DataFrame, path: Path) -> Path | None:
-    families = [f for f in HEADLINE if not family_table(frame, f).empty]
+    families = [f for f in FAMILIES if not family_table(frame, f).empty]
     if not families:
         return None
     fig, axes = plt.subplots(1, len(families), figsize=(5.5 * len(families), 4), squeeze=False)

@@ -15,6 +15,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from ..paths import PROJECT_ROOT
+from ..spec import PoolingSpec, from_node
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,8 @@ def _cell_id(record: dict) -> str:
     if record.get("cell_id"):
         return record["cell_id"]
     from ..cells import cell_id  # records written before cell ids existed
-    versions = {k: record.get("versions", {}).get(k) for k in ("sentgrid", "torch", "transformers", "numpy",
-                                                                "scipy", "scikit-learn")}
+    from ..versions import RESULT_CHANGING
+    versions = {k: record.get("versions", {}).get(k) for k in ("sentgrid", *RESULT_CHANGING)}
     return cell_id(OmegaConf.create(record["config"]), versions)
 
 
@@ -42,15 +43,15 @@ def row(record: dict, experiment: str | None = None) -> dict:
     """The table row of one ok result record."""
     config, resolved, tags = record["config"], record.get("resolved", {}), record.get("tags", {})
     layers = resolved.get("layers")
-    pooling = config["pooling"]
+    pooling = from_node(PoolingSpec, config["pooling"])  # the defaults of records that predate a setting
     return {
         "model": config["model"]["name"],
         "w": config["model"].get("w"),
         "layer": "n/a" if layers in (None, "n/a") else "+".join(str(x) for x in layers),
-        "pooling": pooling["name"],
-        "special_tokens": pooling.get("special_tokens", "include"),
-        "weighting": pooling.get("weighting", "none"),
-        "bias_removal": pooling.get("bias_removal", "none"),
+        "pooling": pooling.name,
+        "special_tokens": pooling.special_tokens,
+        "weighting": pooling.weighting,
+        "bias_removal": pooling.bias_removal,
         "template": resolved.get("template", {}).get("name", config["template"]["name"]),
         "postproc": config["postproc"]["name"],
         "fit_on": resolved.get("postproc_fit_on", "n/a"),

@@ -10,20 +10,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data import CLASSIFICATION, CLUSTERING, STS_DATASETS
-from ..pipeline import HEADLINE
+from ..tasks import FAMILIES
 from .references import MINILM, REFERENCES
 from .results import CONFIG_COLUMNS, Results
 
-FAMILY_ORDER = {"sts": list(STS_DATASETS), "clustering": list(CLUSTERING), "classification": list(CLASSIFICATION)}
 MISSING = "-"
 
 
 def datasets_of(frame: pd.DataFrame, family: str) -> list[str]:
-    metric = HEADLINE[family][0]
+    metric = FAMILIES[family].headline[0]
     found = {c.split("/")[1] for c in frame.columns if c.startswith(f"{family}/") and c.endswith(f"/{metric}")}
     found.discard("avg")
-    known = [d for d in FAMILY_ORDER[family] if d in found]
+    known = [d for d in FAMILIES[family].datasets if d in found]
     return known + sorted(found - set(known))
 
 
@@ -40,7 +38,7 @@ def family_table(frame: pd.DataFrame, family: str, every_column: bool = False) -
     cells = frame[frame["families"].str.split(",").apply(lambda f: family in f)]
     if cells.empty:
         return pd.DataFrame()
-    metric = HEADLINE[family][0]
+    metric = FAMILIES[family].headline[0]
     names = datasets_of(cells, family)
     columns = [c for c in CONFIG_COLUMNS if c in cells and c != "families"] if every_column else config_columns(cells)
     if every_column:  # for figures: the diagnostics travel with the configuration
@@ -56,7 +54,7 @@ def family_table(frame: pd.DataFrame, family: str, every_column: bool = False) -
 
 def best_table(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for family in HEADLINE:
+    for family in FAMILIES:
         table = family_table(frame, family)
         if table.empty:
             continue
@@ -88,7 +86,7 @@ def variant(row) -> str:
 def pivots(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """{"<family> <model> [layer ...]": pooling variant x post-processing of the family average}."""
     out = {}
-    for family in HEADLINE:
+    for family in FAMILIES:
         table = family_table(frame, family, every_column=True)
         if table.empty:
             continue
@@ -147,7 +145,7 @@ def write_tables(results: Results, folder: Path) -> list[Path]:
     sections = [f"# Tables\n\nSource: {results.source}; {len(frame)} cells; duplicate runs dropped (latest "
                 f"kept): {results.duplicates}. Scores x100 (STS: Spearman; clustering and classification: "
                 f"accuracy). `{MISSING}` = not scored; an average over a partial set is never shown.\n"]
-    for family in HEADLINE:
+    for family in FAMILIES:
         table = family_table(frame, family)
         if table.empty:
             continue

@@ -17,8 +17,11 @@ from sklearn.model_selection import StratifiedKFold
 
 from ..data.records import ClassificationData
 from ..errors import SentgridError, choice_error
+from . import Family
 
-AVERAGED = ("accuracy", "f1")
+FAMILY = Family("classification", "sentgrid.data.classification", headline=("accuracy", "f1"),
+                averaged=("accuracy", "f1"))
+
 PROTOCOLS = ("senteval", "mteb")
 MAX_ITER = 1000
 

@@ -11,8 +11,11 @@ from sklearn.metrics import normalized_mutual_info_score, v_measure_score
 from sklearn.metrics.cluster import contingency_matrix
 
 from ..data.records import ClusteringData
+from . import Family
 
-AVERAGED = ("accuracy", "nmi")
+FAMILY = Family("clustering", "sentgrid.data.clustering", headline=("accuracy", "nmi"),
+                averaged=("accuracy", "nmi"))
+
 
 
 def hungarian_accuracy(gold, predicted) -> float:

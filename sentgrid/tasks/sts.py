@@ -7,7 +7,11 @@ subset size (SentEval's reports).
 import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
-from ..data import STSData
+from ..data.sts import STSData
+from . import Family
+
+FAMILY = Family("sts", "sentgrid.data.sts", headline=("spearman", "pearson"),
+                averaged=("spearman", "pearson", "spearman_mean", "spearman_wmean", "pearson_mean", "pearson_wmean"))
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -42,7 +46,6 @@ def evaluate(data: STSData, vectors: np.ndarray, sentences: list[str], cfg=None)
     return scores
 
 
-AVERAGED = ("spearman", "pearson", "spearman_mean", "spearman_wmean", "pearson_mean", "pearson_wmean")
 
 
 def fit_sentences(data: STSData) -> list[str]:

@@ -35,13 +35,15 @@ def test_whitening_matches_the_reference_formula_on_real_vectors(compose_cell, d
     plain = run_cell(compose_cell("task.max_items=400", "task.sts.datasets=[SICK-R]"))
     whitened = run_cell(compose_cell("task.max_items=400", "task.sts.datasets=[SICK-R]", "postproc=whiten"))
     assert whitened["encode"]["sentences_computed"] == 0
-    from sentgrid.cache import EncodingCache
-    from sentgrid.encoders import TransformerEncoder
+    from sentgrid.encoders.transformer import TransformerEncoder
+    from sentgrid.spec import CacheSpec
     from sentgrid.templates import Template
+    from sentgrid.workspace import Workspace
     cfg = compose_cell()
     data = load_sts("SICK-R", data_root).take(400)
     encoder = TransformerEncoder(cfg.model, Template("none", None))
-    arrays, _ = EncodingCache(cfg.cache.dir).fetch(encoder, {"d": data.sentences}, "mean_all", [6])
+    store = Workspace(CacheSpec(dir=cfg.cache.dir)).encoding
+    arrays, _ = store.primitives(encoder, {"d": data.sentences}, "mean_all", [6])
     x = arrays["d"][0].astype(np.float64)
     u, s, _ = np.linalg.svd(np.cov(x, rowvar=False))
     keep = s > 1e-6 * s[0]

@@ -1,4 +1,4 @@
-"""The encoder cache: hits, atomic writes, corruption, and one computation per key across processes."""
+"""The store: hits, atomic writes, corruption, and one computation per key across processes."""
 import multiprocessing
 import time
 import zlib
@@ -7,12 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentgrid.cache import EncodingCache, entry_key
+from sentgrid.store import Encoding, EntryStore, entry_key
+
+
+def store(root, dtype="float32"):
+    return Encoding(EntryStore(root), dtype)
 
 
 class CountingEncoder:
     """A deterministic stand-in for the model (the cache only needs identity() and encode()),
     which appends one line to `log` per encode call so tests can count forward passes."""
+
+    label = "counting"
 
     def __init__(self, log: Path, delay: float = 0.0, dim: int = 4, layers: int = 3):
         self.log, self.delay, self.dim, self.layers = log, delay, dim, layers
@@ -36,19 +42,19 @@ def calls(log: Path) -> list[int]:
 
 def test_hit_after_miss_and_dedup_across_requests(tmp_path):
     encoder = CountingEncoder(tmp_path / "log")
-    cache = EncodingCache(tmp_path / "cache")
+    cache = store(tmp_path / "cache")
     requests = {"a": ["x", "y", "z"], "b": ["y", "z", "w"]}
-    first, stats = cache.fetch(encoder, requests, "mean_all", [0, 2])
+    first, stats = cache.primitives(encoder, requests, "mean_all", [0, 2])
     assert calls(tmp_path / "log") == [4]  # y and z encoded once for both datasets
-    assert stats["sentences_computed"] == 4 and stats["entries_computed"] == 2 and stats["truncated"] == 4
-    second, stats = cache.fetch(encoder, requests, "mean_all", [0, 2])
-    assert calls(tmp_path / "log") == [4] and stats["sentences_computed"] == 0 and stats["cache_hits"] == 6
+    assert stats.sentences_computed == 4 and stats.entries_computed == 2 and stats.truncated == 4
+    second, stats = cache.primitives(encoder, requests, "mean_all", [0, 2])
+    assert calls(tmp_path / "log") == [4] and stats.sentences_computed == 0 and stats.cache_hits == 6
     for name in requests:
         np.testing.assert_array_equal(first[name], second[name])
         assert first[name].shape == (2, 3, 4)
     # Another primitive and layer are served by the same entries.
-    other, stats = cache.fetch(encoder, requests, "max_content", [1])
-    assert stats["sentences_computed"] == 0
+    other, stats = cache.primitives(encoder, requests, "max_content", [1])
+    assert stats.sentences_computed == 0
     np.testing.assert_array_equal(other["a"][0], second["a"][0] + 13)  # layer 1 (+10), max_content (+4), not mean_all (+1)
 
 
@@ -61,16 +67,16 @@ def test_key_depends_on_identity_sentences_and_dtype():
 
 def _corrupt_and_refetch(tmp_path, damage):
     encoder = CountingEncoder(tmp_path / "log")
-    cache = EncodingCache(tmp_path / "cache")
-    good, _ = cache.fetch(encoder, {"a": ["x", "y"]}, "cls", [1])
-    folder = cache.path(entry_key(encoder.identity(), ["x", "y"]))
+    cache = store(tmp_path / "cache")
+    good, _ = cache.primitives(encoder, {"a": ["x", "y"]}, "cls", [1])
+    folder = cache.entries.path(entry_key(encoder.identity(), ["x", "y"]))
     damage(folder)
-    again, stats = cache.fetch(encoder, {"a": ["x", "y"]}, "cls", [1])
-    assert stats["entries_corrupt"] == 1 and stats["sentences_computed"] == 2
+    again, stats = cache.primitives(encoder, {"a": ["x", "y"]}, "cls", [1])
+    assert stats.entries_corrupt == 1 and stats.sentences_computed == 2
     assert calls(tmp_path / "log") == [2, 2]
     np.testing.assert_array_equal(good["a"], again["a"])
-    _, stats = cache.fetch(encoder, {"a": ["x", "y"]}, "cls", [1])
-    assert stats["entries_hit"] == 1  # the rewritten entry is trusted again
+    _, stats = cache.primitives(encoder, {"a": ["x", "y"]}, "cls", [1])
+    assert stats.entries_hit == 1  # the rewritten entry is trusted again
 
 
 def test_truncated_entry_is_recomputed(tmp_path):
@@ -93,26 +99,26 @@ def test_unreadable_meta_is_recomputed(tmp_path):
 
 
 def test_failed_write_leaves_no_entry(tmp_path):
-    cache = EncodingCache(tmp_path / "cache")
+    entries = EntryStore(tmp_path / "cache")
     with pytest.raises((TypeError, AttributeError)):
-        cache.write("ab" * 32, {"cls": np.zeros((2, 2, 2)), "bad": object()}, {})
-    assert not cache.path("ab" * 32).exists()
+        entries.write("ab" * 32, {"cls": np.zeros((2, 2, 2)), "bad": object()}, {}, "float32")
+    assert not entries.path("ab" * 32).exists()
     assert not list((tmp_path / "cache").glob("*/.tmp-*"))
 
 
 def test_float16_store_halves_size_and_stays_close(tmp_path):
     encoder = CountingEncoder(tmp_path / "log", dim=256)
     sentences = [f"s{i}" for i in range(50)]
-    full, _ = EncodingCache(tmp_path / "c32").fetch(encoder, {"a": sentences}, "cls", [0])
-    half, _ = EncodingCache(tmp_path / "c16", "float16").fetch(encoder, {"a": sentences}, "cls", [0])
+    full, _ = store(tmp_path / "c32").primitives(encoder, {"a": sentences}, "cls", [0])
+    half, _ = store(tmp_path / "c16", "float16").primitives(encoder, {"a": sentences}, "cls", [0])
     np.testing.assert_allclose(full["a"], half["a"], rtol=1e-3)
     size = lambda root: sum(p.stat().st_size for p in root.rglob("*.npy"))  # noqa: E731
     assert size(tmp_path / "c16") < 0.55 * size(tmp_path / "c32")
 
 
 def _fetch_in_process(root, log, out):
-    cache = EncodingCache(root)
-    arrays, stats = cache.fetch(CountingEncoder(Path(log), delay=1.0), {"a": ["p", "q", "r"]}, "cls", [0])
+    cache = store(root)
+    arrays, stats = cache.primitives(CountingEncoder(Path(log), delay=1.0), {"a": ["p", "q", "r"]}, "cls", [0])
     np.save(out, arrays["a"])
 
 

@@ -3,31 +3,28 @@ import json
 
 import pytest
 
-from sentgrid.callbacks import format_summary, summarise
-from sentgrid.plan import expand, plan
+from sentgrid.plan import plan
 
-from test_cli import SLICE, records, sentgrid
-
-SMALL = ("task.sts.datasets=[STSB,BIOSSES]", SLICE)
+SMALL = ("task.sts.datasets=[STSB,BIOSSES]", "task.max_items=40")
 
 
-def test_finished_cells_are_skipped_and_force_runs_them(tmp_path, data_root):
-    one = sentgrid(tmp_path, data_root, "pooling=max", *SMALL)
+def test_finished_cells_are_skipped_and_force_runs_them(tmp_path, sentgrid_cli, records):
+    one = sentgrid_cli("pooling=max", *SMALL)
     assert one.returncode == 0, one.stderr[-3000:]
-    sweep = sentgrid(tmp_path, data_root, "-m", "pooling=avg,max", *SMALL)
+    sweep = sentgrid_cli("-m", "pooling=avg,max", *SMALL)
     assert sweep.returncode == 0, sweep.stderr[-3000:]
     cells = records(tmp_path / "sweep")
     assert [c["status"] for c in cells] == ["ok", "skipped"]
     assert cells[0]["encode"]["sentences_computed"] == 0  # the single run filled the cache
     assert "1 ok, 1 skipped" in sweep.stdout
     assert json.loads((tmp_path / "sweep" / "summary.json").read_text())["skipped"][0]["job"] == "1"
-    forced = sentgrid(tmp_path, data_root, "-m", "pooling=avg,max", "force=true", *SMALL, sweep="forced")
+    forced = sentgrid_cli("-m", "pooling=avg,max", "force=true", *SMALL, sweep="forced")
     assert forced.returncode == 0, forced.stderr[-3000:]
     assert [c["status"] for c in records(tmp_path / "forced")] == ["ok", "ok"]
 
 
-def test_parallel_jobs_encode_a_shared_key_once_and_log_every_run(tmp_path, data_root):
-    run = sentgrid(tmp_path, data_root, "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+def test_parallel_jobs_encode_a_shared_key_once_and_log_every_run(tmp_path, sentgrid_cli, records):
+    run = sentgrid_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                    "postproc=none,zscore,normalize", *SMALL)
     assert run.returncode == 0, run.stderr[-3000:]
     cells = records(tmp_path / "sweep")
@@ -38,34 +35,19 @@ def test_parallel_jobs_encode_a_shared_key_once_and_log_every_run(tmp_path, data
     assert len(mlflow.search_runs(experiment_names=["sentgrid"])) == 3
 
 
-def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path, data_root):
-    run = sentgrid(tmp_path, data_root, "-m", "layer=index", "layer.index=9,1", *SMALL)
+def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path, sentgrid_cli, records):
+    run = sentgrid_cli("-m", "layer=index", "layer.index=9,1", *SMALL)
     assert run.returncode == 0, run.stderr[-3000:]
     cells = records(tmp_path / "sweep")
     assert cells[0]["status"] == "failed" and "out of range" in cells[0]["error"]
     assert cells[1]["status"] == "ok"
     assert "1 ok, 1 failed" in run.stdout and "failed #0" in run.stdout
-    stop = sentgrid(tmp_path, data_root, "-m", "layer=index", "layer.index=9,2", "fail_fast=true", *SMALL, sweep="stop")
+    stop = sentgrid_cli("-m", "layer=index", "layer.index=9,2", "fail_fast=true", *SMALL, sweep="stop")
     assert stop.returncode == 2
     assert not (tmp_path / "stop" / "1" / "result.json").exists()
 
 
-def test_summary_counts_statuses(tmp_path):
-    for job, record in enumerate([{"status": "ok"}, {"status": "failed", "error": "boom"}, None]):
-        (tmp_path / str(job)).mkdir()
-        if record:
-            (tmp_path / str(job) / "result.json").write_text(json.dumps({**record, "tags": {"cell": f"c{job}"}}))
-    summary = summarise(tmp_path)
-    assert [len(summary[k]) for k in ("ok", "skipped", "failed", "missing")] == [1, 0, 1, 1]
-    assert "failed #1 c1: boom" in format_summary(summary)
-
-
-def test_expand_follows_hydra_sweeps():
-    cells = expand(["model=re,glove", "postproc=none,whiten", "layer=last"])
-    assert len(cells) == 4 and ["model=re", "postproc=none", "layer=last"] in cells
-
-
-def test_plan_counts_cells_forward_passes_and_what_is_done(tmp_path, data_root):
+def test_plan_counts_cells_forward_passes_and_what_is_done(tmp_path, data_root, sentgrid_cli):
     common = [f"data.root={data_root}", f"cache.dir={tmp_path / 'cache'}", *SMALL]
     before = plan(["pooling=avg,max", "postproc=none,whiten", *common])
     assert (before["cells"], before["finished"], before["forward_passes"], before["cached"]) == (4, 0, 2, 0)
@@ -73,7 +55,7 @@ def test_plan_counts_cells_forward_passes_and_what_is_done(tmp_path, data_root):
     weighted = plan(["pooling.weighting=none,idf_task", *common])
     assert weighted["forward_passes"] == 4  # token-level pooling reads token entries
     assert plan(["model=re", "layer=last,first_last", *common])["finished"] == 1  # one cell: RE has no layers
-    run = sentgrid(tmp_path, data_root, "pooling=avg", *SMALL)
+    run = sentgrid_cli("pooling=avg", *SMALL)
     assert run.returncode == 0, run.stderr[-3000:]
     after = plan(["pooling=avg,max", "postproc=none,whiten", *common])
     assert (after["finished"], after["cached"], after["to_encode"]) == (1, 2, 0)

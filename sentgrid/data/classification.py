@@ -1,48 +1,13 @@
-"""The clustering and classification datasets, each declared once: local files, hub id, expected rows."""
+"""The classification datasets, declared once (local files, splits and expected rows), and their readers."""
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..errors import SentgridError, choice_error
 from . import readers
-from .records import ClassificationData, ClusteringData
-
-SC = "short-text-clustering"
-
-
-@dataclass(frozen=True)
-class ClusteringSpec:
-    name: str
-    file: str
-    rows: int
-    n_labels: int
-    hub_id: str | None = None
-
-    @property
-    def files(self) -> tuple[str, ...]:
-        return (self.file,)
-
-
-CLUSTERING = {spec.name: spec for spec in [
-    ClusteringSpec("AgNews", f"{SC}/agnewsdataraw-8000", 8000, 4),
-    ClusteringSpec("SearchSnippets", f"{SC}/search_snippets/search_snippets_true_text", 12340, 8),
-    ClusteringSpec("StackOverflow", f"{SC}/stackoverflow/stackoverflow_true_text", 20000, 20),
-    ClusteringSpec("Biomedical", f"{SC}/biomedical/biomedical_true_text", 20000, 20),
-    ClusteringSpec("GoogleNews-TS", f"{SC}/TS", 11109, 152),
-    ClusteringSpec("GoogleNews-T", f"{SC}/T", 11108, 152),
-    ClusteringSpec("GoogleNews-S", f"{SC}/S", 11108, 152),
-    ClusteringSpec("Tweet", f"{SC}/tweet-original-order.txt", 2472, 89),
-]}
-
-
-def load_clustering(name: str, root: Path) -> ClusteringData:
-    if name not in CLUSTERING:
-        raise choice_error("clustering dataset", name, CLUSTERING)
-    spec = CLUSTERING[name]
-    texts, labels = readers.label_tab_text(root / spec.file)
-    return ClusteringData(name, texts, labels, str(root / spec.file))
+from .records import ClassificationData
 
 
 def _polarity(positive, negative):
@@ -122,9 +87,11 @@ CLASSIFICATION = {spec.name: spec for spec in [
                        {"train": 10003, "test": 3080}, _banking, "mteb/banking77"),
     ClassificationSpec("Emotion", tuple(f"emotion/archive/{s}.txt" for s in ("train", "val", "test")),
                        {"train": 16000, "dev": 2000, "test": 2000}, _emotion, "mteb/emotion"),
-    ClassificationSpec("AmazonCounterfactual", tuple(f"amazon-counterfactual/data/EN_{s}.tsv" for s in ("train", "valid", "test")),
+    ClassificationSpec("AmazonCounterfactual",
+                       tuple(f"amazon-counterfactual/data/EN_{s}.tsv" for s in ("train", "valid", "test")),
                        {"train": 4018, "dev": 335, "test": 670}, _amazon, "mteb/amazon_counterfactual"),
-    ClassificationSpec("TweetSentimentExtraction", ("tweet-sentiment-extraction/train.csv", "tweet-sentiment-extraction/test.csv"),
+    ClassificationSpec("TweetSentimentExtraction",
+                       ("tweet-sentiment-extraction/train.csv", "tweet-sentiment-extraction/test.csv"),
                        {"train": 27480, "test": 3534}, _tweets, "mteb/tweet_sentiment_extraction"),
 ]}
 
@@ -139,3 +106,22 @@ def load_classification(name: str, root: Path) -> ClassificationData:
             raise SentgridError(f"{name} {split} has {len(splits[split][0])} rows, expected {expected}; "
                                 f"the files under {root} are not the ones sentgrid knows (run python -m sentgrid.data check).")
     return ClassificationData(name, splits, ", ".join(str(root / f) for f in spec.files), pairs=spec.pairs)
+
+
+DATASETS = CLASSIFICATION
+
+
+def load(name: str, root: Path, settings=None) -> ClassificationData:
+    return load_classification(name, root)
+
+
+def files(name: str) -> list[str]:
+    return list(CLASSIFICATION[name].files)
+
+
+def rows(data: ClassificationData) -> str:
+    return "/".join(str(len(data.splits[s][0])) for s in CLASSIFICATION[data.name].rows)
+
+
+def expected_rows(name: str) -> str:
+    return "/".join(map(str, CLASSIFICATION[name].rows.values()))

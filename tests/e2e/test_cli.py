@@ -1,30 +1,13 @@
 """`python -m sentgrid` as users run it: a real Hydra multirun, real MLflow, small real data slices."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-
-from sentgrid.paths import PROJECT_ROOT
 
 SLICE = "task.max_items=40"
 
 
-def sentgrid(tmp_path, data_root, *args, sweep="sweep", uri=None):
-    env = {**os.environ, "SENTGRID_DATA": str(data_root)}
-    command = [sys.executable, "-m", "sentgrid", *args, f"cache.dir={tmp_path / 'cache'}",
-               f"tracking.uri={uri or f'sqlite:///{tmp_path}/mlflow.db'}", f"hydra.sweep.dir={tmp_path / sweep}",
-               f"hydra.run.dir={tmp_path / 'run'}"]
-    return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
-
-
-def records(folder):
-    return [json.loads((folder / str(i) / "result.json").read_text()) for i in range(len(list(folder.glob("[0-9]*"))))]
-
-
-def test_sweep_encodes_each_forward_pass_once_and_logs_every_cell(tmp_path, data_root):
-    run = sentgrid(tmp_path, data_root, "-m", "pooling=avg,template", "postproc=none,whiten", SLICE)
+def test_sweep_encodes_each_forward_pass_once_and_logs_every_cell(tmp_path, sentgrid_cli, records):
+    run = sentgrid_cli("-m", "pooling=avg,template", "postproc=none,whiten", SLICE)
     assert run.returncode == 0, run.stderr[-3000:]
     cells = records(tmp_path / "sweep")
     assert [c["config"]["pooling"]["name"] for c in cells] == ["avg", "avg", "template", "template"]
@@ -46,10 +29,10 @@ def test_sweep_encodes_each_forward_pass_once_and_logs_every_cell(tmp_path, data
     assert runs["metrics.sts/avg/spearman"].notna().all()
     assert set(runs["tags.sweep_dir"]) == {str(tmp_path / "sweep")}
 
-    again = sentgrid(tmp_path, data_root, "-m", "pooling=avg,template", "postproc=none,whiten", SLICE, sweep="again")
+    again = sentgrid_cli("-m", "pooling=avg,template", "postproc=none,whiten", SLICE, sweep="again")
     assert again.returncode == 0, again.stderr[-3000:]
     assert [c["status"] for c in records(tmp_path / "again")] == ["skipped"] * 4
-    forced = sentgrid(tmp_path, data_root, "-m", "pooling=avg,template", "postproc=none,whiten", SLICE, "force=true",
+    forced = sentgrid_cli("-m", "pooling=avg,template", "postproc=none,whiten", SLICE, "force=true",
                       sweep="forced")
     assert forced.returncode == 0, forced.stderr[-3000:]
     repeat = records(tmp_path / "forced")
@@ -66,24 +49,24 @@ def test_sweep_encodes_each_forward_pass_once_and_logs_every_cell(tmp_path, data
     (["model.path=/no/such/model"], "is not a model folder"),
     (["postproc.fit_on=both"], "postproc.fit_on='both' is not valid; choose one of: task, wikitext"),
 ])
-def test_bad_input_stops_with_one_clear_sentence(tmp_path, data_root, args, message):
-    run = sentgrid(tmp_path, data_root, *args)
+def test_bad_input_stops_with_one_clear_sentence(sentgrid_cli, args, message):
+    run = sentgrid_cli(*args)
     assert run.returncode != 0
     assert message in run.stderr
     assert "Traceback" not in run.stderr
 
 
-def test_missing_data_root_names_the_setting(tmp_path, data_root):
-    run = sentgrid(tmp_path, tmp_path / "nowhere")
+def test_missing_data_root_names_the_setting(tmp_path, sentgrid_cli):
+    run = sentgrid_cli(root=tmp_path / "nowhere")
     assert run.returncode == 2
     assert "data.root=" in run.stderr and "SENTGRID_DATA" in run.stderr
     failed = json.loads((tmp_path / "run" / "result.json").read_text())
     assert failed["status"] == "failed" and "data.root" in failed["error"]
 
 
-def test_fit_on_wikitext_and_tracking_replay(tmp_path, data_root):
+def test_fit_on_wikitext_and_tracking_replay(tmp_path, sentgrid_cli):
     (tmp_path / "a-file").write_text("")  # a store under a file cannot be created: tracking fails
-    run = sentgrid(tmp_path, data_root, "postproc=whiten_normalize", "postproc.fit_on=wikitext",
+    run = sentgrid_cli("postproc=whiten_normalize", "postproc.fit_on=wikitext",
                    "corpus.max_sentences=600", "task.sts.datasets=[STSB,BIOSSES]", SLICE,
                    uri=f"sqlite:///{tmp_path}/a-file/mlflow.db")
     assert run.returncode == 0, run.stderr[-3000:]

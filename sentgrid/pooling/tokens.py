@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..templates import mask_positions
+
 
 @dataclass
 class TokenBatch:
@@ -60,15 +62,6 @@ def tokenize(tokenizer, texts: list[str], max_length: int, has_mask: bool = Fals
     special_ids = sorted(set(tokenizer.all_special_ids) - {tokenizer.mask_token_id, tokenizer.unk_token_id})
     batch = TokenBatch(ids, offsets, np.isin(ids, special_ids))
     if has_mask:
-        batch.mask_index = mask_positions(ids, offsets, tokenizer.mask_token_id)
+        rows = [ids[start:end] for start, end in zip(offsets[:-1], offsets[1:])]
+        batch.mask_index = offsets[:-1] + mask_positions(rows, tokenizer.mask_token_id)
     return batch
-
-
-def mask_positions(ids: np.ndarray, offsets: np.ndarray, mask_id: int) -> np.ndarray:
-    """The flat index of each sentence's last [MASK] (the template's); if truncation cut it, its last token."""
-    out = offsets[1:] - 1
-    for row, (start, end) in enumerate(zip(offsets[:-1], offsets[1:])):
-        hits = np.flatnonzero(ids[start:end] == mask_id)
-        if len(hits):
-            out[row] = start + hits[-1]
-    return out.astype(np.int64)

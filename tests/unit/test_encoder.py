@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from sentgrid.encoders import TransformerEncoder
+from sentgrid.encoders.transformer import TransformerEncoder
 from sentgrid.errors import SentgridError
 from sentgrid.templates import PROMPTBERT, Template
 
@@ -19,24 +19,24 @@ def test_minilm_encodes_every_layer_and_primitive(minilm):
 
 def test_order_and_batching_do_not_change_vectors(minilm_cfg, tmp_path):
     sentences = ["short", "a somewhat longer sentence here", "mid length one"]
-    small = TransformerEncoder(OmegaConf.merge(minilm_cfg, {"batch_size": 1}), NONE, tmp_path)
+    small = TransformerEncoder(OmegaConf.merge(minilm_cfg, {"batch_size": 1}), NONE, fingerprints=tmp_path)
     one, _ = small.encode(sentences)
     many, _ = small.encode(sentences[::-1])
     np.testing.assert_allclose(one["mean_all"][:, ::-1], many["mean_all"], atol=1e-5)
 
 
 def test_template_mask_and_truncation_are_counted(minilm_cfg, tmp_path):
-    encoder = TransformerEncoder(OmegaConf.merge(minilm_cfg, {"max_length": 20}), PROMPTBERT, tmp_path)
+    encoder = TransformerEncoder(OmegaConf.merge(minilm_cfg, {"max_length": 20}), PROMPTBERT, fingerprints=tmp_path)
     out, stats = encoder.encode(["A dog runs.", "word " * 40])
     assert "mask" in out
     assert stats["mask_truncated"] == 1 and (stats["lengths"] > 20).sum() == 1
 
 
 def test_identity_changes_with_template_and_length(minilm_cfg, tmp_path):
-    base = TransformerEncoder(minilm_cfg, NONE, tmp_path).identity()
-    assert base != TransformerEncoder(minilm_cfg, PROMPTBERT, tmp_path).identity()
-    assert base != TransformerEncoder(OmegaConf.merge(minilm_cfg, {"max_length": 128}), NONE, tmp_path).identity()
-    assert base == TransformerEncoder(minilm_cfg, NONE, tmp_path).identity()
+    base = TransformerEncoder(minilm_cfg, NONE, fingerprints=tmp_path).identity()
+    assert base != TransformerEncoder(minilm_cfg, PROMPTBERT, fingerprints=tmp_path).identity()
+    assert base != TransformerEncoder(OmegaConf.merge(minilm_cfg, {"max_length": 128}), NONE, fingerprints=tmp_path).identity()
+    assert base == TransformerEncoder(minilm_cfg, NONE, fingerprints=tmp_path).identity()
 
 
 def test_random_bert_is_seeded(minilm_cfg, tmp_path):
@@ -44,19 +44,22 @@ def test_random_bert_is_seeded(minilm_cfg, tmp_path):
                             "batch_size": 8, "dtype": "float32", "device": "cpu",
                             "random_init": {"seed": 1, "config": {"hidden_size": 32, "num_hidden_layers": 2,
                                                                  "num_attention_heads": 2, "intermediate_size": 64}}})
-    first, _ = TransformerEncoder(cfg, NONE, tmp_path).encode(["a test"])
-    again, _ = TransformerEncoder(cfg, NONE, tmp_path).encode(["a test"])
-    other = TransformerEncoder(OmegaConf.merge(cfg, {"random_init": {"seed": 2}}), NONE, tmp_path)
+    first, _ = TransformerEncoder(cfg, NONE, fingerprints=tmp_path).encode(["a test"])
+    again, _ = TransformerEncoder(cfg, NONE, fingerprints=tmp_path).encode(["a test"])
+    other = TransformerEncoder(OmegaConf.merge(cfg, {"random_init": {"seed": 2}}), NONE, fingerprints=tmp_path)
     np.testing.assert_array_equal(first["cls"], again["cls"])
     assert not np.allclose(first["cls"], other.encode(["a test"])[0]["cls"])
     assert first["cls"].shape == (3, 1, 32)
 
 
 def test_unloadable_model_paths_name_the_fix(minilm_cfg, tmp_path):
+    def layers_of(path):
+        return TransformerEncoder(OmegaConf.merge(minilm_cfg, {"path": path}), NONE, fingerprints=tmp_path).num_layers
+
     with pytest.raises(SentgridError, match="is not a model folder"):
-        TransformerEncoder(OmegaConf.merge(minilm_cfg, {"path": "/no/such/model"}), NONE, tmp_path).num_layers
+        layers_of("/no/such/model")
     (tmp_path / "empty").mkdir()
     with pytest.raises(SentgridError, match="could not read the model config"):
-        TransformerEncoder(OmegaConf.merge(minilm_cfg, {"path": str(tmp_path / "empty")}), NONE, tmp_path).num_layers
+        layers_of(str(tmp_path / "empty"))
     with pytest.raises(SentgridError, match="from the Hugging Face hub"):
-        TransformerEncoder(OmegaConf.merge(minilm_cfg, {"path": "no-such-org/no-such-model"}), NONE, tmp_path).num_layers
+        layers_of("no-such-org/no-such-model")

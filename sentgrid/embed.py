@@ -1,0 +1,48 @@
+"""Sentences -> sentence vectors for one cell: read (or compute) what the encoder produces from the
+store, then pool. Served from primitives when the pooling allows it; from token states otherwise."""
+from dataclasses import dataclass
+
+from .encoders import Produces
+from .pooling import pool_primitive, pool_tokens
+from .pooling.weighting import token_weights
+from .spec import CellSpec
+from .store import EncodeStats
+
+
+@dataclass
+class Embedded:
+    vectors: dict       # name -> [n, dim]
+    stats: dict         # encode statistics (numbers only: they are logged as metrics)
+    notes: dict         # token-level pooling notes by name (fallbacks, removed tokens)
+    source: str         # the primitive the vectors were pooled from, or "tokens"
+
+
+def embed(workspace, encoder, spec: CellSpec, sentences: dict[str, list[str]], layers: list[int]) -> Embedded:
+    """Vectors for every sentence list of the cell, pooled as the cell says."""
+    pooling = spec.pooling
+    primitive = pooling.primitive if Produces.PRIMITIVES in encoder.produces else None
+    if primitive is not None:
+        arrays, stats = workspace.encoding.primitives(encoder, sentences, primitive, layers)
+        counts = {name: encoder.token_counts(s, pooling.special_tokens) if pooling.mode.sqrt_length else None
+                  for name, s in sentences.items()}
+        vectors = {name: pool_primitive(array, pooling.mode, counts[name]) for name, array in arrays.items()}
+        return Embedded(vectors, stats.as_dict(), {}, primitive)
+
+    tokens, stats = token_states(workspace, encoder, sentences, layers)
+    corpus = encoder.tokenize_corpus(workspace.corpus(spec.corpus)()) if pooling.needs_corpus else None
+    vocabulary = None if pooling.plain else encoder.vocabulary()
+    vectors, notes = {}, {}
+    for name, (batch, states) in tokens.items():
+        weights, weight_notes = token_weights(pooling, vocabulary, batch, corpus) if vocabulary else (None, {})
+        vectors[name], pool_notes = pool_tokens(states, batch, pooling.mode, weights, pooling.special_tokens)
+        notes[name] = {**weight_notes, **pool_notes}
+    return Embedded(vectors, stats, notes, "tokens")
+
+
+def token_states(workspace, encoder, sentences: dict[str, list[str]], layers: list[int]) -> tuple[dict, dict]:
+    """{name: (TokenBatch, states [len(layers), T, dim])}: the forward model's token entries from the
+    store, passed through the encoder (as they are, mixed with or replaced by its table); and statistics."""
+    forward = encoder.forward_model
+    computed, stats = workspace.encoding.tokens(forward, sentences, layers) if forward else (None, EncodeStats())
+    tokens, lookup_stats = encoder.token_states(sentences, layers, computed)
+    return tokens, {**stats.as_dict(), **lookup_stats}

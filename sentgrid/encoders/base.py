@@ -1,0 +1,70 @@
+"""The encoder contract: what every model kind (`conf/model/*.yaml`, instantiated from `_target_`) offers.
+
+An encoder computes; the store stores. The pipeline asks the store for what an encoder `produces`:
+
+* PRIMITIVES: pooled per-layer primitives from a forward pass (`encode`), cached as primitive entries.
+* TOKENS: per-token states for token-level pooling, from the `forward_model`'s cached token entries
+  (the encoder itself, or a base model) and/or a table lookup, through `token_states`.
+* TABLE: a table built once from a base model over the corpus (`table_source`, `table_identity`,
+  `build_table`), handed back with `use_table` before the encoder is used.
+
+Encoder modules import torch and transformers lazily, so `layered` can be read from the class (the
+finished-cell check does) without loading either.
+"""
+from enum import Flag, auto
+from typing import Protocol, runtime_checkable
+
+
+class Produces(Flag):
+    PRIMITIVES = auto()
+    TOKENS = auto()
+    TABLE = auto()
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    produces: Produces
+    layered: bool            # False: one static table, the cell's `layer` is recorded as n/a
+    kind: str
+    label: str               # the model's name in plans, throughput and logs
+
+    @property
+    def num_layers(self) -> int: ...          # transformer blocks (0 when not layered)
+
+    @property
+    def forward_model(self): ...              # the transformer whose forward passes are cached, or None
+
+    def identity(self) -> dict: ...           # everything that changes the output (the cache key)
+
+    def describe(self) -> dict: ...           # what a result records about the model
+
+    def vocabulary(self) -> list[str]: ...    # token strings by id (weighting, bias removal)
+
+    def tokenize_corpus(self, sentences: list[str]): ...  # TokenBatch without the template
+
+    def token_states(self, requests: dict, layers: list[int], computed: dict | None) -> tuple[dict, dict]:
+        """{name: (TokenBatch, states [len(layers), T, dim])} from `computed` (the forward model's token
+        entries, when there is a forward model) and/or a table; and statistics to record."""
+        ...
+
+
+def build(model_cfg, template, corpus, fingerprints=None) -> Encoder:
+    """The encoder a `model` config names by `_target_` (a class taking the config, the template, the
+    corpus loader and the folder memoising weight fingerprints)."""
+    from hydra.utils import get_class
+
+    from ..errors import SentgridError
+
+    target = model_cfg.get("_target_")
+    if not target:
+        raise SentgridError(f"model={model_cfg.get('name')} has no _target_; a model YAML names its encoder class "
+                            f"with _target_ (for example sentgrid.encoders.transformer.TransformerEncoder).")
+    return get_class(target)(model_cfg, template, corpus=corpus, fingerprints=fingerprints)
+
+
+def is_layered(model_cfg) -> bool:
+    """Whether a model config's encoder has layers, read from its class (no torch import)."""
+    from hydra.utils import get_class
+
+    target = model_cfg.get("_target_")
+    return bool(getattr(get_class(target), "layered", True)) if target else True

@@ -1,0 +1,72 @@
+"""What a cell must encode: its datasets, the corpus (when post-processing is fitted on it) and the
+diagnostic sets. `requests_for(spec)` builds it; `run_cell` and `plan` both use it, so what a plan
+counts is what a run encodes.
+"""
+from dataclasses import dataclass
+
+from .data import load_sts
+from .spec import CellSpec
+from .tasks import family as family_of
+
+
+@dataclass
+class Dataset:
+    family: str
+    name: str
+    data: object  # the family's record (STSData, ClusteringData, ClassificationData)
+
+    @property
+    def key(self) -> str:
+        return f"{self.family}/{self.name}"
+
+
+@dataclass
+class Diagnostics:
+    corpus: list[str]        # IsoScore and average cosine are measured on these corpus sentences ...
+    corpus_fit: list[str]    # ... post-processed with a fit on the next ones (fitted on themselves,
+                             # whitening would make every IsoScore exactly 1)
+    stsb: object             # STS-B: alignment of its positive pairs, uniformity of its sentences
+
+
+@dataclass
+class Requests:
+    datasets: list[Dataset]
+    corpus: list[str] | None = None           # the post-processing fit set with fit_on=wikitext
+    diagnostics: Diagnostics | None = None
+
+    def sentences(self) -> dict[str, list[str]]:
+        """Every sentence list to encode, by a name unique within the cell."""
+        out = {d.key: d.data.sentences for d in self.datasets}
+        if self.corpus is not None:
+            out["corpus"] = self.corpus
+        if self.diagnostics is not None:
+            out["diagnostics/corpus"] = self.diagnostics.corpus
+            out["diagnostics/corpus-fit"] = self.diagnostics.corpus_fit
+            out["diagnostics/STSB"] = self.diagnostics.stsb.sentences
+        return out
+
+
+def load_datasets(spec: CellSpec, root) -> list[Dataset]:
+    """Every dataset of the cell's families, less the ones skipped, sliced to task.max_items."""
+    out = []
+    for name in spec.task.families:
+        settings = spec.task.settings[name]
+        reader = family_of(name).data
+        for dataset in settings.datasets:
+            if dataset not in spec.task.skip:
+                out.append(Dataset(name, dataset, reader.load(dataset, root, settings).take(spec.task.max_items)))
+    return out
+
+
+def requests_for(spec: CellSpec, corpus, datasets: list[Dataset] | None = None) -> Requests:
+    """The cell's requests; `corpus()` returns the corpus sentences (read only when needed)."""
+    root = spec.root()
+    requests = Requests(datasets if datasets is not None else load_datasets(spec, root))
+    if spec.postproc.fit_on_corpus:
+        requests.corpus = corpus()
+    if spec.diagnostics.enabled:
+        size = int(spec.diagnostics.corpus_sentences)
+        sentences = corpus()
+        requests.diagnostics = Diagnostics(sentences[:size], sentences[size:2 * size] or sentences[:size],
+                                           load_sts("STSB", root))
+    return requests

@@ -1,0 +1,202 @@
+"""CellSpec: one grid cell, typed and validated once, with every default and every allowed value here.
+
+`CellSpec.from_config(cfg)` reads the composed Hydra config; any bad value stops with one sentence
+before expensive work starts. Model settings stay a config node: each encoder class reads its own.
+"""
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from . import templates
+from .errors import SentgridError, choice_error
+from .layers import LAYER_CHOICES
+
+SPECIAL_TOKENS = ("include", "exclude")
+WEIGHTINGS = ("none", "idf_task", "idf_corpus", "sif")
+BIAS_REMOVALS = ("none", "frequent", "promptbert")
+FIT_SETS = ("task", "wikitext")
+STORE_DTYPES = ("float32", "float16")
+
+
+def from_node(cls, node, **extra):
+    """A dataclass from a config node: each field from the node when it has it, else the default."""
+    values = {f.name: node[f.name] for f in fields(cls) if node is not None and f.name in node and f.name not in extra}
+    return cls(**{**values, **extra})
+
+
+def _one_of(setting: str, value, valid):
+    if value not in valid:
+        raise choice_error(setting, value, valid)
+    return value
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str = "last"
+    index: int = -1
+    layers: tuple = (1, -1)
+
+    def __post_init__(self):
+        _one_of("layer", self.name, LAYER_CHOICES)
+
+
+@dataclass(frozen=True)
+class PoolingSpec:
+    name: str = "avg"
+    special_tokens: str = "include"
+    weighting: str = "none"
+    sif_a: float = 1e-3
+    bias_removal: str = "none"
+    bias_top_k: int = 36
+
+    def __post_init__(self):
+        from .pooling import mode
+
+        mode(self.name)
+        _one_of("pooling.special_tokens", self.special_tokens, SPECIAL_TOKENS)
+        _one_of("pooling.weighting", self.weighting, WEIGHTINGS)
+        _one_of("pooling.bias_removal", self.bias_removal, BIAS_REMOVALS)
+        if self.mode.one_token and not self.plain:
+            raise SentgridError(f"pooling={self.name} reads one token, so pooling.weighting and "
+                                f"pooling.bias_removal do not apply; use pooling=avg or pooling=max.")
+        if self.weighting != "none" and not self.mode.weighted:
+            raise SentgridError(f"pooling.weighting weights a mean; with pooling={self.name} use only "
+                                f"pooling.bias_removal.")
+
+    @property
+    def mode(self):
+        from .pooling import mode
+
+        return mode(self.name)
+
+    @property
+    def plain(self) -> bool:
+        return self.weighting == "none" and self.bias_removal == "none"
+
+    @property
+    def needs_corpus(self) -> bool:
+        return self.weighting in ("idf_corpus", "sif") or self.bias_removal == "frequent"
+
+    @property
+    def primitive(self) -> str | None:
+        """The cached primitive that serves this pooling, or None when it needs token states."""
+        return self.mode.served_by(self.special_tokens) if self.plain else None
+
+
+@dataclass(frozen=True)
+class PostprocSpec:
+    steps: tuple = ()
+    fit_on: str = "task"
+
+    def __post_init__(self):
+        from . import postproc
+
+        _one_of("postproc.fit_on", self.fit_on, FIT_SETS)
+        postproc.build(list(self.steps))  # a bad step or parameter fails now
+
+    @property
+    def fit_on_corpus(self) -> bool:
+        return bool(self.steps) and self.fit_on == "wikitext"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    families: tuple = ("sts",)
+    max_items: int | None = None
+    skip: tuple = ()
+    settings: dict = field(default_factory=dict)  # family -> its config node (datasets, protocol, ...)
+
+    def __post_init__(self):
+        from .tasks import family
+
+        for name in self.families:
+            family(name)
+            if name not in self.settings:
+                raise SentgridError(f"task.families names {name!r} but the task has no `{name}` settings; "
+                                    f"use task={name} or task=all.")
+        if self.max_items is not None and int(self.max_items) < 1:
+            raise SentgridError(f"task.max_items={self.max_items} must be at least 1 (or null for all items).")
+        known = {d for name in self.families for d in self.settings[name].datasets}
+        unknown = set(self.skip) - known
+        if unknown:
+            raise SentgridError(f"task.skip names {sorted(unknown)}, which the task does not have.")
+
+    @property
+    def hub_only(self) -> bool:
+        """Only STS read from the hub: no data root is needed."""
+        return list(self.families) == ["sts"] and self.settings["sts"].source == "hub"
+
+
+@dataclass(frozen=True)
+class DiagnosticsSpec:
+    enabled: bool = False
+    corpus_sentences: int = 3000
+    positive_min_score: float = 4.0
+    version: int = 2
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    dir: str = "cache"
+    dtype: str = "float32"
+    token_dtype: str = "float16"
+    memory_gb: float = 2.0
+
+    def __post_init__(self):
+        _one_of("cache.dtype", self.dtype, STORE_DTYPES)
+        _one_of("cache.token_dtype", self.token_dtype, STORE_DTYPES)
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    model: object                 # the model's config node (its encoder class reads it)
+    layer: LayerSpec
+    pooling: PoolingSpec
+    template: templates.Template
+    postproc: PostprocSpec
+    task: TaskSpec
+    data_root: str | None
+    corpus: object                # the corpus config node (see data/corpus.py)
+    diagnostics: DiagnosticsSpec
+    cache: CacheSpec
+    notes: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, cfg) -> "CellSpec":
+        notes = {}
+        pooling = from_node(PoolingSpec, cfg.pooling)
+        template = templates.from_config(cfg.template)
+        if pooling.name == "template":
+            if template.text is None:
+                template = templates.PROMPTBERT
+                notes["template"] = "pooling=template with template=none reads [MASK] of the promptbert template"
+            template.require_mask()
+        batch_size = cfg.model.get("batch_size")
+        if batch_size is not None and int(batch_size) < 1:
+            raise SentgridError(f"model.batch_size={batch_size} must be at least 1.")
+        task = cfg.task
+        families = tuple(task.families)
+        layer = cfg.layer
+        return cls(
+            model=cfg.model,
+            layer=LayerSpec(name=layer.name, index=layer.get("index", -1), layers=tuple(layer.get("layers") or ())),
+            pooling=pooling,
+            template=template,
+            postproc=PostprocSpec(steps=tuple(OmegaConf.to_container(cfg.postproc.steps) or ()),
+                                  fit_on=cfg.postproc.get("fit_on", "task")),
+            task=TaskSpec(families=families, max_items=task.get("max_items"), skip=tuple(task.get("skip") or ()),
+                          settings={name: task[name] for name in families if name in task}),
+            data_root=cfg.data.get("root"),
+            corpus=cfg.corpus,
+            diagnostics=from_node(DiagnosticsSpec, cfg.get("diagnostics")),
+            cache=from_node(CacheSpec, cfg.cache, dir=str(cfg.cache.dir)),
+            notes=notes,
+        )
+
+    def root(self) -> Path | None:
+        """The data root, checked; None when the cell reads nothing local (STS from the hub)."""
+        from .data import data_root
+
+        needs_local = not self.task.hub_only or self.diagnostics.enabled
+        return data_root(self.data_root) if needs_local else None

@@ -1,0 +1,54 @@
+"""Tables: static token tables built once from a base model over the corpus (Avg., B2S), then read whole.
+
+The room asks the encoder what identifies its table and how to build it; the corpus's token states come
+from the encoding room, so the base model runs over the corpus once and that pass is cached too.
+"""
+import logging
+import time
+
+import numpy as np
+
+from .encoding import Encoding
+from .entries import CorruptEntry, EntryStore, table_key
+
+log = logging.getLogger(__name__)
+CORPUS = "corpus"
+
+
+class Tables:
+    def __init__(self, entries: EntryStore, encoding: Encoding):
+        self.entries, self.encoding = entries, encoding
+
+    def get(self, encoder) -> tuple[dict[str, np.ndarray], dict]:
+        """The arrays of `encoder`'s table, built now if nobody built them yet; and notes to record."""
+        base, sentences = encoder.table_source()
+        key = table_key(encoder.table_identity(), self.encoding.store_dtype)
+        started = time.perf_counter()
+
+        def corpus_states(layers: list[int]):
+            hits, _ = self.encoding.tokens(base, {CORPUS: sentences}, layers)
+            return hits[CORPUS]
+
+        for attempt in range(2):
+            try:
+                hit = self.entries.read_whole(key)
+            except CorruptEntry as exc:
+                log.warning("cached %s table %s is corrupt (%s); rebuilding it", encoder.kind, key[:12], exc)
+                self.entries.remove(key)
+                hit = None
+            if hit is not None:
+                arrays = {name: a.astype(np.float32) if a.dtype == np.float16 else a for name, a in hit.items()}
+                return arrays, self._notes(False, started, sentences)
+            if attempt == 0:
+                with self.entries.lock(key):
+                    if not self.entries.exists(key):
+                        arrays = encoder.build_table(corpus_states)
+                        self.entries.write(key, arrays, {"sentences": 0, "table": encoder.table_identity()},
+                                           self.encoding.store_dtype)
+                        return arrays, self._notes(True, started, sentences)
+        raise CorruptEntry(f"cached {encoder.kind} table {key[:12]} could not be read back")
+
+    @staticmethod
+    def _notes(built: bool, started: float, sentences: list[str]) -> dict:
+        return {"table_built": built, "table_seconds": round(time.perf_counter() - started, 3),
+                "corpus_sentences": len(sentences)}

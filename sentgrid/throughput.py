@@ -1,0 +1,41 @@
+"""Measured encode throughput per model, kept beside the cache for `plan`'s estimates."""
+import json
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+
+from filelock import FileLock
+
+log = logging.getLogger(__name__)
+FILE = "throughput.json"
+MIN_SENTENCES = 500  # fewer say nothing about speed
+
+
+def read(cache_dir: str | Path) -> dict:
+    try:
+        return json.loads((Path(cache_dir) / FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def recorder(cache_dir: str | Path):
+    """A function (label, sentences, seconds) that records one forward pass's speed."""
+    root = Path(cache_dir)
+
+    def record(label: str, sentences: int, seconds: float) -> None:
+        if sentences < MIN_SENTENCES or seconds <= 0:
+            return
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(root / f"{FILE}.lock")):
+                table = read(root)
+                table[label] = {"sentences_per_s": round(sentences / seconds, 1), "sentences": sentences,
+                                "measured": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                tmp = root / f".throughput-{uuid.uuid4().hex}"
+                tmp.write_text(json.dumps(table, indent=1))
+                os.replace(tmp, root / FILE)
+        except OSError as exc:
+            log.warning("could not record encode throughput (%s)", exc)
+    return record
