@@ -1,5 +1,6 @@
 """`python -m sentgrid` runs one grid cell; `python -m sentgrid -m ...` sweeps (Hydra multirun);
-`python -m sentgrid plan -m ...` says what a sweep will cost without running it."""
+`python -m sentgrid plan -m ...` says what a sweep will cost without running it; `python -m sentgrid
+cache verify|gc` checks and tidies the cache."""
 import logging
 import sys
 import time
@@ -29,6 +30,25 @@ def _fail(record: dict, job_dir: Path, message: str, multirun: bool, fail_fast: 
     return None
 
 
+def _skip(cfg, job_dir: Path, identity: str, finished, done: dict, tags: dict) -> None:
+    """A finished cell: point at its record (kept whole in the finished-cell index) and make sure the
+    current experiment has a run of it. Never overwrites a record: a re-run into the same job folder
+    leaves an ok result.json as it is."""
+    from . import tracking
+    from .cells import stored_record
+
+    path = job_dir / tracking.RESULT_FILE
+    here = tracking.read_record(path)
+    if not (here and here.get("status") == "ok" and here.get("cell_id") == identity):
+        tracking.write_record({"status": "skipped", "cell_id": identity, "previous": str(finished.path(identity)),
+                               "result": done["result"], "tags": tags}, job_dir)
+    print(f"\n{tags['cell']}: already finished ({done['finished']}), result in {done['result']}; "
+          f"force=true runs it again", flush=True)
+    if cfg.tracking.enabled:
+        tracking.log_if_missing(stored_record(done), Path(done["result"]).parent, cfg.tracking.uri,
+                                cfg.tracking.experiment, cfg.tracking.timeout_s)
+
+
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     from . import tracking
@@ -46,12 +66,7 @@ def main(cfg: DictConfig) -> float | None:
         finished = FinishedCells(cfg.cache.dir)
         done = None if cfg.get("force", False) else finished.get(identity)
         if done:
-            tracking.write_record({"status": "skipped", "cell_id": identity, "previous": done["result"], "tags": tags},
-                                  job_dir)
-            print(f"\n{tags['cell']}: already finished ({done['finished']}), result in {done['result']}; "
-                  f"force=true runs it again", flush=True)
-            if cfg.tracking.enabled:
-                tracking.log_if_missing(done["result"], cfg.tracking.uri, cfg.tracking.experiment)
+            _skip(cfg, job_dir, identity, finished, done, tags)
             return None
         from . import pipeline  # heavy imports (torch, transformers) only for a cell that runs
 
@@ -72,11 +87,14 @@ def main(cfg: DictConfig) -> float | None:
     record["tags"] = {**tags, "cell_id": identity}
     record["cell_id"] = identity
     path = tracking.write_record(record, job_dir)  # before anything else can fail
-    finished.mark(identity, path, record)
+    try:
+        finished.mark(identity, path, record)
+    except OSError as exc:  # a read-only shared cache: the result is safe, it just is not indexed
+        log.warning("could not mark the cell finished in %s (%s); its result is in %s", finished.root, exc, path)
     log.info("encode: %s", record["encode"])
     print(f"\n{tags['cell']}\n{pipeline.summary_table(record)}\n", flush=True)
     if cfg.tracking.enabled:
-        tracking.track(record, job_dir, cfg.tracking.uri, cfg.tracking.experiment)
+        tracking.track(record, job_dir, cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.timeout_s)
     from .tasks import family
 
     first = family(cfg.task.families[0])
@@ -88,4 +106,8 @@ if __name__ == "__main__":
         from .plan import main as plan_main
 
         sys.exit(plan_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "cache":
+        from .store.maintenance import main as cache_main
+
+        sys.exit(cache_main(sys.argv[2:]))
     main()

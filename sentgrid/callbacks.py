@@ -1,6 +1,8 @@
-"""Hydra callbacks: the end-of-sweep summary (finished, skipped and failed cells)."""
+"""Hydra callbacks: the tracking store made before a sweep's jobs start, and the end-of-sweep summary
+(finished, skipped and failed cells, reconciled with MLflow)."""
 import json
 import logging
+import sys
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -16,7 +18,11 @@ def summarise(sweep_dir: Path) -> dict:
         if not path.is_file():
             summary["missing"].append({"job": job.name})
             continue
-        record = json.loads(path.read_text())
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            summary["missing"].append({"job": job.name, "unreadable": True})
+            continue
         entry = {"job": job.name, "cell": record.get("tags", {}).get("cell")}
         if record.get("status") == "failed":
             entry["error"] = record.get("error")
@@ -35,8 +41,19 @@ def format_summary(summary: dict) -> str:
 
 
 class SweepSummary(Callback):
-    """After a multirun: print what finished, what was skipped as already done and what failed, and
-    write `summary.json` in the sweep folder."""
+    """Before a multirun's jobs: create the tracking store and experiment once (parallel jobs would race
+    to create it). After: print what finished, what was skipped as already done and what failed, log
+    every ok record MLflow lacks (so the counts are MLflow's too), write `summary.json` in the sweep
+    folder, and exit 1 when cells failed (`exit_nonzero_on_failure`)."""
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        if config.get("tracking", {}).get("enabled", False):
+            from . import tracking
+
+            try:
+                tracking.prepare(config.tracking.uri, config.tracking.experiment, config.tracking.timeout_s)
+            except Exception as exc:  # the cells record their results anyway; replay logs them later
+                log.warning("could not prepare the MLflow store %s (%s)", config.tracking.uri, exc)
 
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -45,3 +62,23 @@ class SweepSummary(Callback):
         summary = summarise(sweep_dir)
         (sweep_dir / "summary.json").write_text(json.dumps(summary, indent=1))
         print("\n" + format_summary(summary), flush=True)
+        if config.get("tracking", {}).get("enabled", False):
+            print(self.reconcile(config, sweep_dir, summary), flush=True)
+        if summary["failed"] and config.get("exit_nonzero_on_failure", True):
+            sys.exit(1)
+
+    @staticmethod
+    def reconcile(config, sweep_dir: Path, summary: dict) -> str:
+        from . import tracking
+
+        uri, experiment, timeout = config.tracking.uri, config.tracking.experiment, config.tracking.timeout_s
+        try:
+            logged = tracking.replay(sweep_dir, uri, experiment, timeout)
+            runs = tracking.count_runs(uri, experiment, str(sweep_dir), timeout)
+        except Exception as exc:
+            return f"MLflow: not reachable ({type(exc).__name__}); replay later: python -m sentgrid.tracking replay {sweep_dir}"
+        expected = len(summary["ok"])
+        note = f", {logged} logged now" if logged else ""
+        state = "all logged" if runs >= expected else f"{expected - runs} missing: replay with " \
+            f"python -m sentgrid.tracking replay {sweep_dir}"
+        return f"MLflow: {runs} runs of this sweep in experiment {experiment!r} for {expected} ok cells ({state}{note})"

@@ -1,28 +1,63 @@
 """Which cells are already finished.
 
 A cell's identity hashes its resolved config, less what cannot change a result (paths, tracking,
-Hydra, run options), plus the versions of the libraries that can. Static models without layers
-(RE, GloVe, B2S) record `layer` as n/a, so a layer sweep over them is one cell. Finished cells are
-indexed under the cache folder (`<cache.dir>/cells/`), which every sweep and parallel job shares.
+Hydra, run options), plus the versions of the libraries that can and a fingerprint (size and sha256)
+of every data file the cell can read, so a run on edited data never counts for the real data. Static
+models without layers (RE, GloVe, B2S) record `layer` as n/a, so a layer sweep over them is one cell.
+
+Finished cells are indexed under the cache folder (`<cache.dir>/cells/`), which every sweep and
+parallel job shares. An index entry holds the cell's whole record: it is the one immutable copy, which
+no later run into the same job folder can overwrite.
 """
 import hashlib
 import json
 import os
 import time
-import uuid
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from .encoders import is_layered
+from .encoders.fingerprint import file_sha256
+from .store.entries import temporary_name
 from .versions import versions as result_versions
 
 # Config keys that say where things are or how to run, not what is computed.
-RUN_ONLY = ("data", "tracking", "hydra", "force", "fail_fast")
-CACHE_RUN_ONLY = ("dir", "memory_gb")
+RUN_ONLY = ("data", "tracking", "hydra", "force", "fail_fast", "exit_nonzero_on_failure")
+CACHE_RUN_ONLY = ("dir", "memory_gb", "mode")
 
 
-def cell_config(cfg) -> dict:
+def data_files(cfg) -> list[Path]:
+    """Every local file the cell can read: its datasets' files (both text variants), the corpus file,
+    and STS-B's when diagnostics are on. Files that are not there are left out (reading them fails)."""
+    from .tasks import family
+
+    root = cfg.data.get("root")
+    names = []
+    if root:
+        for name in cfg.task.families:
+            reader = family(name).data
+            names += [f for dataset in cfg.task[name].datasets for f in reader.files(dataset)]
+        if cfg.get("diagnostics", {}).get("enabled", False):
+            names += family("sts").data.files("STSB")
+    files = [Path(str(root)) / name for name in names] if root else []
+    if cfg.corpus.get("source", "file") == "file" and cfg.corpus.get("path"):
+        files.append(Path(str(cfg.corpus.path)))
+    return sorted({f for f in files if f.is_file()})
+
+
+def data_fingerprint(cfg) -> dict[str, str]:
+    """{file name under the data root: "size:sha256"}; hashes are memoised by path, size and mtime."""
+    memo = Path(str(cfg.cache.dir)) / "fingerprints"
+    root = Path(str(cfg.data.get("root") or "/"))
+    out = {}
+    for path in data_files(cfg):
+        name = str(path.relative_to(root)) if path.is_relative_to(root) else path.name
+        out[name] = f"{path.stat().st_size}:{file_sha256(path, memo)}"
+    return out
+
+
+def cell_config(cfg, with_data: bool = True) -> dict:
     """The part of a resolved config that decides the result."""
     tree = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
     for key in RUN_ONLY:
@@ -36,11 +71,13 @@ def cell_config(cfg) -> dict:
         tree.pop("diagnostics", None)
     if not is_layered(cfg.model):
         tree["layer"] = "n/a"
+    if with_data:
+        tree["data_fingerprint"] = data_fingerprint(cfg)
     return tree
 
 
-def cell_id(cfg, versions: dict | None = None) -> str:
-    header = {"cell": cell_config(cfg), "versions": versions or result_versions()}
+def cell_id(cfg, versions: dict | None = None, with_data: bool = True) -> str:
+    header = {"cell": cell_config(cfg, with_data), "versions": versions or result_versions()}
     return hashlib.sha256(json.dumps(header, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -54,7 +91,8 @@ def profile(config: dict) -> list:
 
 
 class FinishedCells:
-    """`<cache.dir>/cells/<id[:2]>/<id>.json`: where a finished cell's record is, and its metrics."""
+    """`<cache.dir>/cells/<id[:2]>/<id>.json`: a finished cell's whole record, where it was first written,
+    and what `plan` needs (profile, seconds)."""
 
     def __init__(self, cache_dir: str | Path):
         self.root = Path(cache_dir) / "cells"
@@ -68,16 +106,17 @@ class FinishedCells:
             entry = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             return None
-        # A finished cell whose record was deleted is not finished any more.
-        return entry if Path(entry.get("result", "")).is_file() else None
+        # Entries written before records were kept whole point at a result.json that may be gone.
+        return entry if "record" in entry or Path(entry.get("result", "")).is_file() else None
 
     def mark(self, identity: str, result_path: Path, record: dict) -> None:
         path = self.path(identity)
         path.parent.mkdir(parents=True, exist_ok=True)
         entry = {"cell_id": identity, "result": str(Path(result_path).resolve()), "cell": record["tags"].get("cell"),
                  "families": list(record["config"]["task"]["families"]), "profile": profile(record["config"]),
-                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": record["timings"]["total"]}
-        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}"
+                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": record["timings"]["total"],
+                 "record": record}
+        tmp = path.parent / temporary_name(path.name)
         tmp.write_text(json.dumps(entry, indent=1))
         os.replace(tmp, path)
 
@@ -89,3 +128,8 @@ class FinishedCells:
             except (OSError, json.JSONDecodeError):
                 continue
         return out
+
+
+def stored_record(entry: dict) -> dict:
+    """The finished cell's record: kept whole in its index entry (or, for old entries, in its result.json)."""
+    return entry["record"] if "record" in entry else json.loads(Path(entry["result"]).read_text())

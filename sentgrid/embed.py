@@ -13,6 +13,7 @@ from .store import EncodeStats
 class Embedded:
     vectors: dict       # name -> [n, dim]
     stats: dict         # encode statistics (numbers only: they are logged as metrics)
+    keys: list          # the store entries the vectors came from
     notes: dict         # token-level pooling notes by name (fallbacks, removed tokens)
     source: str         # the primitive the vectors were pooled from, or "tokens"
 
@@ -26,9 +27,9 @@ def embed(workspace, encoder, spec: CellSpec, sentences: dict[str, list[str]], l
         counts = {name: encoder.token_counts(s, pooling.special_tokens) if pooling.mode.sqrt_length else None
                   for name, s in sentences.items()}
         vectors = {name: pool_primitive(array, pooling.mode, counts[name]) for name, array in arrays.items()}
-        return Embedded(vectors, stats.as_dict(), {}, primitive)
+        return Embedded(vectors, stats.as_dict(), stats.keys, {}, primitive)
 
-    tokens, stats = token_states(workspace, encoder, sentences, layers)
+    tokens, stats, keys = token_states(workspace, encoder, sentences, layers)
     corpus = encoder.tokenize_corpus(workspace.corpus(spec.corpus)()) if pooling.needs_corpus else None
     vocabulary = None if pooling.plain else encoder.vocabulary()
     vectors, notes = {}, {}
@@ -36,13 +37,14 @@ def embed(workspace, encoder, spec: CellSpec, sentences: dict[str, list[str]], l
         weights, weight_notes = token_weights(pooling, vocabulary, batch, corpus) if vocabulary else (None, {})
         vectors[name], pool_notes = pool_tokens(states, batch, pooling.mode, weights, pooling.special_tokens)
         notes[name] = {**weight_notes, **pool_notes}
-    return Embedded(vectors, stats, notes, "tokens")
+    return Embedded(vectors, stats, keys, notes, "tokens")
 
 
-def token_states(workspace, encoder, sentences: dict[str, list[str]], layers: list[int]) -> tuple[dict, dict]:
+def token_states(workspace, encoder, sentences: dict[str, list[str]], layers: list[int]) -> tuple[dict, dict, list]:
     """{name: (TokenBatch, states [len(layers), T, dim])}: the forward model's token entries from the
-    store, passed through the encoder (as they are, mixed with or replaced by its table); and statistics."""
+    store, passed through the encoder (as they are, mixed with or replaced by its table); statistics; and
+    the entries read."""
     forward = encoder.forward_model
     computed, stats = workspace.encoding.tokens(forward, sentences, layers) if forward else (None, EncodeStats())
     tokens, lookup_stats = encoder.token_states(sentences, layers, computed)
-    return tokens, {**stats.as_dict(), **lookup_stats}
+    return tokens, {**stats.as_dict(), **lookup_stats}, stats.keys

@@ -58,6 +58,7 @@ def record(cfg, spec, encoder, layers, requests, embedded, metrics, reports, tim
             "pooling": embedded.notes,
             "postproc_fit_on": spec.postproc.fit_on if spec.postproc.steps else "n/a",
             "model": encoder.describe(),
+            "cache_entries": embedded.keys,
             "skipped": list(spec.task.skip),
         },
         "postproc": reports,

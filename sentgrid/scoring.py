@@ -1,10 +1,12 @@
 """Sentence vectors -> scores: per dataset, fit the post-processing on its fit set and evaluate it
 with its family's scorer; then the family averages (only over complete families)."""
+import math
 import time
 
 import numpy as np
 
 from . import postproc
+from .errors import SentgridError
 from .requests import Requests
 from .spec import CellSpec
 from .tasks import family
@@ -35,6 +37,10 @@ def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict) -> t
             metrics[f"{key}/{metric}"] = value
         timings[f"evaluate/{key}"] = round(time.perf_counter() - started, 3)
     metrics.update(family_averages(spec.task.families, requests, metrics))
+    broken = [name for name, value in metrics.items() if not math.isfinite(value)]
+    if broken:  # never recorded as an ok result
+        raise SentgridError(f"{broken[0]} came out {metrics[broken[0]]} ({len(broken)} metric(s) not finite): the "
+                            f"vectors or the gold labels are degenerate (all similarities equal? all labels equal?).")
     return metrics, reports
 
 

@@ -17,6 +17,7 @@ WEIGHTINGS = ("none", "idf_task", "idf_corpus", "sif")
 BIAS_REMOVALS = ("none", "frequent", "promptbert")
 FIT_SETS = ("task", "wikitext")
 STORE_DTYPES = ("float32", "float16")
+CACHE_MODES = ("private", "group")
 
 
 def from_node(cls, node, **extra):
@@ -142,10 +143,12 @@ class CacheSpec:
     dtype: str = "float32"
     token_dtype: str = "float16"
     memory_gb: float = 2.0
+    mode: str = "private"  # group: files group-writable, so several users share one cache
 
     def __post_init__(self):
         _one_of("cache.dtype", self.dtype, STORE_DTYPES)
         _one_of("cache.token_dtype", self.token_dtype, STORE_DTYPES)
+        _one_of("cache.mode", self.mode, CACHE_MODES)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@ import json
 import logging
 import os
 import time
-import uuid
 from pathlib import Path
 
 from filelock import FileLock
+
+from .store.entries import temporary_name
 
 log = logging.getLogger(__name__)
 FILE = "throughput.json"
@@ -33,7 +34,7 @@ def recorder(cache_dir: str | Path):
                 table = read(root)
                 table[label] = {"sentences_per_s": round(sentences / seconds, 1), "sentences": sentences,
                                 "measured": time.strftime("%Y-%m-%dT%H:%M:%S")}
-                tmp = root / f".throughput-{uuid.uuid4().hex}"
+                tmp = root / temporary_name(FILE)
                 tmp.write_text(json.dumps(table, indent=1))
                 os.replace(tmp, root / FILE)
         except OSError as exc:

@@ -1,16 +1,28 @@
 """Results: one record per cell, written as result.json in the Hydra job folder first, then logged to
 MLflow. A failed MLflow call loses nothing: `python -m sentgrid.tracking replay <folder>` logs every
-record that has no `.tracked` marker beside it.
+record that has no `.tracked` marker beside it, and every multirun ends by doing the same.
+
+Safe under parallel jobs:
+* A SQLite store is used under one file lock (`<store>.lock`): its creation and every write are
+  serialised, never left to luck (two processes creating its tables at once break it for good).
+* A run is looked up by its record (cell id + job folder) before one is created, so a retry, a replay
+  or a reconciliation never duplicates a run.
+* Every call to a tracking server is bounded (`tracking.timeout_s`, few retries).
 """
 import json
 import logging
+import os
 import random
 import subprocess
 import sys
 import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+from filelock import FileLock
+
 from .paths import PROJECT_ROOT
+from .store.entries import temporary_name
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +30,7 @@ RESULT_FILE = "result.json"
 TRACKED_MARKER = ".tracked"
 SCHEMA_VERSION = 1
 ATTEMPTS = 3
+DEFAULT_TIMEOUT_S = 10
 
 
 def git_commit() -> str | None:
@@ -30,10 +43,21 @@ def git_commit() -> str | None:
 
 def write_record(record: dict, job_dir: Path) -> Path:
     path = Path(job_dir) / RESULT_FILE
-    tmp = path.with_suffix(".tmp")
+    tmp = path.parent / temporary_name(RESULT_FILE)
     tmp.write_text(json.dumps(record, indent=2, sort_keys=False, default=str))
     tmp.replace(path)
     return path
+
+
+def read_record(path: Path) -> dict | None:
+    """A result record, or None (with a warning naming the file) when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        log.warning("result record %s is unreadable (%s); left as it is", path, exc)
+        return None
 
 
 def flatten(tree, prefix: str = "") -> dict[str, str]:
@@ -47,91 +71,118 @@ def flatten(tree, prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def sqlite_path(uri: str) -> Path | None:
+    return Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
+
+
 def artifact_location(uri: str) -> str | None:
     """Artifacts beside the SQLite file (MLflow would otherwise use ./mlruns of whatever the cwd is)."""
-    if uri.startswith("sqlite:///"):
-        return (Path(uri[len("sqlite:///"):]).parent / "mlartifacts").as_uri()
-    return None
+    path = sqlite_path(uri)
+    return (path.parent / "mlartifacts").as_uri() if path else None
 
 
-def _use_experiment(mlflow, name: str, uri: str) -> None:
-    if mlflow.get_experiment_by_name(name) is None:
-        try:
-            mlflow.create_experiment(name, artifact_location=artifact_location(uri))
-        except Exception:  # a parallel job created it first
-            if mlflow.get_experiment_by_name(name) is None:
-                raise
-    mlflow.set_experiment(name)
-
-
-def log_to_mlflow(record: dict, uri: str, experiment: str, run_name: str | None = None) -> str:
+@contextmanager
+def store(uri: str, timeout_s: float = DEFAULT_TIMEOUT_S):
+    """MLflow pointed at `uri`, under the store's lock when it is a SQLite file, with bounded HTTP calls."""
     import mlflow
 
-    if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
-    _use_experiment(mlflow, experiment, uri)
-    params = {k: v[:6000] for k, v in flatten(record["config"]).items()}
-    params.update({f"resolved.{k}": v[:6000] for k, v in flatten(record["resolved"]).items()})
-    with mlflow.start_run(run_name=run_name) as run:
-        mlflow.log_params(params)
-        mlflow.log_metrics(record["metrics"])
-        mlflow.log_metrics({f"encode/{k}": float(v) for k, v in record["encode"].items()})
-        mlflow.set_tags({k: str(v) for k, v in record["tags"].items()})
-        mlflow.log_dict(record, RESULT_FILE)
-        return run.info.run_id
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(timeout_s))
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "1"
+    path = sqlite_path(uri)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{path}.lock") if path is not None else nullcontext():
+        mlflow.set_tracking_uri(uri)
+        yield mlflow
 
 
-def track(record: dict, job_dir: Path, uri: str, experiment: str) -> str | None:
+def ensure_experiment(mlflow, name: str, uri: str) -> str:
+    found = mlflow.get_experiment_by_name(name)
+    experiment_id = found.experiment_id if found else mlflow.create_experiment(
+        name, artifact_location=artifact_location(uri))
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def prepare(uri: str, experiment: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    """Create the store and the experiment once, before parallel jobs use them."""
+    with store(uri, timeout_s) as mlflow:
+        ensure_experiment(mlflow, experiment, uri)
+
+
+def _runs(mlflow, experiment_id: str, **tags) -> list[str]:
+    query = " and ".join(f"tags.{key} = '{value}'" for key, value in tags.items())
+    return list(mlflow.search_runs([experiment_id], filter_string=query, output_format="list",
+                                   max_results=1000)) if query else []
+
+
+def log_to_mlflow(record: dict, uri: str, experiment: str, timeout_s: float = DEFAULT_TIMEOUT_S,
+                  match: tuple = ("cell_id", "job_dir")) -> str:
+    """The run of `record` in `experiment`: found by the tags in `match`, or created once."""
+    with store(uri, timeout_s) as mlflow:
+        experiment_id = ensure_experiment(mlflow, experiment, uri)
+        existing = _runs(mlflow, experiment_id, **{key: record["tags"].get(key) for key in match})
+        if existing:
+            return existing[0].info.run_id
+        params = {k: v[:6000] for k, v in flatten(record["config"]).items()}
+        params.update({f"resolved.{k}": v[:6000] for k, v in flatten(record["resolved"]).items()})
+        with mlflow.start_run(run_name=record["tags"].get("cell"), tags={k: str(v) for k, v in record["tags"].items()}
+                              ) as run:
+            mlflow.log_params(params)
+            mlflow.log_metrics(record["metrics"])
+            mlflow.log_metrics({f"encode/{k}": float(v) for k, v in record["encode"].items()})
+            mlflow.log_dict(record, RESULT_FILE)
+            return run.info.run_id
+
+
+def track(record: dict, job_dir: Path, uri: str, experiment: str, timeout_s: float = DEFAULT_TIMEOUT_S,
+          match: tuple = ("cell_id", "job_dir")) -> str | None:
     """Log a record already on disk; on failure warn and leave it for `replay`."""
+    error = None
     for attempt in range(ATTEMPTS):
         try:
-            run_id = log_to_mlflow(record, uri, experiment, record["tags"].get("cell"))
+            run_id = log_to_mlflow(record, uri, experiment, timeout_s, match)
             break
         except Exception as exc:  # tracking must never lose or fail a computed cell
             error = exc
-            # Parallel jobs share one SQLite file: "database is locked" passes after a moment.
             if attempt < ATTEMPTS - 1:
                 time.sleep(0.5 * 2 ** attempt + 0.5 * random.random())
     else:
-        exc = error
         log.warning("MLflow logging failed (%s: %s); the result is safe in %s, replay it with "
-                    "`python -m sentgrid.tracking replay %s`", type(exc).__name__, exc, job_dir / RESULT_FILE, job_dir)
+                    "`python -m sentgrid.tracking replay %s`", type(error).__name__, error, job_dir / RESULT_FILE,
+                    job_dir)
         return None
-    (Path(job_dir) / TRACKED_MARKER).write_text(run_id)
+    if match == ("cell_id", "job_dir"):  # the record itself was logged (not an earlier one for a skip)
+        (Path(job_dir) / TRACKED_MARKER).write_text(run_id)
     return run_id
 
 
-def log_if_missing(result_path: str | Path, uri: str, experiment: str) -> bool:
+def log_if_missing(record: dict, job_dir: Path, uri: str, experiment: str,
+                   timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
     """Log a finished cell's earlier record into `experiment` unless a run of that cell is there already,
     so an experiment's runs are complete even when its cells were finished by another sweep."""
-    try:
-        import mlflow
-
-        record = json.loads(Path(result_path).read_text())
-        mlflow.set_tracking_uri(uri)
-        found = mlflow.get_experiment_by_name(experiment)
-        if found is not None and len(mlflow.search_runs([found.experiment_id], max_results=1,
-                                                        filter_string=f"tags.cell_id = '{record['cell_id']}'")):
-            return False
-        return track(record, Path(result_path).parent, uri, experiment) is not None
-    except Exception as exc:
-        log.warning("could not log the earlier result %s to MLflow (%s)", result_path, exc)
-        return False
+    return track(record, Path(job_dir), uri, experiment, timeout_s, match=("cell_id",)) is not None
 
 
-def replay(folder: Path, uri: str, experiment: str | None = None) -> int:
-    """Log every untracked result.json under `folder`; returns how many were logged."""
+def replay(folder: Path, uri: str, experiment: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> int:
+    """Log every untracked ok result.json under `folder`; returns how many were logged. An unreadable
+    record is reported and passed over, never stopping the replay."""
     logged = 0
     for path in sorted(Path(folder).rglob(RESULT_FILE)):
         if (path.parent / TRACKED_MARKER).exists():
             continue
-        record = json.loads(path.read_text())
-        if record.get("status") != "ok":
+        record = read_record(path)
+        if not record or record.get("status") != "ok":
             continue
-        if track(record, path.parent, uri, experiment or record["config"]["tracking"]["experiment"]):
+        if track(record, path.parent, uri, experiment or record["config"]["tracking"]["experiment"], timeout_s):
             logged += 1
     return logged
+
+
+def count_runs(uri: str, experiment: str, sweep_dir: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> int:
+    with store(uri, timeout_s) as mlflow:
+        found = mlflow.get_experiment_by_name(experiment)
+        return len(_runs(mlflow, found.experiment_id, sweep_dir=sweep_dir)) if found else 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ and built tables, recently read slabs, the corpus). Cells of a sweep that run in
 basic launcher) share it, so a model loads once and a slab is read once.
 """
 import json
+import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -11,8 +12,10 @@ from omegaconf import OmegaConf
 from . import throughput
 from .data import corpus_sentences
 from .encoders import Produces, build
+from .errors import SentgridError
 from .spec import CacheSpec, CellSpec
 from .store import Encoding, EntryStore, Tables
+from .store.entries import temporary_name
 
 KEEP_ENCODERS = 2  # a sweep alternates between few models; each may hold a model and a big table
 
@@ -22,7 +25,19 @@ class Workspace:
 
     def __init__(self, cache: CacheSpec):
         self.root = Path(cache.dir)
-        self.entries = EntryStore(self.root, int(float(cache.memory_gb) * 2**30))
+        if cache.mode == "group":
+            os.umask(0o002)  # every file and folder this process makes is group-writable
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if cache.mode == "group" and self.root.stat().st_uid == os.getuid():
+                self.root.chmod(0o2775)  # setgid: what is made inside keeps the folder's group
+            probe = self.root / temporary_name("probe")
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise SentgridError(f"cache.dir={cache.dir} cannot be written ({exc.strerror or exc}); set cache.dir "
+                                f"to a folder you can write (a shared cache needs group write access: cache.mode).") from None
+        self.entries = EntryStore(self.root, int(float(cache.memory_gb) * 2**30), shared=cache.mode == "group")
         self.encoding = Encoding(self.entries, cache.dtype, cache.token_dtype, throughput.recorder(self.root))
         self.tables = Tables(self.entries, self.encoding)
         self._encoders: OrderedDict = OrderedDict()
@@ -31,7 +46,7 @@ class Workspace:
     @classmethod
     def shared(cls, cache: CacheSpec) -> "Workspace":
         """This process's workspace for these cache settings (made on first use)."""
-        key = (cache.dir, cache.dtype, cache.token_dtype, cache.memory_gb)
+        key = (cache.dir, cache.dtype, cache.token_dtype, cache.memory_gb, cache.mode)
         if key not in cls._open:
             cls._open = {key: cls(cache)}  # one at a time: a new cache folder replaces the old memos
         return cls._open[key]

@@ -71,9 +71,13 @@ def sentgrid_cli(tmp_path, data_root):
     """`python -m sentgrid ARGS` as a user runs it, with its cache, store and Hydra folders under tmp_path."""
     def run(*args, sweep="sweep", uri=None, root=None):
         env = {**os.environ, "SENTGRID_DATA": str(root or data_root)}
-        command = [sys.executable, "-m", "sentgrid", *args, f"cache.dir={tmp_path / 'cache'}",
+        # Flags first (argparse wants the overrides together); the test's own settings come last, so they
+        # win over these defaults.
+        flags = [a for a in args if a.startswith("-")]
+        args = [a for a in args if not a.startswith("-")]
+        command = [sys.executable, "-m", "sentgrid", *flags, f"cache.dir={tmp_path / 'cache'}",
                    f"tracking.uri={uri or f'sqlite:///{tmp_path}/mlflow.db'}", f"hydra.sweep.dir={tmp_path / sweep}",
-                   f"hydra.run.dir={tmp_path / 'run'}"]
+                   f"hydra.run.dir={tmp_path / 'run'}", *args]
         return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
     return run
 

@@ -4,10 +4,12 @@ post-processing fits (postproc.fit_on=wikitext).
 Sources: a local file (WikiText raw by default; any text file with `corpus.format=lines` or `text`),
 or WikiText-103 from the Hugging Face hub (`corpus.source=hub`, for users who are online).
 """
+import io
 import re
 from pathlib import Path
 
 from ..errors import SentgridError, choice_error
+from .readers import text_of
 
 SOURCES = ("file", "hub")
 FORMATS = ("wikitext", "lines", "text")
@@ -43,8 +45,7 @@ def wikitext_sentences(path: str | Path, max_sentences: int | None = None, fmt: 
     if not path.is_file():
         raise SentgridError(f"corpus file {path} not found; set corpus.path (or data.root) to a WikiText raw "
                             f"file or any text file (with corpus.format=lines or text).")
-    with open(path, encoding="utf-8") as f:
-        return split_sentences(f, fmt, max_sentences)
+    return split_sentences(io.StringIO(text_of(path)), fmt, max_sentences)
 
 
 def corpus_sentences(cfg) -> list[str]:

@@ -3,6 +3,7 @@
 Each returns texts (or pairs) and labels; a malformed line stops with the file name and line number.
 """
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,26 @@ import numpy as np
 from ..errors import SentgridError
 
 
-def _read(path: Path, encoding: str = "utf-8") -> list[str]:
+def text_of(path: Path, encoding: str = "utf-8", newline: str | None = None) -> str:
+    """A data file's text, its line ends translated as `open(..., newline=newline)` would; a missing,
+    undecodable or empty file stops with one sentence naming it."""
+    path = Path(path)
     if not path.is_file():
         raise SentgridError(f"missing data file {path}; check data.root (or SENTGRID_DATA).")
-    return path.read_text(encoding=encoding).lstrip("\ufeff").splitlines()
+    data = path.read_bytes()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise SentgridError(f"{path}:{line}: not valid {encoding.upper()} text (byte {exc.start}); "
+                            f"re-save the file as {encoding.upper()}.") from None
+    if not text.strip():
+        raise SentgridError(f"{path} is empty; it should hold the dataset (run python -m sentgrid.data check).")
+    return io.StringIO(text, newline=newline).read().lstrip("\ufeff") if newline is None else text.lstrip("\ufeff")
+
+
+def _read(path: Path, encoding: str = "utf-8") -> list[str]:
+    return text_of(path, encoding).splitlines()
 
 
 def _text(text: str, where: str) -> str:
@@ -94,10 +111,8 @@ def mrpc(path: Path) -> tuple[list[tuple[str, str]], np.ndarray]:
 
 def csv_columns(path: Path, text: str, label: str, delimiter: str = ",") -> tuple[list[str], np.ndarray, list[dict]]:
     """A csv/tsv with a header; returns texts, labels and the raw rows."""
-    if not path.is_file():
-        raise SentgridError(f"missing data file {path}; check data.root (or SENTGRID_DATA).")
     texts, labels, rows = [], [], []
-    with open(path, encoding="utf-8", newline="") as f:
+    with io.StringIO(text_of(path, newline=""), newline="") as f:
         reader = csv.DictReader(f, delimiter=delimiter)
         if not reader.fieldnames or text not in reader.fieldnames or label not in reader.fieldnames:
             raise SentgridError(f"{path}:1: header lacks the columns {text!r} and {label!r}.")

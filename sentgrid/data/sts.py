@@ -5,12 +5,15 @@ Every reader returns an `STSData`: aligned sentence pairs, gold scores and the s
 (STS12-16 are unions of subsets; "mean"/"wmean" aggregations are taken over them).
 """
 import csv
+import io
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SentgridError, choice_error
+from .readers import text_of
 from .records import evenly
 
 
@@ -42,22 +45,26 @@ class STSData:
 
 
 def _lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise SentgridError(f"missing data file {path}; check data.root (or SENTGRID_DATA).")
-    with open(path, encoding="utf-8") as f:
-        return f.read().split("\n")[:-1] if path.stat().st_size else []
+    lines = text_of(path).split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
 
 
 def _score(text: str, where: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise SentgridError(f"{where}: score {text!r} is not a number.") from None
+    if not math.isfinite(value):
+        raise SentgridError(f"{where}: score {text!r} is not a finite number.")
+    return value
 
 
 def _pair(fields: list[str], where: str) -> tuple[str, str]:
-    if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
+    if len(fields) < 2:
         raise SentgridError(f"{where}: expected two tab-separated sentences, found {len(fields)} field(s).")
+    for position, sentence in enumerate(fields[:2], start=1):
+        if not sentence.strip():
+            raise SentgridError(f"{where}: sentence {position} of the pair is empty.")
     return fields[0], fields[1]
 
 
@@ -87,7 +94,7 @@ def read_stsb(name: str, path: Path) -> STSData:
     """STS-B csv: tab-separated genre, file, year, id, score, sentence1, sentence2 (some raw lines carry
     extra source columns, so only the first seven count; quoting is off because texts contain quotes)."""
     s1, s2, scores = [], [], []
-    with open(_exists(path), encoding="utf-8") as f:
+    with io.StringIO(text_of(path)) as f:
         for lineno, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
             where = f"{path}:{lineno}"
             if len(row) < 7:
@@ -151,12 +158,6 @@ def read_hub(name: str, hub_id: str, split: str = "test") -> STSData:
                    np.array([name] * len(rows)), f"hub:{hub_id}")
 
 
-def _exists(path: Path) -> Path:
-    if not path.is_file():
-        raise SentgridError(f"missing data file {path}; check data.root (or SENTGRID_DATA).")
-    return path
-
-
 @dataclass(frozen=True)
 class STSSpec:
     name: str
@@ -218,6 +219,8 @@ def load_sts(name: str, root: Path | None, text_variant: str = "raw", sick_split
         data = read_sick(name, [root / "senteval/SICK" / f for f in splits])
     else:  # BIOSSES: one version only, raw text
         data = read_biosses(name, root / "biosses/biosses.tsv")
+    if not len(data):
+        raise SentgridError(f"{name}: no scored pairs in {data.source}; run python -m sentgrid.data check.")
     data.notes["text_variant"] = "raw" if name == "BIOSSES" else text_variant
     return data
 

@@ -6,12 +6,15 @@ import hashlib
 import json
 from pathlib import Path
 
+from ..store.entries import temporary_name
+
 # Files that change what the encoder outputs: its config, tokenizer and weights.
 FINGERPRINT_PATTERNS = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                         "vocab.txt", "vocab.json", "merges.txt", "*.model", "*.safetensors", "pytorch_model*.bin")
 
 
-def _file_sha256(path: Path, memo_dir: Path | None) -> str:
+def file_sha256(path: Path, memo_dir: Path | None) -> str:
+    """sha256 of a file, memoised in `memo_dir` by its path, size and mtime."""
     stat = path.stat()
     memo = None
     if memo_dir is not None:
@@ -24,15 +27,18 @@ def _file_sha256(path: Path, memo_dir: Path | None) -> str:
         for block in iter(lambda: f.read(1 << 22), b""):
             digest.update(block)
     if memo is not None:
-        memo_dir.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_suffix(".tmp")
-        tmp.write_text(digest.hexdigest())
-        tmp.replace(memo)
+        try:
+            memo_dir.mkdir(parents=True, exist_ok=True)
+            tmp = memo_dir / temporary_name(tag)  # unique: parallel jobs hash the same files at once
+            tmp.write_text(digest.hexdigest())
+            tmp.replace(memo)
+        except OSError:  # a read-only cache: hash again next time
+            pass
     return digest.hexdigest()
 
 
 def folder_fingerprint(folder: str | Path, memo_dir: Path | None = None) -> str:
     folder = Path(folder)
     files = sorted({p for pattern in FINGERPRINT_PATTERNS for p in folder.glob(pattern) if p.is_file()})
-    listing = {p.name: _file_sha256(p, memo_dir) for p in files}
+    listing = {p.name: file_sha256(p, memo_dir) for p in files}
     return hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()

@@ -205,13 +205,16 @@ class TransformerEncoder:
         n, layers, dim = len(texts), self.num_layers + 1, int(self.config.hidden_size)
         names = ["cls", "mean_all", "mean_content", "max_all", "max_content"] + (["mask"] if self.template.has_mask else [])
         out = {name: np.empty((layers, n, dim), dtype=np.float32) for name in names}
-        mask_lost = 0
+        mask_lost = filled = 0
         token_batch = token_states = None
         if token_dir is not None:
             token_batch = tokenize(tok, texts, max_length, self.template.has_mask)
             Path(token_dir).mkdir(parents=True, exist_ok=True)
             token_states = np.lib.format.open_memmap(Path(token_dir) / "states.npy", mode="w+", dtype=np.float32,
                                                      shape=(layers, len(token_batch.ids), dim))
+            # Reserve the disk now: a memory map over a full disk dies by SIGBUS, a reservation fails cleanly.
+            with open(Path(token_dir) / "states.npy", "r+b") as f:
+                os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
         model, device = self.model, self.model.device
         batch_size = int(self.cfg.batch_size)
         # In a log file (no terminal) a bar redrawn every 0.1 s buries everything else.
@@ -238,7 +241,11 @@ class TransformerEncoder:
                     for b, i in enumerate(rows):
                         start, end = token_batch.offsets[i], token_batch.offsets[i + 1]
                         token_states[:, start:end] = stacked[:, b, :end - start]
+                filled += len(rows)
                 bar.update(len(rows))
+        if filled != n:  # never hand back (or let anyone store) rows that were not computed
+            raise SentgridError(f"the encoder filled {filled} of {n} sentences (model.batch_size={batch_size}); "
+                                f"nothing was stored.")
         stats = {"lengths": lengths, "max_length": max_length, "tokens": int(np.minimum(lengths, max_length).sum())}
         if self.template.has_mask:
             stats["mask_truncated"] = mask_lost

@@ -36,7 +36,7 @@ def _cell_id(record: dict) -> str:
     from ..cells import cell_id  # records written before cell ids existed
     from ..versions import RESULT_CHANGING
     versions = {k: record.get("versions", {}).get(k) for k in ("sentgrid", *RESULT_CHANGING)}
-    return cell_id(OmegaConf.create(record["config"]), versions)
+    return cell_id(OmegaConf.create(record["config"]), versions, with_data=False)
 
 
 def row(record: dict, experiment: str | None = None) -> dict:
@@ -81,6 +81,7 @@ def from_records(folders: list[Path]) -> list[dict]:
                     earlier = json.loads(Path(record["previous"]).read_text())
                 except (OSError, json.JSONDecodeError):
                     continue
+                earlier = earlier.get("record", earlier)  # the finished-cell index keeps the whole record
                 earlier["tags"] = {**earlier.get("tags", {}), "sweep_dir": record["tags"].get("sweep_dir"),
                                    "started_at": earlier.get("tags", {}).get("started_at", "")}
                 record = earlier

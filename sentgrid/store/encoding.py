@@ -9,18 +9,18 @@ Two kinds of entry share one forward pass: *primitive* entries (the pooled per-l
 *token* entries (every token's state at every layer, for token-level pooling). Computing a token entry
 writes the primitive entry of the same sentences too.
 """
+import errno
 import logging
-import os
 import shutil
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..errors import choice_error
+from ..errors import SentgridError, choice_error
 from ..pooling.tokens import TokenBatch
-from .entries import STORE_DTYPES, CorruptEntry, EntryStore, entry_key
+from .entries import STORE_DTYPES, CorruptEntry, EntryStore, entry_key, owner_tag
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,11 @@ class EncodeStats:
     encode_seconds: float = 0.0
     tokens: int = 0
     mask_truncated: int = 0
+    keys: list = field(default_factory=list)  # the entries read or written (recorded, kept by `cache gc`)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The counts (numbers only: they are logged as metrics)."""
+        return {k: v for k, v in asdict(self).items() if k != "keys"}
 
 
 class LayerGather:
@@ -90,16 +92,20 @@ class Encoding:
         identity = encoder.identity()
         keys = {name: self.key_for(identity, sentences, kind) for name, sentences in requests.items()}
         sentences_of = {key: requests[name] for name, key in keys.items()}
-        stats = EncodeStats()
+        stats = EncodeStats(keys=sorted(sentences_of))
         found = {}
         for key, sentences in sentences_of.items():
             stats.sentences_requested += len(sentences)
             hit = self._try_read(key, kind, layers, stats)
             if hit is not None:
                 found[key] = hit
-        missing = sorted(set(sentences_of) - set(found))  # sorted: parallel jobs lock in one order
+        missing = sorted(set(sentences_of) - set(found))
         if missing:
-            locks = [self.entries.lock(key) for key in missing]
+            # A token entry's forward pass writes the primitive entry of the same sentences too: holding its
+            # lock as well makes a parallel plain cell wait and read it instead of encoding them again.
+            companions = [self.key_for(identity, sentences_of[key], "primitives") for key in missing] \
+                if kind == TOKENS else []
+            locks = [self.entries.lock(key) for key in sorted(set(missing + companions))]  # one order: no deadlock
             for lock in locks:
                 lock.acquire()
             try:
@@ -145,13 +151,15 @@ class Encoding:
     def _compute(self, encoder, identity, missing: dict[str, list[str]], kind, layers, stats: EncodeStats):
         union = list(dict.fromkeys(s for sentences in missing.values() for s in sentences))
         row = {sentence: i for i, sentence in enumerate(union)}
-        scratch = None
-        if kind == TOKENS:
-            self._remove_orphan_scratch()
-            scratch = self.entries.root / f".scratch-{os.getpid()}-{uuid.uuid4().hex}"
+        self.entries.remove_stale_temporaries()  # leftovers of killed writers hold disk space
+        scratch = self.entries.root / f".scratch-{owner_tag()}-{uuid.uuid4().hex[:8]}" if kind == TOKENS else None
         try:
             started = time.perf_counter()
             primitives, encoded = encoder.encode(union, desc=f"encode {len(union)} sentences", token_dir=scratch)
+            short = {name: a.shape[1] for name, a in primitives.items() if a.shape[1] != len(union)}
+            if short:  # an entry is written only when every row was computed
+                raise SentgridError(f"{encoder.label} returned {short} rows for {len(union)} sentences; nothing "
+                                    f"was stored.")
             seconds = time.perf_counter() - started
             stats.encode_seconds += seconds
             stats.sentences_computed += len(union)
@@ -169,6 +177,10 @@ class Encoding:
                 out[key] = self._write(key, kind, layers, identity, sentences, subset, meta, encoded, index)
                 stats.entries_computed += 1
             return out
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+                raise self._disk_error(exc, len(union)) from exc
+            raise
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -190,14 +202,12 @@ class Encoding:
         self.entries.write(key, {"states": states, **batch.arrays()}, meta, self.token_dtype)
         return batch, np.stack([states[layer] for layer in layers]).astype(self.token_dtype).astype(np.float32)
 
-    def _remove_orphan_scratch(self) -> None:
-        """Scratch folders of killed jobs (their process is gone) hold gigabytes of token states: remove them."""
-        for folder in self.entries.root.glob(".scratch-*"):
-            try:
-                os.kill(int(folder.name.split("-")[1]), 0)
-            except (ValueError, IndexError):
-                continue
-            except ProcessLookupError:
-                shutil.rmtree(folder, ignore_errors=True)
-            except PermissionError:
-                continue
+    def _disk_error(self, exc: OSError, sentences: int) -> SentgridError:
+        root = self.entries.root
+        if exc.errno in (errno.EROFS, errno.EACCES):
+            return SentgridError(f"the cache folder {root} is not writable ({exc.strerror}); set cache.dir to a "
+                                 f"folder you can write, or ask its owner for group write access.")
+        free = shutil.disk_usage(root).free if root.exists() else 0
+        return SentgridError(f"the cache folder {root} is full while storing {sentences} encoded sentences "
+                             f"({free / 2**20:.0f} MiB free; MiniLM needs about 52 MiB per 1,000 sentences, token "
+                             f"entries more): free space, set cache.dir elsewhere, or use cache.dtype=float16.")

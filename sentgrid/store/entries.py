@@ -1,18 +1,25 @@
 """Entries: content-addressed folders of arrays, with integrity checks, atomic writes and a lock per key.
 
-An entry is `<root>/<key[:2]>/<key>/`: one `<name>.npy` per array and `meta.json` with the shapes and
-CRC32s. 3-d float arrays are *layered* ([layers, rows, dim]): a layer is one contiguous slab with its
-own CRC32, so a reader takes only the layers it uses. This room knows nothing of encoders or tables.
+An entry is `<root>/<key[:2]>/<key>/`: one `<name>.npy` per array and `meta.json`. 3-d float arrays are
+*layered* ([layers, rows, dim]): a layer is one contiguous slab with its own CRC32, so a reader takes only
+the layers it uses. This room knows nothing of encoders or tables.
 
-* Writes are atomic: an entry is built in a temporary folder and renamed into place.
-* A lock per key lets parallel jobs wait for the one writing it.
-* An entry that cannot be trusted (missing file, wrong shape, CRC mismatch, unreadable meta) raises
-  `CorruptEntry`; the caller removes and recomputes it.
+* Integrity covers every byte: each `.npy` header has a CRC32, each layer slab one, every other array its
+  whole file, and `meta.json` carries a CRC32 of its own content. Sizes are checked before reading, and
+  only regular files are opened (a FIFO would hang a reader).
+* Writes are atomic and never memory-mapped: an entry is written with plain writes into a temporary
+  folder (a full disk is an OSError, not a SIGBUS) and renamed into place. NaN or infinite values are
+  never stored.
+* Temporaries carry their owner (host and PID): `stale_temporaries` finds those whose writer is gone.
+* Anything that cannot be trusted raises `CorruptEntry`; `set_aside` moves it out of the way.
 """
 import hashlib
+import io
 import json
 import os
 import shutil
+import socket
+import stat
 import time
 import uuid
 import zlib
@@ -22,8 +29,12 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-FORMAT_VERSION = 1
+from ..errors import SentgridError
+
+FORMAT_VERSION = 2
 STORE_DTYPES = ("float32", "float16")
+HOST = socket.gethostname()
+STALE_FOREIGN_SECONDS = 24 * 3600  # a temporary of another host is left alone for this long
 
 
 class CorruptEntry(Exception):
@@ -44,8 +55,48 @@ def table_key(identity: dict, store_dtype: str) -> str:
                                      sort_keys=True).encode()).hexdigest()
 
 
-def crc(array: np.ndarray) -> int:
-    return zlib.crc32(np.ascontiguousarray(array).data)
+def crc(data) -> int:
+    return zlib.crc32(data if isinstance(data, bytes) else np.ascontiguousarray(data).data)
+
+
+def owner_tag() -> str:
+    """`<host>~<pid>`: who wrote a temporary, so only a dead writer's leftovers are removed."""
+    return f"{HOST}~{os.getpid()}"
+
+
+def temporary_name(base: str) -> str:
+    """A hidden temporary beside `base`, unique and tagged with its owner."""
+    return f".{base}.tmp-{owner_tag()}-{uuid.uuid4().hex[:8]}"
+
+
+def _owner_gone(name: str, mtime: float) -> bool:
+    """Whether the writer named in a temporary's name (`...-<host>~<pid>-...`) is gone: a process of this
+    host that no longer runs, or, for another host (a shared cache), a temporary older than a day."""
+    mine = f"-{HOST}~"
+    if mine in name:
+        try:
+            pid = int(name.split(mine, 1)[1].split("-", 1)[0])
+        except ValueError:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    return time.time() - mtime > STALE_FOREIGN_SECONDS
+
+
+def _meta_crc(meta: dict) -> int:
+    return crc(json.dumps({k: v for k, v in meta.items() if k != "meta_crc32"}, sort_keys=True).encode())
+
+
+def _npy_header(dtype, shape) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                                                  "fortran_order": False, "shape": tuple(shape)})
+    return buffer.getvalue()
 
 
 class RecentSlabs:
@@ -73,42 +124,63 @@ class RecentSlabs:
 
 
 class EntryStore:
-    def __init__(self, root: str | Path, memory_bytes: int = 2 * 2**30):
+    def __init__(self, root: str | Path, memory_bytes: int = 2 * 2**30, shared: bool = False):
         self.root = Path(root)
         self.recent = RecentSlabs(memory_bytes)
+        self.lock_mode = 0o666 if shared else 0o644  # less the umask: group-writable locks in a shared cache
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / key
 
     def exists(self, key: str) -> bool:
-        return self.path(key).exists()
+        return os.path.lexists(self.path(key))
 
     # -- reading ------------------------------------------------------------------------------------
     def _meta(self, folder: Path) -> dict:
-        meta = json.loads((folder / "meta.json").read_text())
-        if meta["format"] != FORMAT_VERSION:
-            raise CorruptEntry(f"format {meta['format']} != {FORMAT_VERSION}")
+        if not folder.is_dir() or folder.is_symlink():
+            raise CorruptEntry("the entry is not a folder")
+        meta = json.loads(self._regular(folder / "meta.json").read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise CorruptEntry(f"format {meta.get('format')} != {FORMAT_VERSION}")
+        if meta.get("meta_crc32") != _meta_crc(meta):
+            raise CorruptEntry("meta.json does not match its checksum")
         return meta
+
+    @staticmethod
+    def _regular(path: Path) -> Path:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            raise CorruptEntry(f"{path.name} is not a regular file")
+        return path
+
+    def _checked_file(self, folder: Path, meta: dict, name: str) -> Path:
+        """The array file, after its size and header checksum were found as written."""
+        path = self._regular(folder / f"{name}.npy")
+        if path.stat().st_size != meta["sizes"][name]:
+            raise CorruptEntry(f"{name}.npy has {path.stat().st_size} bytes, {meta['sizes'][name]} were written")
+        with open(path, "rb") as f:
+            header = f.read(meta["header_bytes"][name])
+        if crc(header) != meta["header_crc32"][name]:
+            raise CorruptEntry(f"the header of {name}.npy does not match its checksum")
+        return path
 
     def read_layers(self, key: str, name: str, layers: list[int]) -> tuple[np.ndarray, dict] | None:
         """[len(layers), n, dim] float32 of the layered array `name` at `layers`, and the entry's meta;
         None when there is no entry. Raises CorruptEntry when the entry exists but cannot be trusted."""
         folder = self.path(key)
-        if not folder.exists():
+        if not os.path.lexists(folder):
             return None
         try:
             meta = self._meta(folder)
-            if name not in meta["primitives"]:
+            if name not in meta["layered"]:
                 raise CorruptEntry(f"entry lacks {name!r}")
-            array = np.load(folder / f"{name}.npy", mmap_mode="r")
-            if list(array.shape) != meta["shapes"][name]:
-                raise CorruptEntry(f"shape {array.shape} does not match meta.json")
-            stat = (folder / f"{name}.npy").stat()
+            path = self._checked_file(folder, meta, name)
+            array = np.load(path, mmap_mode="r")
+            stat_ = path.stat()
             slabs = []
             for layer in layers:
                 # Cells of one process (a sweep) often read the same slab: keep recent ones, keyed by the
                 # file's size and mtime so a rewritten or damaged file is read (and checked) again.
-                memo_key = (str(folder), name, layer, stat.st_size, stat.st_mtime_ns)
+                memo_key = (str(folder), name, layer, stat_.st_size, stat_.st_mtime_ns)
                 slab = self.recent.get(memo_key)
                 if slab is None:
                     slab = np.array(array[layer])
@@ -125,7 +197,7 @@ class EntryStore:
     def read_whole(self, key: str, names: list[str] | None = None) -> dict[str, np.ndarray] | None:
         """Whole arrays of an entry (all of them when `names` is None), checksums verified; None if absent."""
         folder = self.path(key)
-        if not folder.exists():
+        if not os.path.lexists(folder):
             return None
         try:
             meta = self._meta(folder)
@@ -133,9 +205,9 @@ class EntryStore:
             for name in names or meta["arrays"]:
                 if name not in meta["arrays"]:
                     continue
-                array = np.load(folder / f"{name}.npy")
+                array = np.load(self._checked_file(folder, meta, name))
                 expected = meta["crc32"][name]
-                found = [crc(a) for a in array] if isinstance(expected, list) else crc(array)
+                found = [crc(a) for a in array] if name in meta["layered"] else crc(array)
                 if found != expected:
                     raise CorruptEntry(f"checksum mismatch in {name}")
                 out[name] = array
@@ -149,42 +221,93 @@ class EntryStore:
     def write(self, key: str, arrays: dict, meta: dict, dtype: str) -> None:
         """Write an entry atomically. 3-d float arrays are layered (stored in `dtype`, a checksum per
         layer, written layer by layer so a big one never sits in memory at once); anything else (token
-        ids, offsets, counts) is kept as it is."""
+        ids, offsets, counts) is kept as it is. Refuses NaN and infinite values."""
         final = self.path(key)
-        tmp = final.parent / f".tmp-{key}-{uuid.uuid4().hex}"
+        tmp = final.parent / f".tmp-{key}-{owner_tag()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            crcs, shapes, layered = {}, {}, []
+            record = {"crc32": {}, "shapes": {}, "sizes": {}, "header_bytes": {}, "header_crc32": {}, "layered": []}
             for name, array in arrays.items():
-                if array.ndim == 3 and np.issubdtype(array.dtype, np.floating):
-                    out = np.lib.format.open_memmap(tmp / f"{name}.npy", mode="w+", dtype=dtype,
-                                                    shape=tuple(array.shape))
-                    crcs[name] = []
-                    for layer in range(array.shape[0]):
-                        out[layer] = array[layer]
-                        crcs[name].append(crc(out[layer]))
-                    out.flush()
-                    del out
-                    layered.append(name)
-                else:
-                    array = np.ascontiguousarray(array)
-                    crcs[name] = crc(array)
-                    np.save(tmp / f"{name}.npy", array)
-                shapes[name] = list(array.shape)
-            meta = {**meta, "format": FORMAT_VERSION, "shapes": shapes, "primitives": sorted(layered),
-                    "arrays": sorted(arrays), "crc32": crcs, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                layered = array.ndim == 3 and np.issubdtype(array.dtype, np.floating)
+                header = _npy_header(dtype if layered else array.dtype, array.shape)
+                with open(tmp / f"{name}.npy", "wb") as f:
+                    f.write(header)
+                    if layered:
+                        record["crc32"][name] = [self._write_slab(f, array[layer], dtype, name, layer)
+                                                 for layer in range(array.shape[0])]
+                        record["layered"].append(name)
+                    else:
+                        data = np.ascontiguousarray(array).tobytes()
+                        f.write(data)
+                        record["crc32"][name] = crc(np.ascontiguousarray(array))
+                record["shapes"][name] = list(array.shape)
+                record["sizes"][name] = (tmp / f"{name}.npy").stat().st_size
+                record["header_bytes"][name] = len(header)
+                record["header_crc32"][name] = crc(header)
+            meta = {**meta, **record, "format": FORMAT_VERSION, "arrays": sorted(arrays),
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            meta["meta_crc32"] = _meta_crc(meta)
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-            if final.exists():  # a corrupt entry we are replacing
-                shutil.rmtree(final)
+            if os.path.lexists(final):  # a damaged entry we are replacing
+                self.set_aside(key)
             os.rename(tmp, final)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
 
+    @staticmethod
+    def _write_slab(f, slab, dtype: str, name: str, layer: int) -> int:
+        slab = np.ascontiguousarray(slab, dtype=dtype)
+        if not np.isfinite(slab).all():
+            raise SentgridError(f"refusing to store {name} (layer {layer}): it holds NaN or infinite values; the "
+                                f"encoder's output is broken (a float16 overflow? try model.dtype=float32).")
+        f.write(slab.tobytes())
+        return crc(slab)
+
+    def set_aside(self, key: str) -> None:
+        """Move whatever is at an entry's path out of the way (`cache gc` removes it later)."""
+        path = self.path(key)
+        if os.path.lexists(path):
+            try:
+                os.rename(path, path.parent / f".damaged-{key}-{owner_tag()}-{uuid.uuid4().hex[:8]}")
+            except OSError:
+                self.remove(key)
+
     def remove(self, key: str) -> None:
-        shutil.rmtree(self.path(key), ignore_errors=True)
+        path = self.path(key)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.lexists(path):
+            path.unlink(missing_ok=True)
 
     def lock(self, key: str) -> FileLock:
         locks = self.root / "locks"
         locks.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(locks / f"{key}.lock"))
+        return FileLock(str(locks / f"{key}.lock"), mode=self.lock_mode)
+
+    # -- housekeeping -------------------------------------------------------------------------------
+    TEMPORARIES = ("*/.tmp-*", ".scratch-*", ".*.tmp-*", "fingerprints/.*.tmp-*", "cells/*/.*.tmp-*")
+
+    def stale_temporaries(self, damaged: bool = False) -> list[Path]:
+        """Temporaries of every kind (entry writes, scratch, index and memo files) whose writer is gone;
+        with `damaged`, entries set aside as damaged too."""
+        found = []
+        for pattern in self.TEMPORARIES + (("*/.damaged-*",) if damaged else ()):
+            for path in self.root.glob(pattern):
+                try:
+                    mtime = path.lstat().st_mtime
+                except OSError:
+                    continue
+                if path.name.startswith(".damaged-") or _owner_gone(path.name, mtime):
+                    found.append(path)
+        return found
+
+    def remove_stale_temporaries(self, damaged: bool = False) -> int:
+        removed = 0
+        for path in self.stale_temporaries(damaged):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed += 1
+        return removed

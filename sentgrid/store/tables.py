@@ -38,17 +38,17 @@ class Tables:
                 hit = None
             if hit is not None:
                 arrays = {name: a.astype(np.float32) if a.dtype == np.float16 else a for name, a in hit.items()}
-                return arrays, self._notes(False, started, sentences)
+                return arrays, self._notes(False, started, sentences, key)
             if attempt == 0:
                 with self.entries.lock(key):
                     if not self.entries.exists(key):
                         arrays = encoder.build_table(corpus_states)
                         self.entries.write(key, arrays, {"sentences": 0, "table": encoder.table_identity()},
                                            self.encoding.store_dtype)
-                        return arrays, self._notes(True, started, sentences)
+                        return arrays, self._notes(True, started, sentences, key)
         raise CorruptEntry(f"cached {encoder.kind} table {key[:12]} could not be read back")
 
     @staticmethod
-    def _notes(built: bool, started: float, sentences: list[str]) -> dict:
+    def _notes(built: bool, started: float, sentences: list[str], key: str) -> dict:
         return {"table_built": built, "table_seconds": round(time.perf_counter() - started, 3),
-                "corpus_sentences": len(sentences)}
+                "corpus_sentences": len(sentences), "table_key": key}

@@ -60,3 +60,22 @@ def test_cell_logs_diagnostics(compose_cell):
     # Whitening is fitted on held-out corpus sentences: the measured set is not trivially isotropic.
     assert 0 <= metrics["diagnostics/isoscore"] < 0.99 and metrics["diagnostics/positive_pairs"] > 100
     assert 0 <= metrics["diagnostics/alignment"] <= 4 and metrics["diagnostics/uniformity"] < 0
+
+
+def test_pooling_modes_read_the_cache_without_a_new_forward_pass(compose_cell):
+    common = ("task.max_items=40", "task.sts.datasets=[STSB,BIOSSES]")
+    avg = run_cell(compose_cell("pooling=avg", *common))
+    assert avg["encode"]["sentences_computed"] > 0
+    root = run_cell(compose_cell("pooling=mean_sqrt_len", *common))
+    assert root["encode"]["sentences_computed"] == 0 and root["resolved"]["pooling_primitive"] == "mean_all"
+    # A per-sentence scale leaves cosines alone: without post-processing the scores are avg's.
+    assert root["metrics"]["sts/avg/spearman"] == pytest.approx(avg["metrics"]["sts/avg/spearman"], abs=1e-9)
+    scaled = run_cell(compose_cell("pooling=mean_sqrt_len", "postproc=zscore", *common))
+    assert scaled["metrics"]["sts/avg/spearman"] != run_cell(compose_cell("postproc=zscore", *common))["metrics"][
+        "sts/avg/spearman"]
+    # lasttoken reads token states: its first cell writes the token entry, every later token-level mode reads it.
+    last = run_cell(compose_cell("pooling=lasttoken", *common))
+    assert last["resolved"]["pooling_primitive"] == "tokens" and last["encode"]["sentences_computed"] > 0
+    weighted = run_cell(compose_cell("pooling=weightedmean", *common))
+    assert weighted["encode"]["sentences_computed"] == 0
+    assert len({round(c["metrics"]["sts/avg/spearman"], 6) for c in (avg, last, weighted)}) == 3

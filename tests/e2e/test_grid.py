@@ -24,20 +24,30 @@ def test_finished_cells_are_skipped_and_force_runs_them(tmp_path, sentgrid_cli, 
 
 
 def test_parallel_jobs_encode_a_shared_key_once_and_log_every_run(tmp_path, sentgrid_cli, records):
+    """Two jobs at once on a fresh SQLite store: one forward pass, every run logged exactly once, and a
+    replay afterwards adds nothing."""
     run = sentgrid_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                   "postproc=none,zscore,normalize", *SMALL)
+                       "postproc=none,zscore,normalize,whiten", *SMALL)
     assert run.returncode == 0, run.stderr[-3000:]
     cells = records(tmp_path / "sweep")
     computed = sorted(c["encode"]["sentences_computed"] for c in cells)
-    assert computed[:2] == [0, 0] and computed[2] > 0  # one job encoded, the others read its entries
+    assert computed[:3] == [0, 0, 0] and computed[3] > 0  # one job encoded, the others read its entries
+    assert "MLflow: 4 runs of this sweep" in run.stdout
     import mlflow
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    assert len(mlflow.search_runs(experiment_names=["sentgrid"])) == 3
+    from sentgrid.tracking import replay
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=["sentgrid"])
+    assert len(runs) == 4 and sorted(runs["tags.job_dir"]) == sorted(c["tags"]["job_dir"] for c in cells)
+    for marker in (tmp_path / "sweep").glob("*/.tracked"):
+        marker.unlink()  # as if every log had been lost after the run was made
+    assert replay(tmp_path / "sweep", uri, "sentgrid") == 4
+    assert len(mlflow.search_runs(experiment_names=["sentgrid"])) == 4  # found, not duplicated
 
 
 def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path, sentgrid_cli, records):
     run = sentgrid_cli("-m", "layer=index", "layer.index=9,1", *SMALL)
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == 1, run.stderr[-3000:]  # after the summary: a sweep with failed cells is not a success
     cells = records(tmp_path / "sweep")
     assert cells[0]["status"] == "failed" and "out of range" in cells[0]["error"]
     assert cells[1]["status"] == "ok"

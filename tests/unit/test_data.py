@@ -42,7 +42,7 @@ def test_non_numeric_score_names_file_and_line(tmp_path):
 
 def test_empty_sentence_and_short_rows_are_errors(tmp_path):
     stsb = write(tmp_path / "sts.csv", "g\tf\ty\t1\t2.0\ta\tb\ng\tf\ty\t2\t3.0\t\tb\n")
-    with pytest.raises(SentgridError, match=r"sts.csv:2: expected two"):
+    with pytest.raises(SentgridError, match=r"sts.csv:2: sentence 1 of the pair is empty"):
         read_stsb("STSB", stsb)
     sick = write(tmp_path / "SICK.txt", "pair_ID\tsentence_A\tsentence_B\trelatedness_score\n1\ta\tb\n")
     with pytest.raises(SentgridError, match=r"SICK.txt:2: expected 4 tab-separated columns, found 3"):
@@ -50,6 +50,19 @@ def test_empty_sentence_and_short_rows_are_errors(tmp_path):
     bio = write(tmp_path / "b.tsv", "header\n1\ta\tb\t1\t1\t1\t1\t1\tx\n")
     with pytest.raises(SentgridError, match=r"b.tsv:2: score 'x'"):
         read_biosses("BIOSSES", bio)
+
+
+def test_damaged_files_stop_with_the_file_and_line(tmp_path):
+    write(tmp_path / "STS.input.a.txt", "one\ttwo\nthree\tfour\n")
+    write(tmp_path / "STS.gs.a.txt", "1.0\nnan\n")
+    with pytest.raises(SentgridError, match=r"STS.gs.a.txt:2: score 'nan' is not a finite number"):
+        read_semeval_year("X", tmp_path, ["a"], "STS.input.{}.txt", "STS.gs.{}.txt")
+    empty = write(tmp_path / "empty.csv", "")
+    with pytest.raises(SentgridError, match=r"empty.csv is empty"):
+        read_stsb("STSB", empty)
+    (tmp_path / "latin.csv").write_bytes(b"g\tf\ty\t1\t2.0\ta\tb\ng\tf\ty\t1\t2.0\tcaf\xe9\tb\n")
+    with pytest.raises(SentgridError, match=r"latin.csv:2: not valid UTF-8 text"):
+        read_stsb("STSB", tmp_path / "latin.csv")
 
 
 def test_mismatched_input_and_gold_files(tmp_path):

@@ -239,13 +239,3 @@ def test_token_entries_are_reused_and_recomputed_when_corrupt(minilm, workspace)
     fixed, stats = store.encoding.tokens(minilm, {"a": SENTENCES}, [1, 6])
     assert stats.entries_corrupt == 1 and stats.sentences_computed == 2
     assert np.allclose(fixed["a"][1], first["a"][1])
-
-
-def test_scratch_of_a_killed_job_is_removed(minilm, workspace, tmp_path):
-    store = workspace()
-    orphan = tmp_path / "cache" / ".scratch-999999999-abc"
-    orphan.mkdir(parents=True)
-    (orphan / "states.npy").write_bytes(b"x" * 100)
-    store.encoding.tokens(minilm, {"a": SENTENCES}, [6])
-    assert not orphan.exists()
-    assert not list((tmp_path / "cache").glob(".scratch-*"))

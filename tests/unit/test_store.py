@@ -1,5 +1,8 @@
 """The store: hits, atomic writes, corruption, and one computation per key across processes."""
+import json
 import multiprocessing
+import os
+import shutil
 import time
 import zlib
 from pathlib import Path
@@ -133,3 +136,84 @@ def test_parallel_jobs_compute_a_key_once(tmp_path):
         assert job.exitcode == 0
     assert calls(tmp_path / "log") == [3]
     np.testing.assert_array_equal(np.load(tmp_path / "out0.npy"), np.load(tmp_path / "out1.npy"))
+
+
+def test_stale_temporaries_of_every_kind_are_removed_and_live_ones_kept(tmp_path):
+    import os
+
+    from sentgrid.store.entries import HOST
+
+    root = tmp_path / "cache"
+    dead, alive, foreign = f"{HOST}~999999999", f"{HOST}~{os.getpid()}", "otherhost~1"
+    made = {
+        "stale": [root / "ab" / f".tmp-{'ab' * 32}-{dead}-1", root / f".scratch-{dead}-2",
+                  root / "fingerprints" / f".tag.tmp-{dead}-3", root / "cells" / "cd" / f".cd.json.tmp-{dead}-4"],
+        "kept": [root / "ab" / f".tmp-{'ab' * 32}-{alive}-5", root / f".scratch-{foreign}-6"],
+    }
+    for path in made["stale"] + made["kept"]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir() if "tmp-ab" in path.name or "scratch" in path.name else path.write_text("x")
+    entries = EntryStore(root)
+    assert sorted(entries.stale_temporaries()) == sorted(made["stale"])
+    assert entries.remove_stale_temporaries() == 4
+    assert all(p.exists() for p in made["kept"]) and not any(p.exists() for p in made["stale"])
+    # An encode cleans up before it writes.
+    (root / f".scratch-{dead}-7").mkdir()
+    store(root).primitives(CountingEncoder(tmp_path / "log"), {"a": ["x"]}, "cls", [0])
+    assert not (root / f".scratch-{dead}-7").exists()
+
+
+# -- every byte is checked; anything unexpected at an entry's path is set aside and recomputed ---------
+def test_a_changed_header_byte_is_detected(tmp_path):
+    def retype(folder):
+        data = (folder / "cls.npy").read_bytes()
+        (folder / "cls.npy").write_bytes(data.replace(b"<f4", b"<i4", 1))
+    _corrupt_and_refetch(tmp_path, retype)
+
+
+def test_an_edited_meta_json_is_detected(tmp_path):
+    def edit(folder):
+        meta = json.loads((folder / "meta.json").read_text())
+        meta["sentences"] += 1
+        (folder / "meta.json").write_text(json.dumps(meta))
+    _corrupt_and_refetch(tmp_path, edit)
+
+
+def test_an_entry_replaced_by_a_file_is_set_aside_and_recomputed(tmp_path):
+    def replace_by_file(folder):
+        shutil.rmtree(folder)
+        folder.write_text("not an entry")
+    _corrupt_and_refetch(tmp_path, replace_by_file)
+
+
+def test_a_fifo_in_place_of_an_array_does_not_hang(tmp_path):
+    def fifo(folder):
+        (folder / "cls.npy").unlink()
+        os.mkfifo(folder / "cls.npy")
+    _corrupt_and_refetch(tmp_path, fifo)
+
+
+class BrokenEncoder(CountingEncoder):
+    def __init__(self, log, fault):
+        super().__init__(log)
+        self.fault = fault
+
+    def encode(self, sentences, desc="", token_dir=None):
+        out, stats = super().encode(sentences, desc, token_dir)
+        if self.fault == "nan":
+            out["cls"][1, 0, 0] = np.nan
+        else:  # rows left unfilled
+            out = {name: array[:, :-1] for name, array in out.items()}
+        return out, stats
+
+
+@pytest.mark.parametrize("fault,message", [("nan", "NaN or infinite"), ("rows", "rows for 3 sentences")])
+def test_broken_encoder_output_is_never_stored(tmp_path, fault, message):
+    from sentgrid.errors import SentgridError
+
+    cache = store(tmp_path / "cache")
+    with pytest.raises(SentgridError, match=message):
+        cache.primitives(BrokenEncoder(tmp_path / "log", fault), {"a": ["x", "y", "z"]}, "cls", [1])
+    assert not list((tmp_path / "cache").glob("[0-9a-f][0-9a-f]/*"))
+    good, stats = cache.primitives(CountingEncoder(tmp_path / "log"), {"a": ["x", "y", "z"]}, "cls", [1])
+    assert stats.sentences_computed == 3 and np.isfinite(good["a"]).all()

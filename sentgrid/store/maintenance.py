@@ -1,0 +1,144 @@
+"""`python -m sentgrid cache verify [--fix]` and `python -m sentgrid cache gc`.
+
+verify reads every entry whole (every checksum) and every finished-cell index entry, and reports what
+is damaged; `--fix` sets damaged entries aside and removes damaged index entries. gc removes stale
+temporaries, set-aside entries, and entries that no finished cell recorded using, unless a job holds
+their lock or wrote them in the last hour (a running cell that has not finished yet).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from filelock import Timeout
+
+from .entries import CorruptEntry, EntryStore
+
+RECENT_SECONDS = 3600
+
+
+def entry_keys(store: EntryStore) -> list[str]:
+    return sorted(p.name for p in store.root.glob("[0-9a-f][0-9a-f]/*") if not p.name.startswith("."))
+
+
+def verify_entry(store: EntryStore, key: str) -> str | None:
+    """None when every byte of the entry checks out, else what is wrong."""
+    try:
+        meta = store._meta(store.path(key))
+        for name in meta["arrays"]:
+            if name in meta["layered"]:
+                store.read_layers(key, name, list(range(meta["shapes"][name][0])))
+            else:
+                store.read_whole(key, [name])
+    except CorruptEntry as exc:
+        return str(exc)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def index_files(root: Path) -> list[Path]:
+    return sorted((root / "cells").glob("*/*.json"))
+
+
+def verify(root: Path, fix: bool = False) -> int:
+    store = EntryStore(root, memory_bytes=0)
+    damaged = 0
+    keys = entry_keys(store)
+    for key in keys:
+        problem = verify_entry(store, key)
+        if problem:
+            damaged += 1
+            print(f"damaged entry {key[:16]}: {problem}" + (" (set aside)" if fix else ""))
+            if fix:
+                store.set_aside(key)
+    index = index_files(root)
+    for path in index:
+        try:
+            entry = json.loads(path.read_text())
+            if entry.get("cell_id") != path.stem or "record" not in entry:
+                raise ValueError("not a finished-cell entry with its record")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            damaged += 1
+            print(f"damaged index entry {path.name}: {exc}" + (" (removed)" if fix else ""))
+            if fix:
+                path.unlink(missing_ok=True)
+    print(f"{len(keys)} entries and {len(index)} finished cells checked: {damaged} damaged"
+          + ("" if fix or not damaged else "; --fix sets them aside"))
+    return 1 if damaged and not fix else 0
+
+
+def _table_keys(tree) -> set[str]:
+    if isinstance(tree, dict):
+        found = {tree["table_key"]} if isinstance(tree.get("table_key"), str) else set()
+        return found.union(*(_table_keys(v) for v in tree.values()))
+    return set()
+
+
+def used_keys(root: Path) -> set[str]:
+    """The entries finished cells recorded reading, and the tables they used."""
+    used = set()
+    for path in index_files(root):
+        try:
+            resolved = json.loads(path.read_text()).get("record", {}).get("resolved", {})
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+        used.update(resolved.get("cache_entries", []))
+        used.update(_table_keys(resolved))
+    return used
+
+
+def _size(path: Path) -> int:
+    if path.is_dir() and not path.is_symlink():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.lstat().st_size if os.path.lexists(path) else 0
+
+
+def gc(root: Path) -> int:
+    store = EntryStore(root, memory_bytes=0)
+    freed = 0
+    temporaries = store.stale_temporaries(damaged=True)
+    for path in temporaries:
+        freed += _size(path)
+    store.remove_stale_temporaries(damaged=True)
+    used, removed, kept_busy = used_keys(root), 0, 0
+    for key in entry_keys(store):
+        path = store.path(key)
+        if key in used or time.time() - path.lstat().st_mtime < RECENT_SECONDS:
+            continue
+        lock = store.lock(key)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            kept_busy += 1
+            continue
+        try:
+            freed += _size(path)
+            store.remove(key)
+            removed += 1
+        finally:
+            lock.release()
+            Path(lock.lock_file).unlink(missing_ok=True)
+    print(f"removed {len(temporaries)} temporaries and {removed} unused entries ({freed / 2**20:.1f} MiB); "
+          f"kept {len(used)} entries that finished cells use" + (f", {kept_busy} in use" if kept_busy else ""))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    from ..paths import PROJECT_ROOT
+
+    parser = argparse.ArgumentParser(prog="python -m sentgrid cache", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["verify", "gc"])
+    parser.add_argument("--dir", default=os.environ.get("SENTGRID_CACHE", str(PROJECT_ROOT / "cache")),
+                        help="the cache folder (default: $SENTGRID_CACHE or ./cache of the project)")
+    parser.add_argument("--fix", action="store_true", help="verify: set damaged entries aside")
+    args = parser.parse_args(argv)
+    root = Path(args.dir)
+    if not root.is_dir():
+        print(f"sentgrid cache: error: {root} is not a cache folder; pass --dir.", file=sys.stderr)
+        return 2
+    return verify(root, args.fix) if args.command == "verify" else gc(root)
+

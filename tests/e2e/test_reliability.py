@@ -1,0 +1,59 @@
+"""Nothing lost, nothing silently wrong: records, the data a finished cell was computed on, tracking
+that is down or slow, unwritable caches, damaged records."""
+import json
+import shutil
+import time
+
+from sentgrid.cells import cell_id
+
+SMALL = ("task.sts.datasets=[BIOSSES]", "task.max_items=30")
+
+
+def test_a_rerun_into_the_same_job_folder_keeps_the_record(tmp_path, sentgrid_cli):
+    first = sentgrid_cli(*SMALL)
+    assert first.returncode == 0, first.stderr[-3000:]
+    record = json.loads((tmp_path / "run" / "result.json").read_text())
+    again = sentgrid_cli(*SMALL)
+    assert again.returncode == 0 and "already finished" in again.stdout
+    assert json.loads((tmp_path / "run" / "result.json").read_text()) == record  # never replaced by a stub
+    (tmp_path / "run" / "result.json").unlink()  # even with its result.json gone the cell's record is kept
+    skipped = sentgrid_cli(*SMALL)
+    stub = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert skipped.returncode == 0 and stub["status"] == "skipped"
+    assert json.loads(open(stub["previous"]).read())["record"]["metrics"] == record["metrics"]
+
+
+def test_a_finished_cell_does_not_stand_for_edited_data(tmp_path, data_root, compose_cell):
+    root = tmp_path / "data"
+    shutil.copytree(data_root / "biosses", root / "biosses")
+    before = cell_id(compose_cell(f"data.root={root}", *SMALL))
+    assert cell_id(compose_cell(f"data.root={root}", *SMALL)) == before
+    gold = root / "biosses" / "biosses.tsv"
+    lines = gold.read_text().split("\n")
+    fields = lines[1].split("\t")
+    fields[8] = "0.0" if fields[8] != "0.0" else "4.0"
+    gold.write_text("\n".join([lines[0], "\t".join(fields), *lines[2:]]))
+    assert cell_id(compose_cell(f"data.root={root}", *SMALL)) != before
+
+
+def test_an_unreachable_tracking_server_costs_seconds_and_loses_nothing(tmp_path, sentgrid_cli):
+    started = time.perf_counter()
+    run = sentgrid_cli(*SMALL, "tracking.timeout_s=2", uri="http://127.0.0.1:9")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert time.perf_counter() - started < 120  # was 763 s with MLflow's default retries
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["status"] == "ok"
+    assert "replay it with" in run.stdout + run.stderr
+
+
+def test_an_unwritable_cache_stops_with_one_sentence(tmp_path, sentgrid_cli):
+    run = sentgrid_cli(*SMALL, "cache.dir=/proc/sentgrid-cache")
+    assert run.returncode == 2 and "cache.dir=/proc/sentgrid-cache cannot be written" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_replay_passes_over_a_damaged_record(tmp_path, sentgrid_cli):
+    run = sentgrid_cli("-m", "postproc=none,zscore", *SMALL, "tracking.enabled=false")
+    assert run.returncode == 0, run.stderr[-3000:]
+    (tmp_path / "sweep" / "0" / "result.json").write_text('{"status": "ok", "met')  # truncated
+    from sentgrid.tracking import replay
+    assert replay(tmp_path / "sweep", f"sqlite:///{tmp_path / 'replayed.db'}", "sentgrid") == 1
