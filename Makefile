@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install test test-fast lint demo sweep plan bench tables figures ui clean
+.PHONY: install test test-fast faults lint demo sweep plan bench tables figures ui clean
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ test: $(STAMP)
 # The unit layer alone: no subprocess, no full data files.
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit
+
+# The fault-injection suite alone (it is part of `make test` too); prints faults injected vs results lost.
+faults: $(STAMP)
+	$(PY) -m pytest tests/faults -rs
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sentgrid tests

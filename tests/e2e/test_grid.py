@@ -34,6 +34,7 @@ def test_parallel_jobs_encode_a_shared_key_once_and_log_every_run(tmp_path, sent
     assert computed[:3] == [0, 0, 0] and computed[3] > 0  # one job encoded, the others read its entries
     assert "MLflow: 4 runs of this sweep" in run.stdout
     import mlflow
+
     from sentgrid.tracking import replay
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)

@@ -57,3 +57,33 @@ def test_replay_passes_over_a_damaged_record(tmp_path, sentgrid_cli):
     (tmp_path / "sweep" / "0" / "result.json").write_text('{"status": "ok", "met')  # truncated
     from sentgrid.tracking import replay
     assert replay(tmp_path / "sweep", f"sqlite:///{tmp_path / 'replayed.db'}", "sentgrid") == 1
+
+
+def test_cache_verify_finds_damage_and_gc_keeps_what_finished_cells_use(tmp_path, sentgrid_cli):
+    import os
+    import subprocess
+    import sys
+
+    assert sentgrid_cli(*SMALL).returncode == 0
+    cache = tmp_path / "cache"
+
+    def cache_command(*args):
+        return subprocess.run([sys.executable, "-m", "sentgrid", "cache", *args, "--dir", str(cache)],
+                              capture_output=True, text=True)
+
+    entries = sorted(p for p in cache.glob("[0-9a-f][0-9a-f]/*") if not p.name.startswith("."))
+    assert len(entries) == 1 and cache_command("verify").returncode == 0
+    used = entries[0]
+    unused = cache / "ff" / ("f" * 64)  # an entry no finished cell recorded, written two hours ago
+    shutil.copytree(used, unused)
+    os.utime(unused, (time.time() - 7200, time.time() - 7200))
+    array = next(used.glob("*.npy"))
+    array.write_bytes(array.read_bytes()[:-3])
+    found = cache_command("verify")
+    assert found.returncode == 1 and f"damaged entry {used.name[:16]}" in found.stdout
+    assert cache_command("verify", "--fix").returncode == 0 and cache_command("verify").returncode == 0
+    assert not used.exists() and list(cache.glob("*/.damaged-*"))
+    assert sentgrid_cli(*SMALL, "force=true").returncode == 0 and used.exists()  # recomputed
+    collected = cache_command("gc")
+    assert collected.returncode == 0 and "1 unused entries" in collected.stdout, collected.stdout
+    assert not unused.exists() and used.exists() and not list(cache.glob("*/.damaged-*"))
