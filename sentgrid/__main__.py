@@ -14,6 +14,7 @@ from omegaconf.errors import MissingMandatoryValue
 
 from .errors import SentgridError
 from .paths import register_resolvers
+from .summary import summary_table
 
 log = logging.getLogger("sentgrid")
 register_resolvers()
@@ -43,7 +44,7 @@ def _skip(cfg, job_dir: Path, identity: str, finished, done: dict, tags: dict) -
         tracking.write_record({"status": "skipped", "cell_id": identity, "previous": str(finished.path(identity)),
                                "result": done["result"], "tags": tags}, job_dir)
     print(f"\n{tags['cell']}: already finished ({done['finished']}), result in {done['result']}; "
-          f"force=true runs it again", flush=True)
+          f"force=true runs it again\n{summary_table(stored_record(done))}\n", flush=True)
     if cfg.tracking.enabled:
         tracking.log_if_missing(stored_record(done), Path(done["result"]).parent, cfg.tracking.uri,
                                 cfg.tracking.experiment, cfg.tracking.timeout_s)
@@ -53,6 +54,7 @@ def _skip(cfg, job_dir: Path, identity: str, finished, done: dict, tags: dict) -
 def main(cfg: DictConfig) -> float | None:
     from . import tracking
     from .cells import FinishedCells, cell_id
+    from .overrides import check_added_keys
 
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode.name == "MULTIRUN"
@@ -62,6 +64,7 @@ def main(cfg: DictConfig) -> float | None:
             "sweep_dir": hydra_cfg.sweep.dir if multirun else hydra_cfg.run.dir,
             "git_commit": tracking.git_commit(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     try:
+        check_added_keys(list(hydra_cfg.overrides.task), dict(hydra_cfg.runtime.choices))
         identity = cell_id(cfg)
         finished = FinishedCells(cfg.cache.dir)
         done = None if cfg.get("force", False) else finished.get(identity)
@@ -92,7 +95,7 @@ def main(cfg: DictConfig) -> float | None:
     except OSError as exc:  # a read-only shared cache: the result is safe, it just is not indexed
         log.warning("could not mark the cell finished in %s (%s); its result is in %s", finished.root, exc, path)
     log.info("encode: %s", record["encode"])
-    print(f"\n{tags['cell']}\n{pipeline.summary_table(record)}\n", flush=True)
+    print(f"\n{tags['cell']}\n{summary_table(record)}\n", flush=True)
     if cfg.tracking.enabled:
         tracking.track(record, job_dir, cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.timeout_s)
     from .tasks import family
@@ -102,6 +105,12 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    if any(a in ("-h", "--help") for a in sys.argv[1:2]):
+        from .help import text
+
+        sys.exit(print(text()))
+    if "--hydra-help" in sys.argv[1:]:
+        sys.argv = [a if a != "--hydra-help" else "--help" for a in sys.argv]
     if len(sys.argv) > 1 and sys.argv[1] == "plan":
         from .plan import main as plan_main
 

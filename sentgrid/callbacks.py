@@ -7,6 +7,8 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
+from .summary import comparison
+
 log = logging.getLogger("sentgrid")
 
 
@@ -61,7 +63,7 @@ class SweepSummary(Callback):
             return
         summary = summarise(sweep_dir)
         (sweep_dir / "summary.json").write_text(json.dumps(summary, indent=1))
-        print("\n" + format_summary(summary), flush=True)
+        print(comparison(sweep_dir) + "\n\n" + format_summary(summary), flush=True)
         if config.get("tracking", {}).get("enabled", False):
             print(self.reconcile(config, sweep_dir, summary), flush=True)
         if summary["failed"] and config.get("exit_nonzero_on_failure", True):

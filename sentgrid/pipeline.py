@@ -14,7 +14,6 @@ from .errors import SentgridError
 from .requests import requests_for
 from .scoring import score
 from .spec import CellSpec
-from .tasks import family
 from .versions import recorded as recorded_versions
 from .workspace import Workspace
 
@@ -72,19 +71,4 @@ def record(cfg, spec, encoder, layers, requests, embedded, metrics, reports, tim
     }
 
 
-def summary_table(record: dict) -> str:
-    """Per-dataset scores as a small text table, one block per family (x100)."""
-    metrics = record["metrics"]
-    lines = []
-    for name in record["config"]["task"]["families"]:
-        first, second = family(name).headline
-        lines.append(f"{name:<26}{first:>10}{second:>10}{'items':>8}")
-        keys = [k for k, d in record["datasets"].items() if d["family"] == name] + [f"{name}/avg"]
-        for key in keys:
-            items = record["datasets"].get(key, {}).get("items", "")
-            cells = [f"{metrics[f'{key}/{m}']:>10.2f}" if f"{key}/{m}" in metrics else f"{'-':>10}" for m in (first, second)]
-            lines.append(f"  {key.split('/', 1)[1]:<24}{''.join(cells)}{items:>8}")
-    return "\n".join(lines)
-
-
-__all__ = ["run_cell", "summary_table", "SentgridError"]
+__all__ = ["run_cell", "SentgridError"]

@@ -172,6 +172,11 @@ def format_plan(report: dict) -> str:
 
 
 def main(arguments: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in arguments):
+        print("usage: python -m sentgrid plan -m SWEEP   (the overrides of the sweep you would run, presets too)\n\n"
+              + __doc__.split("\n", 1)[1].strip()
+              + "\n\nexample: python -m sentgrid plan -m pooling=avg,max postproc=none,whiten")
+        return 0
     arguments = [a for a in arguments if a not in ("-m", "--multirun")]
     started = time.perf_counter()
     try:

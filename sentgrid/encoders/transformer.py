@@ -154,6 +154,7 @@ class TransformerEncoder:
 
         device = resolve_device(self.cfg.device)
         dtype = getattr(torch, self.cfg.dtype)
+        transformers.utils.logging.disable_progress_bar()  # a "Loading weights" bar per load buries the results
         try:
             if self.random_init:
                 torch.manual_seed(int(self.random_init.seed))

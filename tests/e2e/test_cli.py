@@ -20,6 +20,11 @@ def test_sweep_encodes_each_forward_pass_once_and_logs_every_cell(tmp_path, sent
                                         "sts/STS12/spearman_wmean"}
         assert cell["versions"]["torch"] and cell["timings"]["total"] > 0
     assert "spearman" in run.stdout and "BIOSSES" in run.stdout
+    # The sweep ends with one comparison, best first, and the commands to look further.
+    best = max(cells, key=lambda c: c["metrics"]["sts/avg/spearman"])
+    ranked = run.stdout.split("every cell: task.max_items=40")[1].splitlines()
+    assert ranked[2].startswith(" *") and f"{best['metrics']['sts/avg/spearman']:.2f}" in ranked[2]
+    assert f'make tables ARGS="--sweep {tmp_path / "sweep"}"' in run.stdout
 
     import mlflow
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -48,6 +53,7 @@ def test_sweep_encodes_each_forward_pass_once_and_logs_every_cell(tmp_path, sent
     (["template=custom"], "template.text has no value"),
     (["model.path=/no/such/model"], "is not a model folder"),
     (["postproc.fit_on=both"], "postproc.fit_on='both' is not valid; choose one of: task, wikitext"),
+    (["+layer.index=3"], "layer.index is not read by layer=last"),
 ])
 def test_bad_input_stops_with_one_clear_sentence(sentgrid_cli, args, message):
     run = sentgrid_cli(*args)
@@ -80,3 +86,14 @@ def test_fit_on_wikitext_and_tracking_replay(tmp_path, sentgrid_cli):
     assert replay(tmp_path / "run", f"sqlite:///{tmp_path / 'replayed.db'}") == 1
     assert (tmp_path / "run" / ".tracked").exists()
     assert replay(tmp_path / "run", f"sqlite:///{tmp_path / 'replayed.db'}") == 0
+
+
+def test_help_is_sentgrids_and_hydras_is_one_flag_away(sentgrid_cli):
+    mine = sentgrid_cli("--help")
+    assert mine.returncode == 0 and "python -m sentgrid plan -m SWEEP" in mine.stdout and "pooling" in mine.stdout
+    hydras = sentgrid_cli("--hydra-help")
+    assert hydras.returncode == 0 and "Hydra" in hydras.stdout
+    import subprocess
+    import sys
+    plan = subprocess.run([sys.executable, "-m", "sentgrid", "plan", "--help"], capture_output=True, text=True)
+    assert plan.returncode == 0 and "usage: python -m sentgrid plan" in plan.stdout

@@ -1,0 +1,47 @@
+"""`python -m sentgrid --help`: what sentgrid does, its config groups and choices (read from conf/), the
+presets and the subcommands. Hydra's own help stays one flag away (`--hydra-help`)."""
+from pathlib import Path
+
+from .paths import CONF_DIR
+
+USAGE = """sentgrid: sentence embeddings extracted from pretrained transformers, evaluated as a Hydra grid.
+
+usage:
+  python -m sentgrid [GROUP=CHOICE ...] [KEY=VALUE ...]   run one cell (defaults below)
+  python -m sentgrid -m pooling=avg,max postproc=none,whiten   sweep a grid (Hydra multirun)
+  python -m sentgrid -m +experiment=NAME                    run a preset (a paper table or figure)
+
+subcommands:
+  python -m sentgrid plan -m SWEEP            what a sweep costs (cells, forward passes, time) without running it
+  python -m sentgrid cache verify [--fix]     check every cache entry and finished cell
+  python -m sentgrid cache gc                 remove temporaries and unused entries
+  python -m sentgrid.data check               are the datasets there, with the expected rows and checksums?
+  python -m sentgrid.tracking replay FOLDER   log result records MLflow lacks
+  python -m sentgrid.report tables|figures    paper tables and figures (make tables, make figures)
+"""
+
+
+def groups() -> dict[str, list[str]]:
+    """Config group -> its choices, as conf/ holds them."""
+    return {folder.name: sorted(p.stem for p in folder.glob("*.yaml"))
+            for folder in sorted(Path(CONF_DIR).iterdir()) if folder.is_dir()}
+
+
+def text() -> str:
+    from omegaconf import OmegaConf
+
+    defaults = {}
+    for item in OmegaConf.load(Path(CONF_DIR) / "config.yaml").defaults:
+        if isinstance(item, dict) or OmegaConf.is_dict(item):
+            defaults.update(dict(item))
+    lines = [USAGE, "config groups (GROUP=CHOICE; default marked *; GROUP.KEY=VALUE sets a value):"]
+    for group, choices in groups().items():
+        if group == "experiment":
+            continue
+        marked = [f"{c}*" if defaults.get(group) == c else c for c in choices]
+        lines.append(f"  {group:<10}{', '.join(marked)}")
+    lines.append(f"\npresets (-m +experiment=NAME): {', '.join(groups().get('experiment', []))}")
+    lines.append("other settings: data.root, cache.dir, cache.dtype, tracking.uri, tracking.experiment, corpus.*,\n"
+                 "  diagnostics.enabled, force, fail_fast (see README.md); every value: python -m sentgrid --cfg job")
+    lines.append("Hydra's own help: python -m sentgrid --hydra-help")
+    return "\n".join(lines)

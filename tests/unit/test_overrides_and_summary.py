@@ -1,0 +1,51 @@
+"""No silent no-ops, and what a person reads at the end of a sweep."""
+import json
+
+import pytest
+
+from sentgrid.errors import SentgridError
+from sentgrid.help import text as help_text
+from sentgrid.overrides import check_added_keys
+from sentgrid.summary import comparison
+
+
+@pytest.mark.parametrize("override,choices,message", [
+    ("+layer.index=3", {"layer": "last"}, "layer.index is not read by layer=last, so +layer.index=3 would change "
+                                          "nothing; it is read by layer=index: for example layer=index layer.index=3."),
+    ("+model.w=0.3", {"model": "minilm"}, "it is read by model=bert_avg"),
+    ("+pooling.median=1", {"pooling": "avg"}, "no pooling option reads it"),
+])
+def test_an_added_value_the_option_does_not_read_is_refused(override, choices, message):
+    with pytest.raises(SentgridError, match=message.replace("+", r"\+").replace(".", r"\.")):
+        check_added_keys([override], choices)
+
+
+def test_values_the_option_reads_pass():
+    check_added_keys(["+layer.index=3", "++model.epochs=2", "+experiment=main_table", "pooling=max"],
+                     {"layer": "index", "model": "b2s-100", "experiment": "main_table", "pooling": "max"})
+
+
+def test_help_names_groups_choices_presets_and_subcommands():
+    text = help_text()
+    for expected in ("pooling   avg*, avg_content, cls, lasttoken", "plan -m SWEEP", "cache verify", "data check",
+                     "tracking replay", "main_table", "--hydra-help"):
+        assert expected in text
+
+
+def test_sweep_comparison_ranks_cells_and_shows_skipped_ones_with_their_stored_scores(tmp_path):
+    def record(spearman, cell):
+        return {"status": "ok", "config": {"task": {"families": ["sts"]}}, "tags": {"cell": cell},
+                "metrics": {"sts/avg/spearman": spearman, "sts/avg/pearson": spearman + 1}}
+    index = tmp_path / "index.json"
+    index.write_text(json.dumps({"record": record(80.0, "pooling=max,task.max_items=9")}))
+    jobs = [record(70.0, "pooling=avg,task.max_items=9"),
+            {"status": "skipped", "previous": str(index), "tags": {"cell": "pooling=max,task.max_items=9"}},
+            {"status": "failed", "error": "boom", "tags": {"cell": "pooling=cls,task.max_items=9"}}]
+    for number, job in enumerate(jobs):
+        (tmp_path / str(number)).mkdir()
+        (tmp_path / str(number) / "result.json").write_text(json.dumps(job))
+    lines = comparison(tmp_path).splitlines()
+    assert lines[1] == "every cell: task.max_items=9"
+    rows = [line for line in lines if "pooling=" in line]
+    assert rows[0].startswith(" *") and "pooling=max" in rows[0] and "80.00" in rows[0] and rows[0].endswith("skipped")
+    assert "pooling=avg" in rows[1] and "70.00" in rows[1] and len(rows) == 2
