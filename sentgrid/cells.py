@@ -90,6 +90,11 @@ def profile(config: dict) -> list:
             bool(config.get("diagnostics", {}).get("enabled", False))]
 
 
+def seconds_besides_encoding(record: dict) -> float:
+    """A cell's wall time less its forward passes (plan estimates those from measured throughput)."""
+    return max(record["timings"]["total"] - record.get("encode", {}).get("encode_seconds", 0.0), 0.0)
+
+
 class FinishedCells:
     """`<cache.dir>/cells/<id[:2]>/<id>.json`: a finished cell's whole record, where it was first written,
     and what `plan` needs (profile, seconds)."""
@@ -115,6 +120,7 @@ class FinishedCells:
         entry = {"cell_id": identity, "result": str(Path(result_path).resolve()), "cell": record["tags"].get("cell"),
                  "families": list(record["config"]["task"]["families"]), "profile": profile(record["config"]),
                  "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": record["timings"]["total"],
+                 "evaluate_seconds": seconds_besides_encoding(record),
                  "record": record}
         tmp = path.parent / temporary_name(path.name)
         tmp.write_text(json.dumps(entry, indent=1))

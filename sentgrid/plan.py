@@ -16,7 +16,7 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
 from . import throughput
-from .cells import FinishedCells, cell_id, profile, result_versions
+from .cells import FinishedCells, cell_id, profile, result_versions, seconds_besides_encoding
 from .encoders import Produces, build
 from .errors import SentgridError
 from .paths import CONF_DIR, register_resolvers
@@ -28,6 +28,7 @@ from .store import TOKENS, Encoding, EntryStore
 DEFAULT_THROUGHPUT = {384: 400.0, 768: 45.0}
 # Seconds per cell on cached encodings, by family (measured with MiniLM; bench.py --tasks), until measured here.
 DEFAULT_CELL_SECONDS = {"sts": 2.0, "clustering": 10.0, "classification": 80.0}
+START_SECONDS, SKIP_SECONDS = 6.0, 0.2  # a sweep's start (imports, model load); one finished cell's skip
 
 
 def expand(arguments: list[str]) -> list[list[str]]:
@@ -91,31 +92,46 @@ def forward_passes(cfg, memo: _Memo) -> list[tuple[str, str, object, list[str]]]
     out = []
     if Produces.TABLE in encoder.produces:  # the corpus through the base model, once per table
         base, corpus_sentences = encoder.table_source()
-        out.append((encoding.key_for(base.identity(), corpus_sentences, TOKENS), base.label, base, corpus_sentences))
+        out.append((encoding.key_for(base.identity(), corpus_sentences, TOKENS), throughput.label(base.label, True),
+                    base, corpus_sentences))
     forward = encoder.forward_model
     if forward is not None:
         primitive = spec.pooling.primitive if Produces.PRIMITIVES in encoder.produces else None
         kind = primitive or TOKENS
         identity = forward.identity()
-        out += [(encoding.key_for(identity, s, kind), forward.label, forward, s) for s in sentences.values()]
+        model = throughput.label(forward.label, kind == TOKENS)
+        out += [(encoding.key_for(identity, s, kind), model, forward, s) for s in sentences.values()]
     return out
 
 
 def measured_throughput(cache_dir: Path, label: str, width: int) -> tuple[float, str]:
-    measured = throughput.read(cache_dir).get(label)
+    table = throughput.read(cache_dir)
+    measured = table.get(label)
     if measured:
         return measured["sentences_per_s"], "measured"
+    plain = table.get(label.removesuffix(throughput.label("", True)))
+    if plain:  # token states never measured here: the plain pass's speed is the nearest measurement
+        return plain["sentences_per_s"], "measured without token states"
     return DEFAULT_THROUGHPUT.get(width, 45.0 * 768 / max(width, 1)), "default"
 
 
 def cell_seconds(cell_profile: list, finished: list[dict]) -> float:
-    """The median time of finished cells with the same profile (families, model, token-level pooling,
-    diagnostics), else of the same families, else the defaults."""
-    same = [e["seconds"] for e in finished if e.get("profile") == cell_profile]
+    """What a cell costs besides encoding (reading the cache, pooling, post-processing, evaluation): the
+    median of finished cells with the same profile (families, model, token-level pooling, diagnostics),
+    else of the same families, else the defaults. Older index entries lack the split: their total counts."""
+    def cost(entry):
+        if "evaluate_seconds" in entry:
+            return entry["evaluate_seconds"]
+        return seconds_besides_encoding(entry["record"]) if "record" in entry else entry["seconds"]
+
+    def cached(entry):  # a cell that encoded nothing: its time is exactly what is estimated here
+        return entry.get("record", {}).get("encode", {}).get("sentences_computed", 1) == 0
+
+    same = [e for e in finished if e.get("profile") == cell_profile]
     if same:
-        return statistics.median(same)
+        return statistics.median([cost(e) for e in ([e for e in same if cached(e)] or same)])
     families = cell_profile[0]
-    similar = [e["seconds"] for e in finished if e.get("families") == families]
+    similar = [cost(e) for e in finished if e.get("families") == families]
     return statistics.median(similar) if similar else sum(DEFAULT_CELL_SECONDS.get(f, 10.0) for f in families)
 
 
@@ -126,18 +142,22 @@ def plan(arguments: list[str]) -> dict:
     versions = result_versions()
     finished, seen_cells = [], set()
     entries = {}  # key -> (label, encoder, sentences, cache_dir)
-    cell_profiles = []
+    cell_profiles, listing = [], []
     for overrides in cells:
         cfg = compose_cell(overrides)
         identity = cell_id(cfg, versions)
         index = FinishedCells(cfg.cache.dir)
         if identity in seen_cells or (index.get(identity) and not cfg.get("force", False)):
             finished.append(overrides)  # done before, or the same cell twice (a layer sweep over RE)
+            listing.append({"cell": overrides, "state": "finished", "keys": []})
             continue
         seen_cells.add(identity)
         cell_profiles.append((profile(OmegaConf.to_container(cfg, resolve=True)), Path(cfg.cache.dir)))
+        keys = []
         for key, label, encoder, sentences in forward_passes(cfg, memo):
             entries.setdefault(key, (label, encoder, sentences, Path(cfg.cache.dir)))
+            keys.append(key)
+        listing.append({"cell": overrides, "state": None, "keys": keys, "profile": cell_profiles[-1]})
     to_encode = defaultdict(set)
     cached = 0
     for key, (label, encoder, sentences, cache_dir) in entries.items():
@@ -152,14 +172,31 @@ def plan(arguments: list[str]) -> dict:
         models[label] = {"sentences": len(sentences), "sentences_per_s": round(rate, 1), "throughput": source}
     finished_by_cache = {d: FinishedCells(d).all() for d in {d for _, d in cell_profiles}}
     per_cell = sum(cell_seconds(p, finished_by_cache[d]) for p, d in cell_profiles)
-    return {"cells": len(cells), "finished": len(finished), "to_run": len(cells) - len(finished),
+    # Starting the sweep (Python, torch, the model) and recognising each finished cell cost time too.
+    per_cell += (START_SECONDS if cell_profiles else 0.0) + SKIP_SECONDS * len(finished)
+    claimed = set()  # a cell "needs encode" for the entries no earlier cell of the sweep encodes
+    for item in listing:
+        if item["state"] == "finished":
+            continue
+        missing = [k for k in item["keys"] if not EntryStore(entries[k][3]).exists(k) and k not in claimed]
+        claimed.update(missing)
+        item["state"] = f"needs encode ({len(missing)} entries)" if missing else "cached"
+        profile_, cache_dir = item.pop("profile")
+        item["estimate_seconds"] = round(cell_seconds(profile_, finished_by_cache[cache_dir]), 1)
+    return {"cells": len(cells), "listing": listing, "finished": len(finished), "to_run": len(cells) - len(finished),
             "forward_passes": len(entries), "cached": cached, "to_encode": len(entries) - cached,
             "models": models, "estimate_seconds": round(encode_seconds + per_cell, 1),
             "estimate_encode_seconds": round(encode_seconds, 1), "estimate_cells_seconds": round(per_cell, 1)}
 
 
-def format_plan(report: dict) -> str:
-    lines = [f"cells            {report['cells']} ({report['finished']} already finished, {report['to_run']} to run)",
+def format_plan(report: dict, cells: bool = False) -> str:
+    lines = []
+    if cells:
+        for item in report["listing"]:
+            estimate = f"{item['estimate_seconds']:>7.1f} s" if "estimate_seconds" in item else f"{'':>9}"
+            lines.append(f"  {item['state']:<26}{estimate}  {' '.join(item['cell']) or 'defaults'}")
+        lines.append("  (seconds besides encoding; encoding is estimated for the sweep as a whole below)\n")
+    lines += [f"cells            {report['cells']} ({report['finished']} already finished, {report['to_run']} to run)",
              f"forward passes   {report['forward_passes']} cache entries ({report['cached']} cached, "
              f"{report['to_encode']} to encode)"]
     for label, model in report["models"].items():
@@ -167,23 +204,25 @@ def format_plan(report: dict) -> str:
                      f"({model['throughput']})")
     minutes = report["estimate_seconds"] / 60
     lines.append(f"estimate         {minutes:.1f} min ({report['estimate_encode_seconds']:.0f} s encoding, "
-                 f"{report['estimate_cells_seconds']:.0f} s pooling, post-processing and evaluation)")
+                 f"{report['estimate_cells_seconds']:.0f} s start, cache reads, pooling, post-processing and evaluation)")
     return "\n".join(lines)
 
 
 def main(arguments: list[str]) -> int:
     if any(a in ("-h", "--help") for a in arguments):
-        print("usage: python -m sentgrid plan -m SWEEP   (the overrides of the sweep you would run, presets too)\n\n"
+        print("usage: python -m sentgrid plan [--cells] -m SWEEP   (the sweep's overrides, presets too; --cells lists\n"
+              "       every cell with its state, finished / cached / needs encode, and its estimate)\n\n"
               + __doc__.split("\n", 1)[1].strip()
               + "\n\nexample: python -m sentgrid plan -m pooling=avg,max postproc=none,whiten")
         return 0
-    arguments = [a for a in arguments if a not in ("-m", "--multirun")]
+    show_cells = "--cells" in arguments
+    arguments = [a for a in arguments if a not in ("-m", "--multirun", "--cells")]
     started = time.perf_counter()
     try:
         report = plan(arguments)
     except (SentgridError, HydraException) as exc:
         print(f"sentgrid plan: error: {exc}", file=sys.stderr)
         return 2
-    print(format_plan(report))
+    print(format_plan(report, show_cells))
     print(f"(planned in {time.perf_counter() - started:.1f} s; run it with: python -m sentgrid -m {' '.join(arguments)})")
     return 0

@@ -63,7 +63,8 @@ class Encoding:
     entries (`token_dtype`) are float16 by default: they hold every token's state at every layer (~11 kB
     per token for MiniLM in float32), and token-level pooling averages them anyway.
 
-    `on_encoded(label, sentences, seconds)` is told of every forward pass (plan's throughput telemetry)."""
+    `on_encoded(label, sentences, seconds, tokens)` is told of every forward pass (plan's throughput
+    telemetry; `tokens`: the pass kept every token's state, which is slower)."""
 
     def __init__(self, entries: EntryStore, store_dtype: str = "float32", token_dtype: str = "float16",
                  on_encoded=None):
@@ -166,7 +167,7 @@ class Encoding:
             stats.tokens += encoded["tokens"]
             stats.mask_truncated += encoded.get("mask_truncated", 0)
             if self.on_encoded is not None:
-                self.on_encoded(encoder.label, len(union), seconds)
+                self.on_encoded(encoder.label, len(union), seconds, kind == TOKENS)
             over_length = encoded["lengths"] > encoded["max_length"]
             stats.truncated += int(over_length.sum())
             out = {}
