@@ -65,7 +65,7 @@ figures: $(STAMP)
 	$(PY) -m sentgrid.report figures $(ARGS)
 
 ui: $(STAMP)
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath mlflow.db) --host 127.0.0.1 --port 5000
+	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(abspath mlflow.db)} --host 127.0.0.1 --port 5000
 
 clean:
 	rm -rf outputs multirun .pytest_cache

@@ -33,6 +33,11 @@ ATTEMPTS = 3
 DEFAULT_TIMEOUT_S = 10
 
 
+def default_uri() -> str:
+    """MLflow's own convention first: MLFLOW_TRACKING_URI when set, else the project's SQLite store."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5)
@@ -188,5 +193,4 @@ def count_runs(uri: str, experiment: str, sweep_dir: str, timeout_s: float = DEF
 if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[1] != "replay":
         sys.exit("usage: python -m sentgrid.tracking replay FOLDER [TRACKING_URI]")
-    default_uri = f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
-    print(f"logged {replay(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else default_uri)} result(s)")
+    print(f"logged {replay(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else default_uri())} result(s)")

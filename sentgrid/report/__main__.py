@@ -23,7 +23,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sweep", action="append")
     parser.add_argument("--tag", action="append", default=[])
     parser.add_argument("--source", choices=["auto", "mlflow", "records"], default="auto")
-    parser.add_argument("--uri", default=None, help="MLflow tracking URI (default: the project's mlflow.db)")
+    parser.add_argument("--uri", default=None,
+                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the project's mlflow.db)")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "reports"))
     args = parser.parse_args(argv)
     register_resolvers()

@@ -124,7 +124,9 @@ def from_mlflow(uri: str, experiments: list[str] | None) -> list[dict]:
 def load(source: str = "auto", uri: str | None = None, experiments: list[str] | None = None,
          sweeps: list[str] | None = None, tags: dict | None = None) -> Results:
     """Every recorded cell that passes the filters, one row per cell id (latest wins)."""
-    uri = uri or f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+    from ..tracking import default_uri
+
+    uri = uri or default_uri()
     rows, used = [], source
     if source in ("auto", "mlflow") and not sweeps:
         try:
