@@ -32,8 +32,8 @@ def _fail(record: dict, job_dir: Path, message: str, multirun: bool, fail_fast: 
 
 
 def _skip(cfg, job_dir: Path, identity: str, finished, done: dict, tags: dict) -> None:
-    """A finished cell: point at its record (kept whole in the finished-cell index) and make sure the
-    current experiment has a run of it. Never overwrites a record: a re-run into the same job folder
+    """A finished cell: point at its record (kept whole in the finished-cell index) and log it as this
+    job's run (tagged with this sweep). Never overwrites a record: a re-run into the same job folder
     leaves an ok result.json as it is."""
     from . import tracking
     from .cells import stored_record
@@ -45,9 +45,9 @@ def _skip(cfg, job_dir: Path, identity: str, finished, done: dict, tags: dict) -
                                "result": done["result"], "tags": tags}, job_dir)
     print(f"\n{tags['cell']}: already finished ({done['finished']}), result in {done['result']}; "
           f"force=true runs it again\n{summary_table(stored_record(done))}\n", flush=True)
-    if cfg.tracking.enabled:
-        tracking.log_if_missing(stored_record(done), Path(done["result"]).parent, cfg.tracking.uri,
-                                cfg.tracking.experiment, cfg.tracking.timeout_s)
+    if cfg.tracking.enabled:  # a run of this job too, so the sweep's runs are all there under its folder
+        tracking.track(tracking.as_skipped(stored_record(done), {**tags, "cell_id": identity}), job_dir,
+                       cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.timeout_s)
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")

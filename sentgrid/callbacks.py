@@ -79,8 +79,9 @@ class SweepSummary(Callback):
             runs = tracking.count_runs(uri, experiment, str(sweep_dir), timeout)
         except Exception as exc:
             return f"MLflow: not reachable ({type(exc).__name__}); replay later: python -m sentgrid.tracking replay {sweep_dir}"
-        expected = len(summary["ok"])
+        expected = len(summary["ok"]) + len(summary["skipped"])
         note = f", {logged} logged now" if logged else ""
         state = "all logged" if runs >= expected else f"{expected - runs} missing: replay with " \
             f"python -m sentgrid.tracking replay {sweep_dir}"
-        return f"MLflow: {runs} runs of this sweep in experiment {experiment!r} for {expected} ok cells ({state}{note})"
+        return f"MLflow: {runs} runs of this sweep in experiment {experiment!r} for {expected} ok and skipped cells " \
+               f"({state}{note})"

@@ -101,12 +101,56 @@ def store(uri: str, timeout_s: float = DEFAULT_TIMEOUT_S):
         yield mlflow
 
 
+EXPERIMENT_NOTE = """Each run is one sentgrid cell; its name reads model·layers·pooling·template·post-processing·task·cell id.
+Compare a sweep: filter `tags.sweep_dir = '<the sweep folder>'` (printed at the end of every sweep), then show the
+columns `metrics.sts/avg/spearman` (or clustering/…, classification/…) and the params that vary. Costs are under
+`cost/…`; the full resolved config is in each run's result.json artifact."""
+
+
 def ensure_experiment(mlflow, name: str, uri: str) -> str:
     found = mlflow.get_experiment_by_name(name)
-    experiment_id = found.experiment_id if found else mlflow.create_experiment(
-        name, artifact_location=artifact_location(uri))
+    if found:
+        experiment_id = found.experiment_id
+    else:
+        experiment_id = mlflow.create_experiment(name, artifact_location=artifact_location(uri),
+                                                 tags={"mlflow.note.content": EXPERIMENT_NOTE})
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def run_name(record: dict) -> str:
+    """Complete and distinct, short: minilm·L6·avg·whiten·sts·3f2a9c."""
+    config, resolved = record["config"], record.get("resolved", {})
+    layers = resolved.get("layers")
+    pooling = config["pooling"]
+    parts = [config["model"]["name"],
+             "L-" if layers in (None, "n/a") else "L" + "+".join(map(str, layers)),
+             "+".join([pooling["name"], *(v for k in ("weighting", "bias_removal")
+                                          if (v := pooling.get(k, "none")) != "none")]),
+             *([t] if (t := resolved.get("template", {}).get("name", "none")) != "none" else []),
+             config["postproc"]["name"], "+".join(config["task"]["families"]), record.get("cell_id", "")[:6]]
+    return "·".join(p for p in parts if p)
+
+
+def params_of(record: dict) -> dict[str, str]:
+    """The cell's choices and the settings that change its result: no paths, nothing unused."""
+    from omegaconf import OmegaConf
+
+    from .cells import cell_config
+
+    tree = cell_config(OmegaConf.create(record["config"]), with_data=False)
+    for node in (tree.get("model", {}), tree.get("model", {}).get("base") or {}):
+        for key in ("path", "tokenizer"):
+            if node.get(key):
+                node[key] = Path(str(node[key])).name
+    corpus = tree.get("corpus", {})
+    if corpus.get("source", "file") == "file":
+        for key in [k for k in corpus if k.startswith("hub_")]:
+            corpus.pop(key)
+    resolved = record.get("resolved", {})
+    tree["resolved"] = {"layers": resolved.get("layers"), "template": resolved.get("template", {}).get("text"),
+                        "pooled_from": resolved.get("pooling_primitive"), "fit_on": resolved.get("postproc_fit_on")}
+    return {k: v[:6000] for k, v in flatten(tree).items()}
 
 
 def prepare(uri: str, experiment: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
@@ -129,13 +173,11 @@ def log_to_mlflow(record: dict, uri: str, experiment: str, timeout_s: float = DE
         existing = _runs(mlflow, experiment_id, **{key: record["tags"].get(key) for key in match})
         if existing:
             return existing[0].info.run_id
-        params = {k: v[:6000] for k, v in flatten(record["config"]).items()}
-        params.update({f"resolved.{k}": v[:6000] for k, v in flatten(record["resolved"]).items()})
-        with mlflow.start_run(run_name=record["tags"].get("cell"), tags={k: str(v) for k, v in record["tags"].items()}
-                              ) as run:
-            mlflow.log_params(params)
+        with mlflow.start_run(run_name=run_name(record), tags={k: str(v) for k, v in record["tags"].items()}) as run:
+            mlflow.log_params(params_of(record))
             mlflow.log_metrics(record["metrics"])
-            mlflow.log_metrics({f"encode/{k}": float(v) for k, v in record["encode"].items()})
+            costs = {f"cost/encode/{k}": float(v) for k, v in record["encode"].items()}
+            mlflow.log_metrics({**costs, "cost/seconds": float(record.get("timings", {}).get("total", 0.0))})
             mlflow.log_dict(record, RESULT_FILE)
             return run.info.run_id
 
@@ -162,21 +204,30 @@ def track(record: dict, job_dir: Path, uri: str, experiment: str, timeout_s: flo
     return run_id
 
 
-def log_if_missing(record: dict, job_dir: Path, uri: str, experiment: str,
-                   timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
-    """Log a finished cell's earlier record into `experiment` unless a run of that cell is there already,
-    so an experiment's runs are complete even when its cells were finished by another sweep."""
-    return track(record, Path(job_dir), uri, experiment, timeout_s, match=("cell_id",)) is not None
+def as_skipped(record: dict, tags: dict) -> dict:
+    """A finished cell's record as the run of a job that skipped it: the job's own tags (its sweep folder,
+    so a sweep's runs are all there), and where the scores came from."""
+    return {**record, "tags": {**record.get("tags", {}), **tags, "skipped_from": record.get("tags", {}).get("job_dir")}}
+
+
+def _skipped_record(stub: dict) -> dict | None:
+    try:
+        entry = json.loads(Path(stub["previous"]).read_text())
+    except (OSError, KeyError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return as_skipped(entry.get("record", entry), stub.get("tags", {}))
 
 
 def replay(folder: Path, uri: str, experiment: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> int:
-    """Log every untracked ok result.json under `folder`; returns how many were logged. An unreadable
-    record is reported and passed over, never stopping the replay."""
+    """Log every untracked ok (or skipped) result.json under `folder`; returns how many were logged. An
+    unreadable record is reported and passed over, never stopping the replay."""
     logged = 0
     for path in sorted(Path(folder).rglob(RESULT_FILE)):
         if (path.parent / TRACKED_MARKER).exists():
             continue
         record = read_record(path)
+        if record and record.get("status") == "skipped":
+            record = _skipped_record(record)  # its run is the finished cell's record, tagged for this job
         if not record or record.get("status") != "ok":
             continue
         if track(record, path.parent, uri, experiment or record["config"]["tracking"]["experiment"], timeout_s):

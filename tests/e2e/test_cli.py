@@ -33,10 +33,23 @@ def test_sweep_encodes_each_forward_pass_once_and_logs_every_cell(tmp_path, sent
     assert set(runs["params.pooling.name"]) == {"avg", "template"}
     assert runs["metrics.sts/avg/spearman"].notna().all()
     assert set(runs["tags.sweep_dir"]) == {str(tmp_path / "sweep")}
+    # Made for comparison: complete, distinct short names; the cell's settings as params, no paths;
+    # costs apart from the scores.
+    names = list(runs["tags.mlflow.runName"])
+    assert len(set(names)) == 4 and "minilm·L6·template·promptbert·whiten·sts·" in " ".join(names)
+    params = [c for c in runs.columns if c.startswith("params.")]
+    assert "params.data.root" not in params and "params.corpus.hub_config" not in params
+    assert not any(str(tmp_path) in str(v) or "site-packages" in str(v) for v in runs[params].to_numpy().ravel())
+    assert "metrics.cost/encode/sentences_computed" in runs and not any(c.startswith("metrics.encode/") for c in runs)
+    assert "Compare a sweep" in mlflow.get_experiment_by_name("sentgrid").tags["mlflow.note.content"]
 
     again = sentgrid_cli("-m", "pooling=avg,template", "postproc=none,whiten", SLICE, sweep="again")
     assert again.returncode == 0, again.stderr[-3000:]
     assert [c["status"] for c in records(tmp_path / "again")] == ["skipped"] * 4
+    # Skipped cells are runs of the sweep that skipped them too: filtering by its folder shows every cell.
+    rerun = mlflow.search_runs(experiment_names=["sentgrid"], filter_string=f"tags.sweep_dir = '{tmp_path / 'again'}'")
+    assert len(rerun) == 4 and set(rerun["tags.skipped_from"]) == {c["tags"]["job_dir"] for c in cells}
+    assert "MLflow: 4 runs of this sweep" in again.stdout
     forced = sentgrid_cli("-m", "pooling=avg,template", "postproc=none,whiten", SLICE, "force=true",
                       sweep="forced")
     assert forced.returncode == 0, forced.stderr[-3000:]
