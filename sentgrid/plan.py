@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 from . import throughput
 from .cells import FinishedCells, cell_id, profile, result_versions, seconds_besides_encoding
+from .data.corpus import Corpora
 from .encoders import Produces, build
 from .errors import SentgridError
 from .paths import CONF_DIR, register_resolvers
@@ -60,7 +61,7 @@ class _Memo:
     """Datasets and corpora read once for the whole plan (most cells share them)."""
 
     def __init__(self):
-        self.datasets, self.corpora = {}, {}
+        self.datasets, self.corpora = {}, Corpora()
 
     def datasets_for(self, spec: CellSpec, cfg):
         key = json.dumps([OmegaConf.to_container(cfg.task, resolve=True), str(spec.data_root)], sort_keys=True,
@@ -70,15 +71,7 @@ class _Memo:
         return self.datasets[key]
 
     def corpus(self, corpus_cfg):
-        from .data import corpus_sentences
-
-        key = json.dumps(OmegaConf.to_container(corpus_cfg, resolve=True), sort_keys=True)
-
-        def load():
-            if key not in self.corpora:
-                self.corpora[key] = corpus_sentences(corpus_cfg)
-            return self.corpora[key]
-        return load
+        return self.corpora.loader(corpus_cfg)
 
 
 def forward_passes(cfg, memo: _Memo) -> list[tuple[str, str, object, list[str]]]:

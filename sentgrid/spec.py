@@ -11,12 +11,12 @@ from omegaconf import OmegaConf
 from . import templates
 from .errors import SentgridError, choice_error
 from .layers import LAYER_CHOICES
+from .store.entries import STORE_DTYPES
 
 SPECIAL_TOKENS = ("include", "exclude")
 WEIGHTINGS = ("none", "idf_task", "idf_corpus", "sif")
 BIAS_REMOVALS = ("none", "frequent", "promptbert")
 FIT_SETS = ("task", "wikitext")
-STORE_DTYPES = ("float32", "float16")
 CACHE_MODES = ("private", "group")
 
 

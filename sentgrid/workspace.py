@@ -10,7 +10,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from . import throughput
-from .data import corpus_sentences
+from .data.corpus import Corpora
 from .encoders import Produces, build
 from .errors import SentgridError
 from .spec import CacheSpec, CellSpec
@@ -41,7 +41,7 @@ class Workspace:
         self.encoding = Encoding(self.entries, cache.dtype, cache.token_dtype, throughput.recorder(self.root))
         self.tables = Tables(self.entries, self.encoding)
         self._encoders: OrderedDict = OrderedDict()
-        self._corpora: dict = {}
+        self._corpora = Corpora()
 
     @classmethod
     def shared(cls, cache: CacheSpec) -> "Workspace":
@@ -53,13 +53,7 @@ class Workspace:
 
     def corpus(self, corpus_cfg):
         """A loader of the corpus a config names, read once per process."""
-        key = json.dumps(OmegaConf.to_container(corpus_cfg, resolve=True), sort_keys=True, default=str)
-
-        def load() -> list[str]:
-            if key not in self._corpora:
-                self._corpora[key] = corpus_sentences(corpus_cfg)
-            return self._corpora[key]
-        return load
+        return self._corpora.loader(corpus_cfg)
 
     def encoder(self, spec: CellSpec):
         """The cell's encoder, with its table handed over when it reads one; the last few are kept."""

@@ -5,6 +5,7 @@ Sources: a local file (WikiText raw by default; any text file with `corpus.forma
 or WikiText-103 from the Hugging Face hub (`corpus.source=hub`, for users who are online).
 """
 import io
+import json
 import re
 from pathlib import Path
 
@@ -63,3 +64,22 @@ def corpus_sentences(cfg) -> list[str]:
         raise SentgridError(f"could not load corpus {cfg.hub_name}/{cfg.hub_config} from the Hugging Face hub "
                             f"({type(exc).__name__}); go online once, or use corpus.source=file.") from exc
     return split_sentences((row["text"] for row in rows), "wikitext", cfg.max_sentences)
+
+
+class Corpora:
+    """Corpora read once per process: `loader(cfg)` gives a function returning the corpus a config names,
+    read on its first call only (most cells never need the corpus)."""
+
+    def __init__(self):
+        self.read: dict[str, list[str]] = {}
+
+    def loader(self, cfg):
+        from omegaconf import OmegaConf
+
+        key = json.dumps(OmegaConf.to_container(cfg, resolve=True), sort_keys=True, default=str)
+
+        def load() -> list[str]:
+            if key not in self.read:
+                self.read[key] = corpus_sentences(cfg)
+            return self.read[key]
+        return load
