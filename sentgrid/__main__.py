@@ -2,9 +2,11 @@
 `python -m sentgrid plan -m ...` says what a sweep will cost without running it; `python -m sentgrid
 cache verify|gc` checks and tidies the cache."""
 import logging
+import signal
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
@@ -12,7 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 
-from .errors import SentgridError
+from .errors import Interrupted, SentgridError
 from .paths import register_resolvers
 from .summary import summary_table
 
@@ -50,6 +52,35 @@ def _skip(cfg, job_dir: Path, identity: str, finished, done: dict, tags: dict) -
                        cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.timeout_s)
 
 
+@contextmanager
+def kill_as_interrupt():
+    """A kill (SIGTERM: `kill`, scancel, a cluster's time limit) stops the cell as Ctrl-C does, so the
+    encode keeps what it finished."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(exc: KeyboardInterrupt, job_dir: Path, tags: dict):
+    """Record the interrupted cell and stop, with one line instead of a traceback."""
+    from . import tracking
+
+    kept = str(exc) if isinstance(exc, Interrupted) else "everything already in the cache is kept"
+    tracking.write_record({"status": "interrupted", "error": f"interrupted: {kept}", "tags": tags}, job_dir)
+    print(f"\nsentgrid: interrupted {tags['cell']}: {kept}; run the same command again to go on.", file=sys.stderr,
+          flush=True)
+    sys.exit(130)
+
+
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     from . import tracking
@@ -63,6 +94,11 @@ def main(cfg: DictConfig) -> float | None:
     tags = {"cell": hydra_cfg.job.override_dirname or "defaults", "job_dir": str(job_dir),
             "sweep_dir": hydra_cfg.sweep.dir if multirun else hydra_cfg.run.dir,
             "git_commit": tracking.git_commit(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if cfg.tracking.enabled and not multirun:  # a sweep's callback did it before its jobs
+        try:  # made before the cell's output, not after its table
+            tracking.prepare(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.timeout_s)
+        except Exception as exc:  # the record is written anyway; tracking says what went wrong at the end
+            log.debug("could not prepare the MLflow store %s (%s)", cfg.tracking.uri, exc)
     try:
         check_added_keys(list(hydra_cfg.overrides.task), dict(hydra_cfg.runtime.choices))
         identity = cell_id(cfg)
@@ -73,7 +109,10 @@ def main(cfg: DictConfig) -> float | None:
             return None
         from . import pipeline  # heavy imports (torch, transformers) only for a cell that runs
 
-        record = pipeline.run_cell(cfg)
+        with kill_as_interrupt():
+            record = pipeline.run_cell(cfg)
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, job_dir, tags)
     except MissingMandatoryValue as exc:
         message = f"{exc.full_key} has no value; set it on the command line ({exc.full_key}=...)."
         return _fail({"status": "failed", "error": message, "tags": tags}, job_dir, message, multirun, fail_fast)
@@ -95,7 +134,9 @@ def main(cfg: DictConfig) -> float | None:
     except OSError as exc:  # a read-only shared cache: the result is safe, it just is not indexed
         log.warning("could not mark the cell finished in %s (%s); its result is in %s", finished.root, exc, path)
     log.info("encode: %s", record["encode"])
-    print(f"\n{tags['cell']}\n{summary_table(record)}\n", flush=True)
+    count = len(record.get("warnings", []))
+    warned = f"({count} library warning{'s' * (count > 1)} kept in {path}: warnings)\n" if count else ""
+    print(f"\n{tags['cell']}\n{summary_table(record)}\n{warned}", flush=True)
     if cfg.tracking.enabled:
         tracking.track(record, job_dir, cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.timeout_s)
     from .tasks import family

@@ -14,7 +14,7 @@ log = logging.getLogger("sentgrid")
 
 def summarise(sweep_dir: Path) -> dict:
     """Counts and the failed cells of every job's result.json under `sweep_dir`."""
-    summary = {"ok": [], "skipped": [], "failed": [], "missing": []}
+    summary = {"ok": [], "skipped": [], "failed": [], "interrupted": [], "missing": []}
     for job in sorted((p for p in Path(sweep_dir).iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)):
         path = job / "result.json"
         if not path.is_file():
@@ -26,17 +26,18 @@ def summarise(sweep_dir: Path) -> dict:
             summary["missing"].append({"job": job.name, "unreadable": True})
             continue
         entry = {"job": job.name, "cell": record.get("tags", {}).get("cell")}
-        if record.get("status") == "failed":
+        if record.get("status") in ("failed", "interrupted"):
             entry["error"] = record.get("error")
         summary.setdefault(record.get("status", "ok"), []).append(entry)
     return summary
 
 
 def format_summary(summary: dict) -> str:
-    counts = ", ".join(f"{len(summary[k])} {k}" for k in ("ok", "skipped", "failed", "missing") if summary[k])
+    counts = ", ".join(f"{len(summary[k])} {k}" for k in summary if summary[k])
     lines = [f"sweep summary: {counts or 'no cells'}"]
-    for entry in summary["failed"]:
-        lines.append(f"  failed #{entry['job']} {entry['cell']}: {entry['error']}")
+    for status in ("failed", "interrupted"):
+        for entry in summary[status]:
+            lines.append(f"  {status} #{entry['job']} {entry['cell']}: {entry['error']}")
     for entry in summary["missing"]:
         lines.append(f"  no result from job #{entry['job']} (killed or still running?)")
     return "\n".join(lines)
@@ -66,7 +67,7 @@ class SweepSummary(Callback):
         print(comparison(sweep_dir) + "\n\n" + format_summary(summary), flush=True)
         if config.get("tracking", {}).get("enabled", False):
             print(self.reconcile(config, sweep_dir, summary), flush=True)
-        if summary["failed"] and config.get("exit_nonzero_on_failure", True):
+        if (summary["failed"] or summary["interrupted"]) and config.get("exit_nonzero_on_failure", True):
             sys.exit(1)
 
     @staticmethod

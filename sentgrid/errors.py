@@ -8,3 +8,7 @@ class SentgridError(Exception):
 def choice_error(setting: str, value, valid) -> SentgridError:
     """The standard sentence for a value outside its allowed set."""
     return SentgridError(f"{setting}={value!r} is not valid; choose one of: {', '.join(map(str, valid))}.")
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or a kill) during a cell; the message says what was kept for the next run."""

@@ -3,6 +3,7 @@
 config -> spec -> requests -> embed (store + pooling) -> post-process and score -> record
 """
 import time
+import warnings
 from contextlib import contextmanager
 
 from omegaconf import OmegaConf
@@ -25,8 +26,29 @@ def _timed(timings: dict, name: str):
     timings[name] = round(time.perf_counter() - started, 3)
 
 
+@contextmanager
+def _warnings_kept(kept: list):
+    """Library warnings (scikit-learn on a small slice, ...) go into the record, once each, not the terminal."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        yield
+    for warning in caught:
+        text = f"{warning.category.__name__}: {warning.message} ({warning.filename.rsplit('site-packages/', 1)[-1]}:{warning.lineno})"
+        if text not in kept:
+            kept.append(text)
+
+
 def run_cell(cfg) -> dict:
-    """Run one cell and return its result record (config, resolved choices, encode stats, metrics)."""
+    """Run one cell and return its result record (config, resolved choices, encode stats, metrics, and the
+    library warnings it raised)."""
+    kept = []
+    with _warnings_kept(kept):
+        record = _run(cfg)
+    record["warnings"] = kept
+    return record
+
+
+def _run(cfg) -> dict:
     timings, started = {}, time.perf_counter()
     spec = CellSpec.from_config(cfg)  # every choice checked before any expensive work
     workspace = Workspace.shared(spec.cache)

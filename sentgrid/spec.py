@@ -144,8 +144,11 @@ class CacheSpec:
     token_dtype: str = "float16"
     memory_gb: float = 2.0
     mode: str = "private"  # group: files group-writable, so several users share one cache
+    commit_seconds: float = 60.0  # a long encode commits what it finished this often (resumable)
 
     def __post_init__(self):
+        if not float(self.commit_seconds) >= 0:
+            raise SentgridError(f"cache.commit_seconds={self.commit_seconds} must be 0 or more (seconds).")
         _one_of("cache.dtype", self.dtype, STORE_DTYPES)
         _one_of("cache.token_dtype", self.token_dtype, STORE_DTYPES)
         _one_of("cache.mode", self.mode, CACHE_MODES)

@@ -91,6 +91,7 @@ def store(uri: str, timeout_s: float = DEFAULT_TIMEOUT_S):
     """MLflow pointed at `uri`, under the store's lock when it is a SQLite file, with bounded HTTP calls."""
     import mlflow
 
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)  # "Creating initial ... tables" is noise
     os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(timeout_s))
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "1"
     path = sqlite_path(uri)

@@ -38,7 +38,8 @@ class Workspace:
             raise SentgridError(f"cache.dir={cache.dir} cannot be written ({exc.strerror or exc}); set cache.dir "
                                 f"to a folder you can write (a shared cache needs group write access: cache.mode).") from None
         self.entries = EntryStore(self.root, int(float(cache.memory_gb) * 2**30), shared=cache.mode == "group")
-        self.encoding = Encoding(self.entries, cache.dtype, cache.token_dtype, throughput.recorder(self.root))
+        self.encoding = Encoding(self.entries, cache.dtype, cache.token_dtype, throughput.recorder(self.root),
+                                 float(cache.commit_seconds))
         self.tables = Tables(self.entries, self.encoding)
         self._encoders: OrderedDict = OrderedDict()
         self._corpora = Corpora()
@@ -46,7 +47,7 @@ class Workspace:
     @classmethod
     def shared(cls, cache: CacheSpec) -> "Workspace":
         """This process's workspace for these cache settings (made on first use)."""
-        key = (cache.dir, cache.dtype, cache.token_dtype, cache.memory_gb, cache.mode)
+        key = (cache.dir, cache.dtype, cache.token_dtype, cache.memory_gb, cache.mode, cache.commit_seconds)
         if key not in cls._open:
             cls._open = {key: cls(cache)}  # one at a time: a new cache folder replaces the old memos
         return cls._open[key]

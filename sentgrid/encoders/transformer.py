@@ -7,13 +7,11 @@ loaded lazily: a cell served from the cache never loads it.
 """
 import logging
 import os
-import sys
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 from omegaconf import OmegaConf
-from tqdm.auto import tqdm
 
 from ..errors import SentgridError, choice_error
 from ..pooling.primitives import token_primitives
@@ -189,9 +187,10 @@ class TransformerEncoder:
         return np.where(content > 0, content, batch.lengths)
 
     # -- the forward pass ---------------------------------------------------------------------------
-    def encode(self, sentences: list[str], desc: str = "encode", token_dir: Path | None = None
+    def encode(self, sentences: list[str], progress=None, token_dir: Path | None = None
                ) -> tuple[dict[str, np.ndarray], dict]:
-        """Primitives {name: [layers+1, n, dim] float32} for `sentences`, in order, and encode statistics.
+        """Primitives {name: [layers+1, n, dim] float32} for `sentences`, in order, and encode statistics;
+        `progress` (a tqdm bar) is advanced by each batch.
 
         With `token_dir`, every token's state is kept too, in a memory-mapped [layers+1, T, dim] array
         there (stats `token_states`, with `token_batch` saying which token is where)."""
@@ -218,10 +217,7 @@ class TransformerEncoder:
                 os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
         model, device = self.model, self.model.device
         batch_size = int(self.cfg.batch_size)
-        # In a log file (no terminal) a bar redrawn every 0.1 s buries everything else.
-        refresh = 0.1 if sys.stderr.isatty() else 30
-        with torch.inference_mode(), tqdm(total=n, desc=desc, unit="sent", disable=n < 2 * batch_size,
-                                          mininterval=refresh) as bar:
+        with torch.inference_mode():
             for start in range(0, n, batch_size):
                 rows = order[start:start + batch_size]
                 batch = tok([texts[i] for i in rows], padding=True, truncation=True, max_length=max_length,
@@ -243,7 +239,8 @@ class TransformerEncoder:
                         start, end = token_batch.offsets[i], token_batch.offsets[i + 1]
                         token_states[:, start:end] = stacked[:, b, :end - start]
                 filled += len(rows)
-                bar.update(len(rows))
+                if progress is not None:
+                    progress.update(len(rows))
         if filled != n:  # never hand back (or let anyone store) rows that were not computed
             raise SentgridError(f"the encoder filled {filled} of {n} sentences (model.batch_size={batch_size}); "
                                 f"nothing was stored.")

@@ -1,5 +1,6 @@
 """Paper figures from recorded results (PNG, matplotlib, no display needed).
 
+0     Every cell's family average as a bar, best first (any sweep feeds it).
 1, 2  IsoScore of the corpus representations against the STS / clustering average, with Pearson r.
 3     The alignment-uniformity plane (STS-B), one point per pooling and post-processing.
 4     Layer-wise family averages per model, with a band of +-1 standard deviation over the family's
@@ -17,10 +18,38 @@ import pandas as pd  # noqa: E402
 from scipy.stats import pearsonr  # noqa: E402
 
 from ..tasks import FAMILIES  # noqa: E402
-from .tables import datasets_of, family_table, variant  # noqa: E402
+from .tables import config_columns, datasets_of, family_table, variant  # noqa: E402
 
 NAMES = {"sts": "STS average (Spearman x100)", "clustering": "clustering average (accuracy x100)",
          "classification": "classification average (accuracy x100)"}
+
+
+MOST_BARS = 40
+
+
+def cell_bars(frame: pd.DataFrame, path: Path) -> Path | None:
+    """One panel per family: each cell's family average, best on top (the best 40 when there are more)."""
+    tables = {f: family_table(frame, f) for f in FAMILIES}
+    tables = {f: t.dropna(subset=["avg"]) for f, t in tables.items() if not t.empty}
+    tables = {f: t for f, t in tables.items() if not t.empty}
+    if not tables:
+        return None
+    rows = max(min(len(t), MOST_BARS) for t in tables.values())
+    fig, axes = plt.subplots(1, len(tables), figsize=(6.5 * len(tables), 1.2 + 0.3 * rows), squeeze=False)
+    for ax, (family, table) in zip(axes[0], tables.items()):
+        shown = [c for c in config_columns(table) if c not in ("fit_on",)]
+        table = table.sort_values("avg", ascending=False).head(MOST_BARS).iloc[::-1]
+        labels = [" · ".join(str(r[c]) for c in shown if not pd.isna(r[c])) for _, r in table.iterrows()]
+        colours = ["C1" if value == table["avg"].max() else "C0" for value in table["avg"]]
+        ax.barh(range(len(table)), table["avg"], color=colours)
+        ax.set_yticks(range(len(table)), labels, fontsize=8)
+        for y, value in enumerate(table["avg"]):
+            ax.text(value, y, f" {value:.2f}", va="center", fontsize=7)
+        low = table["avg"].min()
+        ax.set_xlim(max(0, low - 5), table["avg"].max() + 3)
+        ax.set(xlabel=NAMES[family], title=f"{family}: {len(table)} cells ({' · '.join(shown)}), best in orange")
+        ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)
 
 
 def isoscore_scatter(frame: pd.DataFrame, family: str, path: Path) -> Path | None:
@@ -50,15 +79,19 @@ def alignment_uniformity(frame: pd.DataFrame, path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(6.5, 5))
     labels = data.apply(variant, axis=1)
     colours = {label: f"C{i}" for i, label in enumerate(sorted(labels.unique()))}
-    markers = dict(zip(sorted(data["postproc"].unique()), "osD^v<>ph*"))
+    postprocs = sorted(data["postproc"].unique())
+    markers = dict(zip(postprocs, "osD^v<>ph*"))
+    sizes = {p: 150 - 100 * i / max(len(postprocs) - 1, 1) for i, p in enumerate(postprocs)}
     for (label, postproc), group in data.groupby([labels, "postproc"]):
-        ax.scatter(group["diagnostics/uniformity"], group["diagnostics/alignment"], marker=markers[postproc], s=45,
-                   color=colours[label], alpha=0.85)
+        # hollow, and smaller for each later post-processing: points that coincide stay visible
+        ax.scatter(group["diagnostics/uniformity"], group["diagnostics/alignment"], marker=markers[postproc],
+                   s=sizes[postproc], facecolors="none", edgecolors=colours[label], linewidths=1.6)
     # Two legends: colour = pooling, marker = post-processing (none and normalize coincide: both are cosine-based).
     pooling_legend = ax.legend(handles=[plt.Line2D([], [], color=c, marker="o", linestyle="", label=label)
                                         for label, c in colours.items()], title="pooling", fontsize=7, loc="upper right")
     ax.add_artist(pooling_legend)
-    ax.legend(handles=[plt.Line2D([], [], color="grey", marker=m, linestyle="", label=p) for p, m in markers.items()],
+    ax.legend(handles=[plt.Line2D([], [], color="grey", marker=m, linestyle="", markerfacecolor="none", label=p)
+                       for p, m in markers.items()],
               title="post-processing", fontsize=7, loc="upper center")
     ax.set(xlabel="uniformity (lower = more uniform)", ylabel="alignment (lower = closer positives)",
            title="Alignment and uniformity on STS-B")
@@ -67,12 +100,10 @@ def alignment_uniformity(frame: pd.DataFrame, path: Path) -> Path | None:
 
 
 def line_label(row) -> str:
-    """A configuration without its layer: model (and w), then whatever is not the default."""
-    parts = [row["model"] if pd.isna(row.get("w")) else f"{row['model']} w={row['w']:g}"]
-    if variant(row) != "avg":
-        parts.append(variant(row))
-    parts += [row[c] for c in ("postproc", "template") if row.get(c, "none") != "none"]
-    return " ".join(parts)
+    """A configuration without its layer: model (and w), pooling, then whatever else is not the default."""
+    parts = [row["model"] if pd.isna(row.get("w")) else f"{row['model']} w={row['w']:g}", f"pooling {variant(row)}"]
+    parts += [f"{c} {row[c]}" for c in ("template", "postproc") if row.get(c, "none") != "none"]
+    return " · ".join(parts)
 
 
 def layer_curves(frame: pd.DataFrame, path: Path) -> Path | None:
@@ -134,7 +165,7 @@ def mix_heatmap(frame: pd.DataFrame, path: Path) -> Path | None:
     ax.set(xlabel="w (0 = base model, 1 = Avg.)", ylabel="layer",
            title=f"BERT + Avg. STS average; max {grid.values[best]:.2f} at w={grid.columns[best[1]]:g}, "
                  f"layer {grid.index[best[0]]}")
-    fig.colorbar(image, ax=ax)
+    fig.colorbar(image, ax=ax, label=NAMES["sts"])
     return _save(fig, path)
 
 
@@ -148,17 +179,25 @@ def _save(fig, path: Path) -> Path:
 
 def write_figures(frame: pd.DataFrame, folder: Path) -> tuple[list[Path], list[str]]:
     """Every figure the results can feed; (written paths, lines saying what was skipped and why)."""
-    plans = [("fig1_isoscore_sts.png", lambda p: isoscore_scatter(frame, "sts", p), "cells with diagnostics and STS"),
+    plans = [("fig0_cells.png", lambda p: cell_bars(frame, p), "cells", "-m pooling=avg,max"),
+             ("fig1_isoscore_sts.png", lambda p: isoscore_scatter(frame, "sts", p), "cells with diagnostics and STS",
+              "-m +experiment=isotropy"),
              ("fig2_isoscore_clustering.png", lambda p: isoscore_scatter(frame, "clustering", p),
-              "cells with diagnostics and clustering"),
-             ("fig3_alignment_uniformity.png", lambda p: alignment_uniformity(frame, p), "cells with diagnostics"),
-             ("fig4_layers.png", lambda p: layer_curves(frame, p), "single-layer cells of one model"),
-             ("fig5_bert_avg.png", lambda p: mix_heatmap(frame, p), "bert_avg cells over w and layer")]
+              "cells with diagnostics and clustering", "-m +experiment=isotropy"),
+             ("fig3_alignment_uniformity.png", lambda p: alignment_uniformity(frame, p), "cells with diagnostics",
+              "-m +experiment=alignment"),
+             ("fig4_layers.png", lambda p: layer_curves(frame, p), "single-layer cells of one model",
+              "-m +experiment=layers"),
+             ("fig5_bert_avg.png", lambda p: mix_heatmap(frame, p), "bert_avg cells over w and layer",
+              "-m +experiment=bert_avg")]
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("fig*.png"):  # the folder is rewritten whole: no figure of an earlier report stays
+        old.unlink()
     written, skipped = [], []
-    for name, draw, needs in plans:
+    for name, draw, needs, command in plans:
         path = draw(folder / name) if not frame.empty else None
         if path:
             written.append(path)
         else:
-            skipped.append(f"{name}: skipped, the results have no {needs} (run its preset)")
+            skipped.append(f"{name}: skipped, the results have no {needs}; feed it with: python -m sentgrid {command}")
     return written, skipped

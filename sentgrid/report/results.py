@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 
 from ..paths import PROJECT_ROOT
 from ..spec import PoolingSpec, from_node
+from ..tracking import params_of
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,13 @@ def _cell_id(record: dict) -> str:
     from ..versions import RESULT_CHANGING
     versions = {k: record.get("versions", {}).get(k) for k in ("sentgrid", *RESULT_CHANGING)}
     return cell_id(OmegaConf.create(record["config"]), versions, with_data=False)
+
+
+def _settings(record: dict) -> dict:
+    try:
+        return params_of(record)
+    except (KeyError, TypeError, ValueError):  # a record from an older layout
+        return {}
 
 
 def row(record: dict, experiment: str | None = None) -> dict:
@@ -63,6 +71,7 @@ def row(record: dict, experiment: str | None = None) -> dict:
         "model_path": str(config["model"].get("path") or config["model"].get("base", {}).get("path")),
         "text_variant": config["task"].get("sts", {}).get("text_variant"),
         "sick_split": config["task"].get("sts", {}).get("sick_split"),
+        "settings": _settings(record),  # every result-changing setting: tells look-alike rows apart
         **record["metrics"],
     }
 

@@ -1,8 +1,11 @@
 """Paper tables from recorded results: per-dataset tables per family with averages, the best
-configuration per model and family, pooling x post-processing pivots, and the golden checks.
+configuration per model and family, one pooling x post-processing pivot per family and model, and the
+golden checks. Each as Markdown, CSV and LaTeX (escaped, with caption, label and the best per column
+in bold; booktabs).
 
 A dataset a cell did not score shows as missing ("-"), and its family average is then missing too:
-nothing is averaged over a partial set.
+nothing is averaged over a partial set. Rows that would look the same get the setting that tells them
+apart (or their cell id) as a column; ties for "best" go to the simpler configuration.
 """
 import re
 from pathlib import Path
@@ -15,6 +18,20 @@ from .references import MINILM, REFERENCES
 from .results import CONFIG_COLUMNS, Results
 
 MISSING = "-"
+# The plainest choice of each column: among configurations that tie, the one with fewer departures wins.
+SIMPLEST = {"pooling": "avg", "special_tokens": "include", "weighting": "none", "bias_removal": "none",
+            "template": "none", "postproc": "none"}
+LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def escape_latex(text: str) -> str:
+    return "".join(LATEX_SPECIALS.get(ch, ch) for ch in str(text))
+
+
+def complexity(row) -> int:
+    """How many choices depart from the plainest (mean pooling, nothing added, no post-processing)."""
+    return sum(str(row.get(column, plain)) != plain for column, plain in SIMPLEST.items())
 
 
 def datasets_of(frame: pd.DataFrame, family: str) -> list[str]:
@@ -49,7 +66,30 @@ def family_table(frame: pd.DataFrame, family: str, every_column: bool = False) -
         table[name] = cells[column] if column in cells else np.nan
     table["avg"] = table[names].mean(axis=1, skipna=False)  # missing stays missing
     order = [c for c in columns if not c.startswith("diagnostics/")]
+    if not every_column:
+        extra = tell_apart(table, cells, order)
+        for position, key in enumerate(extra):
+            table.insert(len(order) + position, key, cells["settings"].apply(lambda s, k=key: s.get(k, MISSING))
+                         if key != "cell" else cells["cell_id"].str[:8])
+        order += extra
     return table.sort_values(order, na_position="first").reset_index(drop=True)
+
+
+def tell_apart(table: pd.DataFrame, cells: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The settings to show so that no two rows look the same: those that differ between look-alike
+    rows, and the cell id when nothing recorded does (other data files or library versions)."""
+    def look_alikes(shown: pd.DataFrame) -> list:
+        looks = pd.Series([" | ".join(map(str, row)) for row in shown.itertuples(index=False)], index=shown.index)
+        return [list(index) for index in looks.groupby(looks).groups.values() if len(index) > 1]
+
+    if "settings" not in cells:
+        return []
+    extra = []
+    for rows in look_alikes(table[columns]):
+        settings = [cells.at[i, "settings"] for i in rows]
+        extra += [k for k in sorted(set().union(*settings)) if len({s.get(k) for s in settings}) > 1 and k not in extra]
+    shown = table[columns].assign(**{k: cells["settings"].apply(lambda s, k=k: s.get(k)) for k in extra})
+    return extra + (["cell"] if look_alikes(shown) else [])
 
 
 def best_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -63,11 +103,13 @@ def best_table(frame: pd.DataFrame) -> pd.DataFrame:
             scored = group.dropna(subset=["avg"])
             if scored.empty:
                 continue
-            best = scored.loc[scored["avg"].idxmax()]
+            top = scored[scored["avg"].round(2) == scored["avg"].round(2).max()]  # a tie as printed
+            best = min((r for _, r in top.iterrows()), key=complexity)
             described = ", ".join(f"{c}={best[c]}" for c in configs
                                   if c not in ("model", "fit_on") and not pd.isna(best[c]))
+            ties = f" (tied with {len(top) - 1} more complex)" if len(top) > 1 else ""
             rows.append({"family": family, "model": model, "best": round(float(best["avg"]), 2),
-                         "configuration": described or "(one configuration)", "cells": len(group)})
+                         "configuration": (described or "(one configuration)") + ties, "cells": len(group)})
     return pd.DataFrame(rows)
 
 
@@ -84,7 +126,8 @@ def variant(row) -> str:
 
 
 def pivots(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """{"<family> <model> [layer ...]": pooling variant x post-processing of the family average}."""
+    """{"<family> <model>": pooling variant x post-processing of the family average}, with layer and
+    template as row groups when they vary."""
     out = {}
     for family in FAMILIES:
         table = family_table(frame, family, every_column=True)
@@ -92,12 +135,9 @@ def pivots(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
             continue
         table["variant"] = [variant(r) for _, r in table.iterrows()]
         table["model"] = [m if pd.isna(w) else f"{m} w={w:g}" for m, w in zip(table["model"], table["w"])]
-        keys = ["model"] + [c for c in ("layer", "template") if table[c].astype(str).nunique() > 1]
-        for values, group in table.groupby(keys, dropna=False):
-            values = values if isinstance(values, tuple) else (values,)
-            name = " ".join([family] + [f"{k}={v}" if k != "model" else str(v) for k, v in zip(keys, values)])
-            out[name] = group.pivot_table(index="variant", columns="postproc", values="avg", aggfunc="max",
-                                          dropna=False)
+        for model, group in table.groupby("model"):
+            rows = [c for c in ("layer", "template") if group[c].astype(str).nunique() > 1] + ["variant"]
+            out[f"{family} {model}"] = group.pivot_table(index=rows, columns="postproc", values="avg", aggfunc="max")
     return out
 
 
@@ -132,15 +172,32 @@ def _markdown(table: pd.DataFrame, index: bool = False) -> str:
     return table.astype(object).where(table.notna(), None).to_markdown(index=index, floatfmt=".2f", missingval=MISSING)
 
 
-def _write(table: pd.DataFrame, folder: Path, name: str, index: bool = False) -> None:
+def latex(table: pd.DataFrame, caption: str, label: str, scores: list[str], index: bool = False) -> str:
+    """A booktabs table: every text escaped, two decimals, `-` for missing, the best of each score column bold."""
+    styler = table.style.format(precision=2, na_rep=MISSING, escape="latex").format_index(escape="latex", axis=1)
+    styler = styler.format_index(escape="latex", axis=0) if index else styler.hide(axis="index")
+    if scores:
+        styler = styler.highlight_max(subset=scores, props="textbf:--rwrap;")
+    return styler.to_latex(caption=escape_latex(caption), label=label, hrules=True, position="htbp",
+                           position_float="centering", multirow_align="naive")
+
+
+def _write(table: pd.DataFrame, folder: Path, name: str, caption: str, scores: list[str], index: bool = False) -> None:
     table.to_csv(folder / f"{name}.csv", index=index)
     (folder / f"{name}.md").write_text(_markdown(table, index) + "\n")
-    (folder / f"{name}.tex").write_text(table.to_latex(index=index, float_format="%.2f", na_rep=MISSING))
+    label = "tab:" + re.sub(r"[^A-Za-z0-9.+-]+", "-", name)
+    (folder / f"{name}.tex").write_text(latex(table, caption, label, scores, index))
+
+
+OWNED = ("*.csv", "*.md", "*.tex")  # the tables folder is rewritten whole: no file of an earlier report stays
 
 
 def write_tables(results: Results, folder: Path) -> list[Path]:
     """Write every table to `folder` (Markdown, LaTeX, CSV) and a README.md that shows them all."""
     folder.mkdir(parents=True, exist_ok=True)
+    for pattern in OWNED:
+        for old in folder.glob(pattern):
+            old.unlink()
     frame = results.frame
     sections = [f"# Tables\n\nSource: {results.source}; {len(frame)} cells; duplicate runs dropped (latest "
                 f"kept): {results.duplicates}. Scores x100 (STS: Spearman; clustering and classification: "
@@ -149,16 +206,21 @@ def write_tables(results: Results, folder: Path) -> list[Path]:
         table = family_table(frame, family)
         if table.empty:
             continue
-        _write(table, folder, family)
+        metric = FAMILIES[family].headline[0]
+        scores = datasets_of(frame, family) + ["avg"]
+        _write(table, folder, family, f"{family}: {metric} x100 per dataset and their average; best per column in "
+                                      f"bold, - not scored.", [c for c in scores if c in table])
         sections.append(f"## {family}\n\n{_markdown(table)}\n")
     best = best_table(frame)
     if not best.empty:
-        _write(best, folder, "best")
+        _write(best, folder, "best", "The best configuration per model and family (family average x100; ties go to "
+                                     "the simpler configuration).", [])
         sections.append(f"## Best configuration per model and family\n\n{_markdown(best)}\n")
     for name, pivot in pivots(frame).items():
         if pivot.shape[0] > 1 or pivot.shape[1] > 1:
             slug = "pivot_" + re.sub(r"[^A-Za-z0-9.+-]+", "_", name)
-            _write(pivot, folder, slug, index=True)
+            _write(pivot, folder, slug, f"{name}: pooling x post-processing, family average x100; best per column in "
+                                        f"bold.", list(pivot.columns), index=True)
             sections.append(f"## {name}: pooling x post-processing (family average)\n\n"
                             f"{_markdown(pivot, index=True)}\n")
     sections.append("## Golden checks\n\n" + "\n".join(golden(frame)) + "\n")

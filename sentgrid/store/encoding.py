@@ -12,19 +12,24 @@ writes the primitive entry of the same sentences too.
 import errno
 import logging
 import shutil
+import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from ..errors import SentgridError, choice_error
+from ..errors import Interrupted, SentgridError, choice_error
 from ..pooling.tokens import TokenBatch
 from .entries import STORE_DTYPES, CorruptEntry, EntryStore, entry_key, owner_tag
+from .partial import PartialEncode
 
 log = logging.getLogger(__name__)
 
 TOKENS = "tokens"  # the entry kind holding per-token states
+PIECE_SENTENCES = 1024  # a primitive pass encodes this many at a time (fixed: the same pieces on every run)
+SMALL_PASS = 256  # no progress bar below this many sentences
 
 
 @dataclass
@@ -58,21 +63,53 @@ class LayerGather:
         return np.asarray(self.array[layer][self.positions])
 
 
+class Rows:
+    """The primitives of a pass's n rows, filled piece by piece (allocated when the first piece shows
+    their shapes), and which rows were over the length limit."""
+
+    def __init__(self, n: int):
+        self.n, self.arrays, self.over_length = n, None, np.zeros(n, dtype=bool)
+
+    def place(self, start: int, piece: dict) -> int:
+        """Put a piece ({name: [layers, rows, dim]}, `over_length`) at row `start`; the row after it."""
+        piece = dict(piece)
+        over_length = piece.pop("over_length")
+        if self.arrays is None:
+            self.arrays = {name: np.empty((a.shape[0], self.n, a.shape[2]), dtype=np.float32) for name, a in piece.items()}
+        end = start + len(over_length)
+        for name, array in piece.items():
+            self.arrays[name][:, start:end] = array
+        self.over_length[start:end] = over_length
+        return end
+
+    def slice(self, start: int, end: int) -> tuple[dict, np.ndarray]:
+        return {name: a[:, start:end] for name, a in self.arrays.items()}, self.over_length[start:end]
+
+
+def _check_rows(encoder, primitives: dict, expected: int) -> None:
+    short = {name: a.shape[1] for name, a in primitives.items() if a.shape[1] != expected}
+    if short:  # an entry is written only when every row was computed
+        raise SentgridError(f"{encoder.label} returned {short} rows for {expected} sentences; nothing was stored.")
+
+
 class Encoding:
     """`store_dtype` float16 halves the disk size of primitive entries (cosines move by ~1e-4). Token
     entries (`token_dtype`) are float16 by default: they hold every token's state at every layer (~11 kB
     per token for MiniLM in float32), and token-level pooling averages them anyway.
 
     `on_encoded(label, sentences, seconds, tokens)` is told of every forward pass (plan's throughput
-    telemetry; `tokens`: the pass kept every token's state, which is slower)."""
+    telemetry; `tokens`: the pass kept every token's state, which is slower).
+
+    A primitive pass runs in pieces of PIECE_SENTENCES and commits what it finished every
+    `commit_seconds` and when interrupted (see partial.py), so the next run computes only the rest."""
 
     def __init__(self, entries: EntryStore, store_dtype: str = "float32", token_dtype: str = "float16",
-                 on_encoded=None):
+                 on_encoded=None, commit_seconds: float = 60.0):
         for setting, value in (("cache.dtype", store_dtype), ("cache.token_dtype", token_dtype)):
             if value not in STORE_DTYPES:
                 raise choice_error(setting, value, STORE_DTYPES)
         self.entries, self.store_dtype, self.token_dtype = entries, store_dtype, token_dtype
-        self.on_encoded = on_encoded
+        self.on_encoded, self.commit_seconds = on_encoded, commit_seconds
 
     def key_for(self, identity: dict, sentences: list[str], kind: str) -> str:
         """The entry key of `sentences` for an encoder `identity`; `kind` is TOKENS or any primitive."""
@@ -153,22 +190,22 @@ class Encoding:
         union = list(dict.fromkeys(s for sentences in missing.values() for s in sentences))
         row = {sentence: i for i, sentence in enumerate(union)}
         self.entries.remove_stale_temporaries()  # leftovers of killed writers hold disk space
-        scratch = self.entries.root / f".scratch-{owner_tag()}-{uuid.uuid4().hex[:8]}" if kind == TOKENS else None
+        partial = None
         try:
             started = time.perf_counter()
-            primitives, encoded = encoder.encode(union, desc=f"encode {len(union)} sentences", token_dir=scratch)
-            short = {name: a.shape[1] for name, a in primitives.items() if a.shape[1] != len(union)}
-            if short:  # an entry is written only when every row was computed
-                raise SentgridError(f"{encoder.label} returned {short} rows for {len(union)} sentences; nothing "
-                                    f"was stored.")
+            if kind == TOKENS:
+                primitives, encoded, over_length = self._token_pass(encoder, union)
+                computed = len(union)
+            else:
+                partial = PartialEncode(self.entries, identity, union, self.store_dtype)
+                primitives, encoded, over_length, computed = self._resumable_pass(encoder, union, partial)
             seconds = time.perf_counter() - started
             stats.encode_seconds += seconds
-            stats.sentences_computed += len(union)
+            stats.sentences_computed += computed
             stats.tokens += encoded["tokens"]
             stats.mask_truncated += encoded.get("mask_truncated", 0)
-            if self.on_encoded is not None:
-                self.on_encoded(encoder.label, len(union), seconds, kind == TOKENS)
-            over_length = encoded["lengths"] > encoded["max_length"]
+            if self.on_encoded is not None and computed:
+                self.on_encoded(encoder.label, computed, seconds, kind == TOKENS)
             stats.truncated += int(over_length.sum())
             out = {}
             for key, sentences in missing.items():
@@ -177,14 +214,69 @@ class Encoding:
                 subset = {name: array[:, index] for name, array in primitives.items()}
                 out[key] = self._write(key, kind, layers, identity, sentences, subset, meta, encoded, index)
                 stats.entries_computed += 1
+            if partial is not None:
+                partial.discard()
             return out
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
                 raise self._disk_error(exc, len(union)) from exc
             raise
+
+    def _bar(self, encoder, total: int, resumed: int = 0):
+        # In a log file (no terminal) a bar redrawn every 0.1 s buries everything else.
+        return tqdm(total=total, initial=resumed, desc=f"{encoder.label}: encode {total:,} sentences", unit="sent",
+                    disable=total - resumed < SMALL_PASS, mininterval=0.1 if sys.stderr.isatty() else 30,
+                    delay=2)  # shown once the model has loaded (its log line would land inside the bar)
+
+    def _token_pass(self, encoder, union):
+        """One pass keeping every token's state (in a scratch memory map); it keeps nothing until done."""
+        scratch = self.entries.root / f".scratch-{owner_tag()}-{uuid.uuid4().hex[:8]}"
+        try:
+            with self._bar(encoder, len(union)) as bar:
+                primitives, encoded = encoder.encode(union, progress=bar, token_dir=scratch)
+            _check_rows(encoder, primitives, len(union))
+            return primitives, encoded, encoded["lengths"] > encoded["max_length"]
+        except KeyboardInterrupt as exc:
+            raise Interrupted(f"a token pass keeps nothing until it completes: its {len(union):,} sentences are "
+                              f"encoded again by the next run") from exc
         finally:
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _resumable_pass(self, encoder, union, partial: PartialEncode):
+        """Primitives of `union`, encoded piece by piece from where an interrupted pass stopped; what is
+        finished is committed every `commit_seconds` and when interrupted. Returns (primitives, encode
+        stats, rows over the length limit, sentences computed now)."""
+        n = len(union)
+        rows = Rows(n)
+        done = 0
+        for segment in partial.resume():
+            done = rows.place(done, segment)
+        if done:
+            log.info("resuming an interrupted encode: %s of %s sentences were kept", f"{done:,}", f"{n:,}")
+        committed = filled = done
+        tokens = mask_truncated = 0
+        last_commit = time.monotonic()
+        with self._bar(encoder, n, done) as bar:
+            try:
+                for start in range(done, n, PIECE_SENTENCES):
+                    piece = union[start:start + PIECE_SENTENCES]
+                    primitives, encoded = encoder.encode(piece, progress=bar)
+                    _check_rows(encoder, primitives, len(piece))
+                    filled = rows.place(start, {**primitives, "over_length": encoded["lengths"] > encoded["max_length"]})
+                    tokens += encoded["tokens"]
+                    mask_truncated += encoded.get("mask_truncated", 0)
+                    if time.monotonic() - last_commit >= self.commit_seconds and filled < n:
+                        partial.commit(committed, *rows.slice(committed, filled))
+                        committed, last_commit = filled, time.monotonic()
+            except KeyboardInterrupt as exc:
+                try:
+                    partial.commit(committed, *rows.slice(committed, filled))
+                    committed = filled
+                except OSError:
+                    pass
+                raise Interrupted(f"kept {committed:,} of {n:,} encoded sentences in the cache; the next run encodes "
+                                  f"only the other {n - committed:,}") from exc
+        return rows.arrays, {"tokens": tokens, "mask_truncated": mask_truncated}, rows.over_length, n - done
 
     def _write(self, key, kind, layers, identity, sentences, subset, meta, encoded, index):
         """Write one computed entry (and, for a token entry, the primitive entry of the same pass);

@@ -233,3 +233,47 @@ def test_damaged_data_files_stop_with_the_file_and_line(tmp_path, data_root, led
     assert done.returncode == 2 and message in done.stderr and "biosses.tsv" in done.stderr, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert not list((tmp_path / "cache" / "cells").glob("*/*.json"))  # nothing counts as finished
+
+
+def committed_segments(cache: Path) -> int:
+    found = 0
+    for meta in cache.glob("[0-9a-f][0-9a-f]/*/meta.json"):
+        try:
+            found += "partial_of" in meta.read_text()
+        except OSError:
+            continue
+    return found
+
+
+def test_ctrl_c_and_a_kill_keep_the_finished_encode(tmp_path, data_root, ledger):
+    """A cold cell interrupted by Ctrl-C (SIGINT), then by a kill (SIGTERM), each after a segment was
+    committed: one line each, an `interrupted` record, and the third run encodes only the rest, with the
+    numbers of an undisturbed run."""
+    cell = ("task.sts.datasets=[STSB,SICK-R]", "task.max_items=700", "cache.commit_seconds=0", "tracking.enabled=false")
+    env = {**os.environ, "SENTGRID_DATA": str(data_root)}
+    messages = []
+    for number, signum in enumerate((signal.SIGINT, signal.SIGTERM)):
+        process = subprocess.Popen(command(tmp_path, *cell, f"hydra.run.dir={tmp_path / str(number)}"),
+                                   cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300
+        while committed_segments(tmp_path / "cache") <= number and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert process.poll() is None, "the encode finished before it could be interrupted"
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=120)
+        record = json.loads((tmp_path / str(number) / "result.json").read_text())
+        assert process.returncode == 130 and "Traceback" not in stderr, stderr[-3000:]
+        assert record["status"] == "interrupted"
+        messages.append([line for line in stderr.splitlines() if "interrupted" in line])
+    assert all(len(lines) == 1 and "kept" in lines[0] for lines in messages), messages
+    kept = int(messages[-1][0].split("kept ")[1].split(" of ")[0].replace(",", ""))
+    total = int(messages[-1][0].split(" of ")[1].split(" ")[0].replace(",", ""))
+    resumed = run(tmp_path, data_root, *cell, f"hydra.run.dir={tmp_path / 'resumed'}")
+    fresh = run(tmp_path, data_root, *cell, f"hydra.run.dir={tmp_path / 'fresh'}", cache="fresh")
+    assert resumed.returncode == 0 and fresh.returncode == 0, resumed.stderr[-3000:] + fresh.stderr[-3000:]
+    resumed, fresh = (json.loads((tmp_path / name / "result.json").read_text()) for name in ("resumed", "fresh"))
+    wrong = int(differs(resumed["metrics"], fresh["metrics"]))
+    ledger("Ctrl-C, then a kill, during a cold encode", 2, int(resumed["status"] == "ok"), 0, wrong)
+    assert 0 < kept < total and resumed["encode"]["sentences_computed"] == total - kept
+    assert fresh["encode"]["sentences_computed"] == total and wrong == 0
+    assert committed_segments(tmp_path / "cache") == 0  # the finished pass removed its segments

@@ -63,10 +63,69 @@ def test_missing_cells_show_as_missing_and_are_never_averaged(results, tmp_path)
 
 
 def test_pivot_and_golden_lines(results):
-    pivot = pivots(results.frame)["sts minilm layer=6"]
+    pivot = pivots(results.frame)["sts minilm"]
     assert pivot.loc["avg", "none"] == 76.0 and pivot.loc["avg", "whiten"] == 63.0
     lines = golden(results.frame)
     assert any("bert-base" in line and "skipped" in line for line in lines)
+
+
+def with_corpus(rec, **task):
+    rec["config"]["corpus"] = {"source": "file", "path": "/data/corpus.txt"}
+    rec["config"]["task"]["sts"].update(task)
+    return rec
+
+
+def test_look_alike_rows_are_told_apart_by_the_setting_that_differs(tmp_path):
+    write(tmp_path / "s", [
+        with_corpus(record("a", metrics={"sts/STSB/spearman": 80.0})),
+        with_corpus(record("b", metrics={"sts/STSB/spearman": 79.0}), text_variant="senteval"),
+        with_corpus(record("c", metrics={"sts/STSB/spearman": 78.0})),  # same settings, other data: cell id
+    ])
+    table = family_table(load("records", sweeps=[str(tmp_path / "s")]).frame, "sts")
+    assert list(table.columns) == ["model", "task.sts.text_variant", "cell", "STSB", "avg"]
+    assert sorted(zip(table["task.sts.text_variant"], table["cell"])) == [("raw", "a"), ("raw", "c"), ("senteval", "b")]
+
+
+def test_a_tie_goes_to_the_simpler_configuration(tmp_path):
+    write(tmp_path / "s", [record("n", postproc="normalize", metrics={"sts/STSB/spearman": 80.001}),
+                           record("p", postproc="none", metrics={"sts/STSB/spearman": 80.0}),
+                           record("w", postproc="whiten", metrics={"sts/STSB/spearman": 70.0})])
+    best = best_table(load("records", sweeps=[str(tmp_path / "s")]).frame)
+    assert best.loc[0, "configuration"] == "postproc=none (tied with 1 more complex)"
+
+
+def test_latex_is_escaped_captioned_bolds_the_best_and_compiles(tmp_path, results):
+    import shutil
+    import subprocess
+
+    frame = results.frame.copy()
+    frame["template"] = ["prompt_a&b", "50%_off", "none"]
+    write_tables(type(results)(frame, "records", 0), tmp_path / "tables")
+    tex = (tmp_path / "tables" / "sts.tex").read_text()
+    assert r"prompt\_a\&b" in tex and r"50\%\_off" in tex and r"fit\_on" in tex
+    assert r"\caption{sts: spearman" in tex and r"\label{tab:sts}" in tex
+    assert r"\textbf{76.00}" in tex and r"\textbf{63.00}" not in tex  # the best average, and only it
+    pivot = next((tmp_path / "tables").glob("pivot_*.tex")).read_text()
+    assert r"\textbf{" in pivot and r"\label{tab:pivot" in pivot
+    if not shutil.which("pdflatex"):
+        pytest.skip("pdflatex is not installed: escaping checked, compiling not")
+    document = ("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
+                + "\n".join(p.read_text() for p in sorted((tmp_path / "tables").glob("*.tex"))) + "\\end{document}\n")
+    (tmp_path / "doc.tex").write_text(document)
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    if "booktabs.sty' not found" in done.stdout:
+        pytest.skip("pdflatex lacks booktabs (texlive-latex-recommended): escaping checked, compiling not")
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_make_tables_clears_what_it_wrote_before(tmp_path, results):
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    (folder / "pivot_sts_minilm_layer_3.md").write_text("stale")
+    (folder / "notes.txt").write_text("mine")
+    write_tables(results, folder)
+    assert not (folder / "pivot_sts_minilm_layer_3.md").exists() and (folder / "notes.txt").exists()
 
 
 def test_golden_minilm_row_reports_the_distance(tmp_path):
@@ -103,6 +162,8 @@ def test_figures_from_records(tmp_path):
     frame = load("records", sweeps=[str(tmp_path / "s")]).frame
     written, skipped = write_figures(frame, tmp_path / "figures")
     names = {p.name for p in written}
-    assert {"fig1_isoscore_sts.png", "fig3_alignment_uniformity.png", "fig4_layers.png", "fig5_bert_avg.png"} <= names
-    assert any("fig2" in line for line in skipped)
+    assert {"fig0_cells.png", "fig1_isoscore_sts.png", "fig3_alignment_uniformity.png", "fig4_layers.png",
+            "fig5_bert_avg.png"} <= names
+    assert skipped == ["fig2_isoscore_clustering.png: skipped, the results have no cells with diagnostics and "
+                       "clustering; feed it with: python -m sentgrid -m +experiment=isotropy"]
     assert all(p.stat().st_size > 10_000 for p in written)

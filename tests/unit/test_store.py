@@ -29,7 +29,7 @@ class CountingEncoder:
     def identity(self):
         return {"model": "counting", "dim": self.dim}
 
-    def encode(self, sentences, desc="", token_dir=None):
+    def encode(self, sentences, progress=None, token_dir=None):
         with open(self.log, "a") as f:
             f.write(f"{len(sentences)}\n")
         time.sleep(self.delay)
@@ -198,8 +198,8 @@ class BrokenEncoder(CountingEncoder):
         super().__init__(log)
         self.fault = fault
 
-    def encode(self, sentences, desc="", token_dir=None):
-        out, stats = super().encode(sentences, desc, token_dir)
+    def encode(self, sentences, progress=None, token_dir=None):
+        out, stats = super().encode(sentences, progress, token_dir)
         if self.fault == "nan":
             out["cls"][1, 0, 0] = np.nan
         else:  # rows left unfilled
@@ -217,3 +217,65 @@ def test_broken_encoder_output_is_never_stored(tmp_path, fault, message):
     assert not list((tmp_path / "cache").glob("[0-9a-f][0-9a-f]/*"))
     good, stats = cache.primitives(CountingEncoder(tmp_path / "log"), {"a": ["x", "y", "z"]}, "cls", [1])
     assert stats.sentences_computed == 3 and np.isfinite(good["a"]).all()
+
+
+class InterruptedEncoder(CountingEncoder):
+    """Ctrl-C during its `stop_at`-th forward pass."""
+
+    def __init__(self, log, stop_at: int):
+        super().__init__(log)
+        self.stop_at, self.passes = stop_at, 0
+
+    def encode(self, sentences, progress=None, token_dir=None):
+        self.passes += 1
+        if self.passes == self.stop_at:
+            raise KeyboardInterrupt
+        return super().encode(sentences, progress, token_dir)
+
+
+def many(n):
+    return [f"sentence number {i}" for i in range(n)]
+
+
+@pytest.mark.parametrize("commit_seconds", [0.0, 3600.0])
+def test_an_interrupted_encode_keeps_its_finished_pieces_and_the_next_run_computes_the_rest(tmp_path, commit_seconds):
+    from sentgrid.errors import Interrupted
+    from sentgrid.store.encoding import PIECE_SENTENCES
+
+    requests = {"a": many(2500), "b": many(2600)[100:]}  # 2,600 distinct: pieces of 1,024, 1,024, 552
+    cache = Encoding(EntryStore(tmp_path / "cache"), commit_seconds=commit_seconds)
+    with pytest.raises(Interrupted, match=f"kept {2 * PIECE_SENTENCES:,} of 2,600 encoded sentences"):
+        cache.primitives(InterruptedEncoder(tmp_path / "log", stop_at=3), requests, "cls", [0, 2])
+    resumed, stats = cache.primitives(CountingEncoder(tmp_path / "log"), requests, "cls", [0, 2])
+    assert calls(tmp_path / "log") == [1024, 1024, 552] and stats.sentences_computed == 552
+    fresh, _ = store(tmp_path / "fresh").primitives(CountingEncoder(tmp_path / "log2"), requests, "cls", [0, 2])
+    for name in requests:
+        np.testing.assert_array_equal(resumed[name], fresh[name])
+    # the pass's segments are gone once its entries are written
+    metas = [json.loads(p.read_text()) for p in (tmp_path / "cache").glob("[0-9a-f][0-9a-f]/*/meta.json")]
+    assert len(metas) == 2 and not any("partial_of" in m for m in metas)
+
+
+def test_a_damaged_segment_is_computed_again(tmp_path):
+    from sentgrid.errors import Interrupted
+
+    cache = Encoding(EntryStore(tmp_path / "cache"), commit_seconds=0.0)
+    with pytest.raises(Interrupted, match="kept 2,048 of 3,000"):
+        cache.primitives(InterruptedEncoder(tmp_path / "log", stop_at=3), {"a": many(3000)}, "cls", [1])
+    segments = sorted((p for p in (tmp_path / "cache").glob("[0-9a-f][0-9a-f]/*/meta.json")
+                       if json.loads(p.read_text())["rows"][0] == 1024), key=str)
+    cls = segments[0].parent / "cls.npy"
+    data = bytearray(cls.read_bytes())
+    data[-1] ^= 0xFF
+    cls.write_bytes(bytes(data))
+    _, stats = cache.primitives(CountingEncoder(tmp_path / "log"), {"a": many(3000)}, "cls", [1])
+    assert stats.sentences_computed == 3000 - 1024 and calls(tmp_path / "log") == [1024, 1024, 1024, 952]
+
+
+def test_an_interrupted_token_pass_says_it_kept_nothing(tmp_path):
+    from sentgrid.errors import Interrupted
+
+    cache = store(tmp_path / "cache")
+    with pytest.raises(Interrupted, match="token pass keeps nothing"):
+        cache.tokens(InterruptedEncoder(tmp_path / "log", stop_at=1), {"a": many(10)}, [0])
+    assert not list((tmp_path / "cache").glob(".scratch-*"))
