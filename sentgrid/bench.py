@@ -8,6 +8,7 @@
    same sweep re-run, as users run them (`python -m sentgrid -m ...`, fresh cache).
 5. (--static) Building Avg. and training B2S on WikiText-2 with MiniLM: time and size.
 6. (--tasks) Clustering and classification cells on the persistent cache: seconds per dataset.
+7. plan's estimate against the measured wall time of the last sweeps run here (multirun/).
 
     python -m sentgrid.bench [--max-items N] [--cells N] [--sweeps] [--static] [--tasks]
 """
@@ -133,6 +134,7 @@ def main() -> None:
         static_costs()
     if args.tasks:
         task_costs(args.max_items)
+    plan_accuracy()
     print(f"\npeak memory (RSS) of this process: {peak_memory_mib():.0f} MiB")
 
 
@@ -162,6 +164,30 @@ def sweep_costs(max_items) -> None:
     print(f"cold 16-cell sweep    : {cold:7.1f} s  = {cold / cell:.2f}x one cell (goal <= 1.3x)")
     print(f"same sweep re-run     : {again:7.1f} s  = {100 * again / cold:.1f} % of the cold sweep (goal <= 5 %); "
           f"{out.strip().splitlines()[-1]}")
+
+
+def plan_accuracy(last: int = 10) -> None:
+    """plan's estimate (made when each sweep started) against its measured wall time, for the last sweeps."""
+    import json
+
+    from .paths import home
+
+    found = []
+    for path in (home() / "multirun").rglob("summary.json"):
+        try:
+            seconds = json.loads(path.read_text()).get("seconds", {})
+        except (OSError, ValueError):
+            continue
+        if seconds.get("planned") and seconds.get("measured"):
+            found.append((path.stat().st_mtime, path.parent, seconds))
+    print("\n== plan's estimate vs the measured wall time, last sweeps run here (goal: ratio within 0.67-1.5) ==")
+    if not found:
+        print("no sweep with an estimate yet: run one (python -m sentgrid -m ...) and bench again")
+        return
+    for _, folder, seconds in sorted(found)[-last:]:
+        ratio = seconds["planned"] / seconds["measured"]
+        print(f"planned {seconds['planned']:7.1f} s  measured {seconds['measured']:7.1f} s  ratio {ratio:5.2f}  "
+              f"{folder.relative_to(home())}")
 
 
 def static_costs() -> None:

@@ -3,6 +3,7 @@
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -50,6 +51,7 @@ class SweepSummary(Callback):
     folder, and exit 1 when cells failed (`exit_nonzero_on_failure`)."""
 
     def on_multirun_start(self, config, **kwargs) -> None:
+        self.started, self.estimate = time.time(), self.announce(config)
         if config.get("tracking", {}).get("enabled", False):
             from . import tracking
 
@@ -63,12 +65,31 @@ class SweepSummary(Callback):
         if not sweep_dir.is_dir():
             return
         summary = summarise(sweep_dir)
-        (sweep_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+        # plan's estimate beside the measured wall time: `make bench` prints the ratio of the last sweeps
+        seconds = {"planned": self.estimate, "measured": round(time.time() - self.started, 1)} \
+            if getattr(self, "started", None) else {}
+        (sweep_dir / "summary.json").write_text(json.dumps({**summary, "seconds": seconds}, indent=1))
         print(comparison(sweep_dir) + "\n\n" + format_summary(summary), flush=True)
         if config.get("tracking", {}).get("enabled", False):
             print(self.reconcile(config, sweep_dir, summary), flush=True)
         if (summary["failed"] or summary["interrupted"]) and config.get("exit_nonzero_on_failure", True):
             sys.exit(1)
+
+    @staticmethod
+    def announce(config) -> float | None:
+        """Print what `plan` estimates for the sweep about to run; its estimate in seconds."""
+        from .plan import plan
+
+        try:
+            report = plan(list(config.hydra.overrides.task))
+        except Exception as exc:  # an estimate is a courtesy: the sweep runs anyway
+            log.debug("no estimate for this sweep (%s: %s)", type(exc).__name__, exc)
+            return None
+        passes = report["to_encode"]
+        encode = f", {passes} forward pass{'es' * (passes > 1)} to encode" if passes else ", all encodings cached"
+        print(f"sweep: {report['cells']} cells ({report['finished']} already finished{encode}); plan estimates "
+              f"{report['estimate_seconds'] / 60:.1f} min", flush=True)
+        return report["estimate_seconds"]
 
     @staticmethod
     def reconcile(config, sweep_dir: Path, summary: dict) -> str:

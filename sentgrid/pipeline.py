@@ -33,7 +33,8 @@ def _warnings_kept(kept: list):
         warnings.simplefilter("default")
         yield
     for warning in caught:
-        text = f"{warning.category.__name__}: {warning.message} ({warning.filename.rsplit('site-packages/', 1)[-1]}:{warning.lineno})"
+        where = f"{warning.filename.rsplit('site-packages/', 1)[-1]}:{warning.lineno}"
+        text = f"{warning.category.__name__}: {warning.message} ({where})"
         if text not in kept:
             kept.append(text)
 

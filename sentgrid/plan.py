@@ -25,23 +25,36 @@ from .requests import load_datasets, requests_for
 from .spec import CellSpec
 from .store import TOKENS, Encoding, EntryStore
 
-# Sentences per second on a 2-core CPU (REFERENCE.md §5) when nothing was measured on this machine yet.
-DEFAULT_THROUGHPUT = {384: 400.0, 768: 45.0}
+# Characters per second on a 2-core CPU when nothing was measured on this machine yet: REFERENCE.md §5's
+# sentences per second (MiniLM 400, bert-base 45) times 57, the mean characters of an STS sentence.
+DEFAULT_THROUGHPUT = {384: 400.0 * 57, 768: 45.0 * 57}
 # Seconds per cell on cached encodings, by family (measured with MiniLM; bench.py --tasks), until measured here.
 DEFAULT_CELL_SECONDS = {"sts": 2.0, "clustering": 10.0, "classification": 80.0}
 START_SECONDS, SKIP_SECONDS = 6.0, 0.2  # a sweep's start (imports, model load); one finished cell's skip
 
 
+def _config_dir():
+    """Hydra's config search path: the running app's (a sweep's callback plans) or our conf/ folder."""
+    from contextlib import nullcontext
+
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        return nullcontext()
+    return initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3")
+
+
 def expand(arguments: list[str]) -> list[list[str]]:
     """Every cell's override list, as `python -m sentgrid -m <arguments>` would launch them."""
-    from hydra import compose, initialize_config_dir
+    from hydra import compose
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parser = OverridesParser.create()
     parsed = parser.parse_overrides(arguments)
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with _config_dir():
         cfg = compose("config", overrides=fixed, return_hydra_config=True)
     params = cfg.hydra.sweeper.get("params") or {}
     preset = [f"{key}={value}" for key, value in params.items()]
@@ -51,9 +64,9 @@ def expand(arguments: list[str]) -> list[list[str]]:
 
 
 def compose_cell(overrides: list[str]):
-    from hydra import compose, initialize_config_dir
+    from hydra import compose
 
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with _config_dir():
         return compose("config", overrides=overrides)
 
 
@@ -100,12 +113,12 @@ def forward_passes(cfg, memo: _Memo) -> list[tuple[str, str, object, list[str]]]
 def measured_throughput(cache_dir: Path, label: str, width: int) -> tuple[float, str]:
     table = throughput.read(cache_dir)
     measured = table.get(label)
-    if measured:
-        return measured["sentences_per_s"], "measured"
+    if measured and "characters_per_s" in measured:
+        return measured["characters_per_s"], "measured"
     plain = table.get(label.removesuffix(throughput.label("", True)))
-    if plain:  # token states never measured here: the plain pass's speed is the nearest measurement
-        return plain["sentences_per_s"], "measured without token states"
-    return DEFAULT_THROUGHPUT.get(width, 45.0 * 768 / max(width, 1)), "default"
+    if plain and "characters_per_s" in plain:  # token states never measured here: the nearest measurement
+        return plain["characters_per_s"], "measured without token states"
+    return DEFAULT_THROUGHPUT.get(width, 45.0 * 57 * 768 / max(width, 1)), "default"
 
 
 def cell_seconds(cell_profile: list, finished: list[dict]) -> float:
@@ -151,18 +164,22 @@ def plan(arguments: list[str]) -> dict:
             entries.setdefault(key, (label, encoder, sentences, Path(cfg.cache.dir)))
             keys.append(key)
         listing.append({"cell": overrides, "state": None, "keys": keys, "profile": cell_profiles[-1]})
-    to_encode = defaultdict(set)
+    to_encode, identities = defaultdict(set), {}
     cached = 0
     for key, (label, encoder, sentences, cache_dir) in entries.items():
         if EntryStore(cache_dir).exists(key):
             cached += 1
         else:
-            to_encode[(label, int(encoder.config.hidden_size), cache_dir)].update(sentences)
+            # each encoder identity (a template is another one) is its own pass over the sentences
+            identity = identities.setdefault(id(encoder), json.dumps(encoder.identity(), sort_keys=True, default=str))
+            to_encode[(label, int(encoder.config.hidden_size), cache_dir)].update((identity, s) for s in sentences)
     encode_seconds, models = 0.0, {}
     for (label, width, cache_dir), sentences in to_encode.items():
         rate, source = measured_throughput(cache_dir, label, width)
-        encode_seconds += len(sentences) / rate
-        models[label] = {"sentences": len(sentences), "sentences_per_s": round(rate, 1), "throughput": source}
+        characters = sum(len(s) for _, s in sentences)
+        encode_seconds += characters / rate
+        models[label] = {"sentences": len(sentences), "characters": characters, "characters_per_s": round(rate),
+                         "throughput": source}
     finished_by_cache = {d: FinishedCells(d).all() for d in {d for _, d in cell_profiles}}
     per_cell = sum(cell_seconds(p, finished_by_cache[d]) for p, d in cell_profiles)
     # Starting the sweep (Python, torch, the model) and recognising each finished cell cost time too.
@@ -193,8 +210,8 @@ def format_plan(report: dict, cells: bool = False) -> str:
              f"forward passes   {report['forward_passes']} cache entries ({report['cached']} cached, "
              f"{report['to_encode']} to encode)"]
     for label, model in report["models"].items():
-        lines.append(f"  {label:<15}{model['sentences']} distinct sentences at {model['sentences_per_s']}/s "
-                     f"({model['throughput']})")
+        lines.append(f"  {label:<22} {model['sentences']:,} sentences ({model['characters'] / 1e6:.1f} M characters) to "
+                     f"encode at {model['characters_per_s']:,} characters/s ({model['throughput']})")
     minutes = report["estimate_seconds"] / 60
     lines.append(f"estimate         {minutes:.1f} min ({report['estimate_encode_seconds']:.0f} s encoding, "
                  f"{report['estimate_cells_seconds']:.0f} s start, cache reads, pooling, post-processing and evaluation)")

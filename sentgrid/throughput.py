@@ -1,4 +1,5 @@
-"""Measured encode throughput per model, kept beside the cache for `plan`'s estimates."""
+"""Measured encode throughput per model, kept beside the cache for `plan`'s estimates: characters per
+second (a corpus of long sentences takes longer per sentence than STS) and sentences per second."""
 import json
 import logging
 import os
@@ -27,10 +28,10 @@ def label(model: str, tokens: bool) -> str:
 
 
 def recorder(cache_dir: str | Path):
-    """A function (model, sentences, seconds, tokens) that records one forward pass's speed."""
+    """A function (model, sentences, characters, seconds, tokens) that records one forward pass's speed."""
     root = Path(cache_dir)
 
-    def record(model: str, sentences: int, seconds: float, tokens: bool = False) -> None:
+    def record(model: str, sentences: int, characters: int, seconds: float, tokens: bool = False) -> None:
         if sentences < MIN_SENTENCES or seconds <= 0:
             return
         key = label(model, tokens)
@@ -38,8 +39,8 @@ def recorder(cache_dir: str | Path):
             root.mkdir(parents=True, exist_ok=True)
             with FileLock(str(root / f"{FILE}.lock")):
                 table = read(root)
-                table[key] = {"sentences_per_s": round(sentences / seconds, 1), "sentences": sentences,
-                                "measured": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                table[key] = {"characters_per_s": round(characters / seconds), "sentences_per_s": round(sentences / seconds, 1),
+                              "sentences": sentences, "measured": time.strftime("%Y-%m-%dT%H:%M:%S")}
                 tmp = root / temporary_name(FILE)
                 tmp.write_text(json.dumps(table, indent=1))
                 os.replace(tmp, root / FILE)

@@ -38,6 +38,7 @@ def cell_bars(frame: pd.DataFrame, path: Path) -> Path | None:
     fig, axes = plt.subplots(1, len(tables), figsize=(6.5 * len(tables), 1.2 + 0.3 * rows), squeeze=False)
     for ax, (family, table) in zip(axes[0], tables.items()):
         shown = [c for c in config_columns(table) if c not in ("fit_on",)]
+        total = len(table)
         table = table.sort_values("avg", ascending=False).head(MOST_BARS).iloc[::-1]
         labels = [" · ".join(str(r[c]) for c in shown if not pd.isna(r[c])) for _, r in table.iterrows()]
         colours = ["C1" if value == table["avg"].max() else "C0" for value in table["avg"]]
@@ -47,7 +48,8 @@ def cell_bars(frame: pd.DataFrame, path: Path) -> Path | None:
             ax.text(value, y, f" {value:.2f}", va="center", fontsize=7)
         low = table["avg"].min()
         ax.set_xlim(max(0, low - 5), table["avg"].max() + 3)
-        ax.set(xlabel=NAMES[family], title=f"{family}: {len(table)} cells ({' · '.join(shown)}), best in orange")
+        ax.set(xlabel=NAMES[family], ylabel=" · ".join(shown),
+               title=f"{family}: " + (f"the best {len(table)} of {total} cells" if total > len(table) else f"{total} cells"))
         ax.grid(alpha=0.3, axis="x")
     return _save(fig, path)
 

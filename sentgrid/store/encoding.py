@@ -97,8 +97,9 @@ class Encoding:
     entries (`token_dtype`) are float16 by default: they hold every token's state at every layer (~11 kB
     per token for MiniLM in float32), and token-level pooling averages them anyway.
 
-    `on_encoded(label, sentences, seconds, tokens)` is told of every forward pass (plan's throughput
-    telemetry; `tokens`: the pass kept every token's state, which is slower).
+    `on_encoded(label, sentences, characters, seconds, tokens)` is told of every forward pass (plan's
+    throughput telemetry; `seconds` without loading the model; `tokens`: the pass kept every token's
+    state, which is slower).
 
     A primitive pass runs in pieces of PIECE_SENTENCES and commits what it finished every
     `commit_seconds` and when interrupted (see partial.py), so the next run computes only the rest."""
@@ -143,10 +144,10 @@ class Encoding:
             # lock as well makes a parallel plain cell wait and read it instead of encoding them again.
             companions = [self.key_for(identity, sentences_of[key], "primitives") for key in missing] \
                 if kind == TOKENS else []
-            locks = [self.entries.lock(key) for key in sorted(set(missing + companions))]  # one order: no deadlock
-            for lock in locks:
-                lock.acquire()
+            locks = []
             try:
+                for key in sorted(set(missing + companions)):  # one order: no deadlock
+                    locks.append(self.entries.acquire(key))
                 for key in missing:  # another job may have written it while we waited
                     hit = self._try_read(key, kind, layers, stats)
                     if hit is not None:
@@ -191,10 +192,11 @@ class Encoding:
         row = {sentence: i for i, sentence in enumerate(union)}
         self.entries.remove_stale_temporaries()  # leftovers of killed writers hold disk space
         partial = None
+        scratch = self.entries.root / f".scratch-{owner_tag()}-{uuid.uuid4().hex[:8]}" if kind == TOKENS else None
         try:
             started = time.perf_counter()
             if kind == TOKENS:
-                primitives, encoded, over_length = self._token_pass(encoder, union)
+                primitives, encoded, over_length = self._token_pass(encoder, union, scratch)
                 computed = len(union)
             else:
                 partial = PartialEncode(self.entries, identity, union, self.store_dtype)
@@ -205,7 +207,9 @@ class Encoding:
             stats.tokens += encoded["tokens"]
             stats.mask_truncated += encoded.get("mask_truncated", 0)
             if self.on_encoded is not None and computed:
-                self.on_encoded(encoder.label, computed, seconds, kind == TOKENS)
+                characters = sum(map(len, union[len(union) - computed:]))  # a resumed pass computed the tail
+                self.on_encoded(encoder.label, computed, characters, seconds - encoded.get("load_seconds", 0.0),
+                                kind == TOKENS)
             stats.truncated += int(over_length.sum())
             out = {}
             for key, sentences in missing.items():
@@ -221,6 +225,9 @@ class Encoding:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
                 raise self._disk_error(exc, len(union)) from exc
             raise
+        finally:
+            if scratch is not None:  # after the writes: the token states are read from it
+                shutil.rmtree(scratch, ignore_errors=True)
 
     def _bar(self, encoder, total: int, resumed: int = 0):
         # In a log file (no terminal) a bar redrawn every 0.1 s buries everything else.
@@ -228,19 +235,16 @@ class Encoding:
                     disable=total - resumed < SMALL_PASS, mininterval=0.1 if sys.stderr.isatty() else 30,
                     delay=2)  # shown once the model has loaded (its log line would land inside the bar)
 
-    def _token_pass(self, encoder, union):
-        """One pass keeping every token's state (in a scratch memory map); it keeps nothing until done."""
-        scratch = self.entries.root / f".scratch-{owner_tag()}-{uuid.uuid4().hex[:8]}"
+    def _token_pass(self, encoder, union, scratch):
+        """One pass keeping every token's state (in a memory map in `scratch`); it keeps nothing until done."""
         try:
             with self._bar(encoder, len(union)) as bar:
                 primitives, encoded = encoder.encode(union, progress=bar, token_dir=scratch)
-            _check_rows(encoder, primitives, len(union))
-            return primitives, encoded, encoded["lengths"] > encoded["max_length"]
         except KeyboardInterrupt as exc:
             raise Interrupted(f"a token pass keeps nothing until it completes: its {len(union):,} sentences are "
                               f"encoded again by the next run") from exc
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        _check_rows(encoder, primitives, len(union))
+        return primitives, encoded, encoded["lengths"] > encoded["max_length"]
 
     def _resumable_pass(self, encoder, union, partial: PartialEncode):
         """Primitives of `union`, encoded piece by piece from where an interrupted pass stopped; what is
@@ -254,7 +258,7 @@ class Encoding:
         if done:
             log.info("resuming an interrupted encode: %s of %s sentences were kept", f"{done:,}", f"{n:,}")
         committed = filled = done
-        tokens = mask_truncated = 0
+        tokens = mask_truncated = load_seconds = 0
         last_commit = time.monotonic()
         with self._bar(encoder, n, done) as bar:
             try:
@@ -265,6 +269,7 @@ class Encoding:
                     filled = rows.place(start, {**primitives, "over_length": encoded["lengths"] > encoded["max_length"]})
                     tokens += encoded["tokens"]
                     mask_truncated += encoded.get("mask_truncated", 0)
+                    load_seconds += encoded.get("load_seconds", 0.0)
                     if time.monotonic() - last_commit >= self.commit_seconds and filled < n:
                         partial.commit(committed, *rows.slice(committed, filled))
                         committed, last_commit = filled, time.monotonic()
@@ -276,7 +281,8 @@ class Encoding:
                     pass
                 raise Interrupted(f"kept {committed:,} of {n:,} encoded sentences in the cache; the next run encodes "
                                   f"only the other {n - committed:,}") from exc
-        return rows.arrays, {"tokens": tokens, "mask_truncated": mask_truncated}, rows.over_length, n - done
+        stats = {"tokens": tokens, "mask_truncated": mask_truncated, "load_seconds": load_seconds}
+        return rows.arrays, stats, rows.over_length, n - done
 
     def _write(self, key, kind, layers, identity, sentences, subset, meta, encoded, index):
         """Write one computed entry (and, for a token entry, the primitive entry of the same pass);
