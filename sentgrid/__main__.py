@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 
 from .errors import Interrupted, SentgridError
-from .paths import register_resolvers
+from .paths import CONF_DIR, register_resolvers
 from .summary import summary_table
 
 log = logging.getLogger("sentgrid")
@@ -81,10 +81,10 @@ def _interrupted(exc: KeyboardInterrupt, job_dir: Path, tags: dict):
     sys.exit(130)
 
 
-@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     from . import tracking
-    from .cells import FinishedCells, cell_id
+    from .cells import FinishedCells, cell_id, stored_record
     from .overrides import check_added_keys
 
     hydra_cfg = HydraConfig.get()
@@ -104,9 +104,9 @@ def main(cfg: DictConfig) -> float | None:
         identity = cell_id(cfg)
         finished = FinishedCells(cfg.cache.dir)
         done = None if cfg.get("force", False) else finished.get(identity)
-        if done:
+        if done:  # the finished cell's objective, so sweepers that optimise (Optuna) see the same value
             _skip(cfg, job_dir, identity, finished, done, tags)
-            return None
+            return objective(stored_record(done), cfg)
         from . import pipeline  # heavy imports (torch, transformers) only for a cell that runs
 
         with kill_as_interrupt():
@@ -139,13 +139,19 @@ def main(cfg: DictConfig) -> float | None:
     print(f"\n{tags['cell']}\n{summary_table(record)}\n{warned}", flush=True)
     if cfg.tracking.enabled:
         tracking.track(record, job_dir, cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.timeout_s)
+    return objective(record, cfg)
+
+
+def objective(record: dict, cfg) -> float | None:
+    """What a cell returns to Hydra's sweeper: the average headline metric of its first family."""
     from .tasks import family
 
     first = family(cfg.task.families[0])
     return record["metrics"].get(f"{first.name}/avg/{first.headline[0]}")
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The `sentgrid` command (and `python -m sentgrid`): subcommands first, else a Hydra run."""
     if any(a in ("-h", "--help") for a in sys.argv[1:2]):
         from .help import text
 
@@ -161,3 +167,7 @@ if __name__ == "__main__":
 
         sys.exit(cache_main(sys.argv[2:]))
     main()
+
+
+if __name__ == "__main__":
+    cli()

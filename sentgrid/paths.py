@@ -1,13 +1,24 @@
-"""Where things live: the project root (for default cache and MLflow store) and the packaged model.
+"""Where things live: the configs (in the package when installed, `conf/` in a source checkout), the
+home of a user's outputs (cache, SQLite store, `multirun/`, `outputs/`, `reports/`), and the packaged model.
 
-Registered as OmegaConf resolvers so configs can say `${sentgrid_root:}` and `${minilm_path:}`.
+The home is `$SENTGRID_HOME`, else the working directory: never inside site-packages, so an installed
+sentgrid works from any folder. Registered as OmegaConf resolvers so configs can say `${sentgrid_home:}`
+and `${minilm_path:}`.
 """
+import os
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONF_DIR = PROJECT_ROOT / "conf"
+PACKAGE = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE.parent  # the source checkout (its git commit is recorded); site-packages when installed
+# A wheel carries the configs as sentgrid/conf (mapped from the top-level conf/ at build time).
+CONF_DIR = PACKAGE / "conf" if (PACKAGE / "conf" / "config.yaml").is_file() else PROJECT_ROOT / "conf"
+
+
+def home() -> Path:
+    """Where outputs go by default: $SENTGRID_HOME, else the working directory (absolute)."""
+    return Path(os.environ.get("SENTGRID_HOME") or os.getcwd()).resolve()
 
 
 def minilm_path() -> str:
@@ -18,6 +29,6 @@ def minilm_path() -> str:
 
 
 def register_resolvers() -> None:
-    for name, fn in {"sentgrid_root": lambda: str(PROJECT_ROOT), "minilm_path": minilm_path}.items():
+    for name, fn in {"sentgrid_home": lambda: str(home()), "minilm_path": minilm_path}.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

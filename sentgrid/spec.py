@@ -145,8 +145,11 @@ class CacheSpec:
     memory_gb: float = 2.0
     mode: str = "private"  # group: files group-writable, so several users share one cache
     commit_seconds: float = 60.0  # a long encode commits what it finished this often (resumable)
+    lock_timeout_s: float = 6 * 3600.0  # the longest wait for another job computing the same entry
 
     def __post_init__(self):
+        if not float(self.lock_timeout_s) > 0:
+            raise SentgridError(f"cache.lock_timeout_s={self.lock_timeout_s} must be more than 0 (seconds).")
         if not float(self.commit_seconds) >= 0:
             raise SentgridError(f"cache.commit_seconds={self.commit_seconds} must be 0 or more (seconds).")
         _one_of("cache.dtype", self.dtype, STORE_DTYPES)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .paths import PROJECT_ROOT
+from .paths import PROJECT_ROOT, home
 from .store.entries import temporary_name
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ DEFAULT_TIMEOUT_S = 10
 
 def default_uri() -> str:
     """MLflow's own convention first: MLFLOW_TRACKING_URI when set, else the project's SQLite store."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home() / 'mlflow.db'}"
 
 
 def git_commit() -> str | None:

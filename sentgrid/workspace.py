@@ -37,7 +37,8 @@ class Workspace:
         except OSError as exc:
             raise SentgridError(f"cache.dir={cache.dir} cannot be written ({exc.strerror or exc}); set cache.dir "
                                 f"to a folder you can write (a shared cache needs group write access: cache.mode).") from None
-        self.entries = EntryStore(self.root, int(float(cache.memory_gb) * 2**30), shared=cache.mode == "group")
+        self.entries = EntryStore(self.root, int(float(cache.memory_gb) * 2**30), shared=cache.mode == "group",
+                                  lock_timeout_s=float(cache.lock_timeout_s))
         self.encoding = Encoding(self.entries, cache.dtype, cache.token_dtype, throughput.recorder(self.root),
                                  float(cache.commit_seconds))
         self.tables = Tables(self.entries, self.encoding)
@@ -47,7 +48,8 @@ class Workspace:
     @classmethod
     def shared(cls, cache: CacheSpec) -> "Workspace":
         """This process's workspace for these cache settings (made on first use)."""
-        key = (cache.dir, cache.dtype, cache.token_dtype, cache.memory_gb, cache.mode, cache.commit_seconds)
+        key = (cache.dir, cache.dtype, cache.token_dtype, cache.memory_gb, cache.mode, cache.commit_seconds,
+               cache.lock_timeout_s)
         if key not in cls._open:
             cls._open = {key: cls(cache)}  # one at a time: a new cache folder replaces the old memos
         return cls._open[key]

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..paths import PROJECT_ROOT, register_resolvers
+from ..paths import home, register_resolvers
 from .figures import write_figures
 from .results import load
 from .tables import write_tables
@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     parser.add_argument("--source", choices=["auto", "mlflow", "records"], default="auto")
     parser.add_argument("--uri", default=None,
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the project's mlflow.db)")
-    parser.add_argument("--out", default=str(PROJECT_ROOT / "reports"))
+    parser.add_argument("--out", default=str(home() / "reports"))
     args = parser.parse_args(argv)
     register_resolvers()
     tags = {}

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlparse
 import pandas as pd
 from omegaconf import OmegaConf
 
-from ..paths import PROJECT_ROOT
+from ..paths import home
 from ..spec import PoolingSpec, from_node
 from ..tracking import params_of
 
@@ -146,7 +146,7 @@ def load(source: str = "auto", uri: str | None = None, experiments: list[str] | 
                 raise
             log.warning("MLflow at %s not readable (%s); reading result records instead", uri, exc)
     if not rows and source != "mlflow":
-        folders = [Path(s) for s in sweeps] if sweeps else [PROJECT_ROOT / "multirun", PROJECT_ROOT / "outputs"]
+        folders = [Path(s) for s in sweeps] if sweeps else [home() / "multirun", home() / "outputs"]
         rows, used = from_records([f for f in folders if f.exists()]), "records"
         if experiments:
             rows = [r for r in rows if r["experiment"] in experiments]

@@ -27,7 +27,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from ..errors import SentgridError
 
@@ -35,6 +35,7 @@ FORMAT_VERSION = 2
 STORE_DTYPES = ("float32", "float16")
 HOST = socket.gethostname()
 STALE_FOREIGN_SECONDS = 24 * 3600  # a temporary of another host is left alone for this long
+LOCK_TIMEOUT_S = 6 * 3600  # the longest wait for another job computing the same entry (cache.lock_timeout_s)
 
 
 class CorruptEntry(Exception):
@@ -124,10 +125,12 @@ class RecentSlabs:
 
 
 class EntryStore:
-    def __init__(self, root: str | Path, memory_bytes: int = 2 * 2**30, shared: bool = False):
+    def __init__(self, root: str | Path, memory_bytes: int = 2 * 2**30, shared: bool = False,
+                 lock_timeout_s: float = LOCK_TIMEOUT_S):
         self.root = Path(root)
         self.recent = RecentSlabs(memory_bytes)
         self.lock_mode = 0o666 if shared else 0o644  # less the umask: group-writable locks in a shared cache
+        self.lock_timeout_s = lock_timeout_s
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / key
@@ -284,6 +287,28 @@ class EntryStore:
         locks = self.root / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         return FileLock(str(locks / f"{key}.lock"), mode=self.lock_mode)
+
+    def acquire(self, key: str) -> FileLock:
+        """The lock of `key`, held by this process (release it): waits for another job computing the same
+        entry up to `lock_timeout_s`, then stops with one sentence naming the holder (host and PID)."""
+        lock, owner = self.lock(key), self.root / "locks" / f"{key}.owner"
+        try:
+            lock.acquire(timeout=self.lock_timeout_s)
+        except Timeout:
+            try:
+                holder = owner.read_text().strip()
+            except OSError:
+                holder = "another job"
+            raise SentgridError(
+                f"waited {self.lock_timeout_s:.0f} s for cache entry {key[:12]}, locked by {holder} (computing the same "
+                f"sentences); if that job is gone, the filesystem of cache.dir={self.root} does not release its locks "
+                f"(POSIX locks are needed: a local disk, NFSv4 with locking, Lustre, GPFS); for longer encodes raise "
+                f"cache.lock_timeout_s.") from None
+        try:
+            owner.write_text(f"{owner_tag()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
+        except OSError:  # the owner note is for messages only
+            pass
+        return lock
 
     # -- housekeeping -------------------------------------------------------------------------------
     TEMPORARIES = ("*/.tmp-*", ".scratch-*", ".*.tmp-*", "fingerprints/.*.tmp-*", "cells/*/.*.tmp-*")

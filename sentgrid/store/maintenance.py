@@ -121,18 +121,19 @@ def gc(root: Path) -> int:
         finally:
             lock.release()
             Path(lock.lock_file).unlink(missing_ok=True)
+            Path(lock.lock_file).with_suffix(".owner").unlink(missing_ok=True)
     print(f"removed {len(temporaries)} temporaries and {removed} unused entries ({freed / 2**20:.1f} MiB); "
           f"kept {len(used)} entries that finished cells use" + (f", {kept_busy} in use" if kept_busy else ""))
     return 0
 
 
 def main(argv: list[str]) -> int:
-    from ..paths import PROJECT_ROOT
+    from ..paths import home
 
     parser = argparse.ArgumentParser(prog="python -m sentgrid cache", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["verify", "gc"])
-    parser.add_argument("--dir", default=os.environ.get("SENTGRID_CACHE", str(PROJECT_ROOT / "cache")),
+    parser.add_argument("--dir", default=os.environ.get("SENTGRID_CACHE", str(home() / "cache")),
                         help="the cache folder (default: $SENTGRID_CACHE or ./cache of the project)")
     parser.add_argument("--fix", action="store_true", help="verify: set damaged entries aside")
     args = parser.parse_args(argv)

@@ -40,12 +40,15 @@ class Tables:
                 arrays = {name: a.astype(np.float32) if a.dtype == np.float16 else a for name, a in hit.items()}
                 return arrays, self._notes(False, started, sentences, key)
             if attempt == 0:
-                with self.entries.lock(key):
+                lock = self.entries.acquire(key)
+                try:
                     if not self.entries.exists(key):
                         arrays = encoder.build_table(corpus_states)
                         self.entries.write(key, arrays, {"sentences": 0, "table": encoder.table_identity()},
                                            self.encoding.store_dtype)
                         return arrays, self._notes(True, started, sentences, key)
+                finally:
+                    lock.release()
         raise CorruptEntry(f"cached {encoder.kind} table {key[:12]} could not be read back")
 
     @staticmethod

@@ -17,7 +17,11 @@ def test_finished_cells_are_skipped_and_force_runs_them(tmp_path, sentgrid_cli, 
     assert [c["status"] for c in cells] == ["ok", "skipped"]
     assert cells[0]["encode"]["sentences_computed"] == 0  # the single run filled the cache
     assert "1 ok, 1 skipped" in sweep.stdout
-    assert json.loads((tmp_path / "sweep" / "summary.json").read_text())["skipped"][0]["job"] == "1"
+    summary = json.loads((tmp_path / "sweep" / "summary.json").read_text())
+    assert summary["skipped"][0]["job"] == "1"
+    # plan's estimate, printed at the start, kept beside the measured wall time (make bench prints the ratio)
+    assert sweep.stdout.startswith("sweep: 2 cells (1 already finished, all encodings cached); plan estimates")
+    assert summary["seconds"]["planned"] > 0 and summary["seconds"]["measured"] > 0
     forced = sentgrid_cli("-m", "pooling=avg,max", "force=true", *SMALL, sweep="forced")
     assert forced.returncode == 0, forced.stderr[-3000:]
     assert [c["status"] for c in records(tmp_path / "forced")] == ["ok", "ok"]
@@ -83,3 +87,35 @@ def test_plan_command_reports_bad_choices(tmp_path, data_root, args):
     out = subprocess.run([sys.executable, "-m", "sentgrid", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
                          env={**__import__("os").environ, "SENTGRID_DATA": str(data_root)}, timeout=120)
     assert out.returncode != 0 and "median" in out.stderr
+
+
+def test_a_skipped_cell_returns_the_objective_of_the_finished_cell(tmp_path, data_root):
+    """What Hydra's sweeper receives (an optimising sweeper such as Optuna uses it): the first family's
+    headline average, the same when the cell is skipped as when it ran."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from sentgrid.__main__ import main
+    from sentgrid.paths import CONF_DIR
+
+    def job(name):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", return_hydra_config=True, overrides=[
+                f"data.root={data_root}", f"cache.dir={tmp_path / 'cache'}", "tracking.enabled=false",
+                "task.sts.datasets=[BIOSSES]", "task.max_items=30"])
+        with open_dict(cfg):
+            cfg.hydra.runtime.output_dir, cfg.hydra.mode, cfg.hydra.job.override_dirname = str(tmp_path / name), "RUN", name
+        (tmp_path / name).mkdir()  # Hydra makes the job folder before the task function runs
+        HydraConfig.instance().set_config(cfg)
+        task = cfg.copy()
+        with open_dict(task):
+            del task["hydra"]
+        return main(task)  # hydra.main hands a given config straight to the task function
+
+    try:
+        ran, skipped = job("first"), job("again")
+    finally:
+        HydraConfig.instance().cfg = None  # the singleton is this process's: leave it as other tests expect
+    assert json.loads((tmp_path / "again" / "result.json").read_text())["status"] == "skipped"
+    assert isinstance(ran, float) and skipped == ran

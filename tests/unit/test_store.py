@@ -279,3 +279,17 @@ def test_an_interrupted_token_pass_says_it_kept_nothing(tmp_path):
     with pytest.raises(Interrupted, match="token pass keeps nothing"):
         cache.tokens(InterruptedEncoder(tmp_path / "log", stop_at=1), {"a": many(10)}, [0])
     assert not list((tmp_path / "cache").glob(".scratch-*"))
+
+
+def test_a_lock_wait_ends_with_one_sentence_naming_the_holder(tmp_path):
+    from sentgrid.errors import SentgridError
+    from sentgrid.store.entries import HOST
+
+    held = EntryStore(tmp_path / "cache").acquire("ab" * 32)
+    try:
+        waiting = EntryStore(tmp_path / "cache", lock_timeout_s=0.3)
+        with pytest.raises(SentgridError, match=f"locked by {HOST}~{os.getpid()} since .*cache.lock_timeout_s"):
+            waiting.acquire("ab" * 32)
+    finally:
+        held.release()
+    EntryStore(tmp_path / "cache", lock_timeout_s=0.3).acquire("ab" * 32).release()  # free again
