@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install test test-fast faults lint demo sweep plan bench tables figures ui clean
+.PHONY: install test test-fast faults lint demo sweep plan bench tables figures ui tracking-server tracking-server-stop cluster-demo clean
 
 install: $(STAMP)
 
@@ -66,6 +66,19 @@ figures: $(STAMP)
 
 ui: $(STAMP)
 	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(abspath mlflow.db)} --host 127.0.0.1 --port 5000
+
+# MLflow on PostgreSQL, both on 127.0.0.1, in tracking-server/ (or $SENTGRID_HOME/tracking-server);
+# then: export MLFLOW_TRACKING_URI=http://127.0.0.1:5055
+tracking-server: $(STAMP)
+	$(PY) -m sentgrid.tracking_server start
+
+tracking-server-stop: $(STAMP)
+	$(PY) -m sentgrid.tracking_server stop
+
+# A local Ray head + MLflow on PostgreSQL (127.0.0.1), a 16-cell STS sweep on Ray, the runs MLflow holds;
+# stops everything it started. A slice: make cluster-demo ARGS="task.max_items=300"
+cluster-demo: $(STAMP)
+	$(PY) -m sentgrid.local_cluster $(ARGS)
 
 clean:
 	rm -rf outputs multirun .pytest_cache

@@ -18,6 +18,11 @@ subcommands:
   python -m sentgrid.data check               are the datasets there, with the expected rows and checksums?
   python -m sentgrid.tracking replay FOLDER   log result records MLflow lacks
   python -m sentgrid.report tables|figures    paper tables and figures (make tables, make figures)
+  python -m sentgrid.tracking_server start|stop   MLflow on PostgreSQL on 127.0.0.1 (make tracking-server)
+  python -m sentgrid.local_cluster            a local Ray head + tracking server and a sweep on it (make cluster-demo)
+
+engines (-m hydra/launcher=NAME): joblib (processes here), ray (hydra.launcher.address=auto|host:port),
+  slurm (hydra.launcher.partition=..., gpus_per_task=...); README: "Beyond one machine"
 """
 
 
@@ -36,7 +41,7 @@ def text() -> str:
             defaults.update(dict(item))
     lines = [USAGE, "config groups (GROUP=CHOICE; default marked *; GROUP.KEY=VALUE sets a value):"]
     for group, choices in groups().items():
-        if group == "experiment":
+        if group in ("experiment", "hydra"):  # presets and engines are listed apart
             continue
         marked = [f"{c}*" if defaults.get(group) == c else c for c in choices]
         lines.append(f"  {group:<10}{', '.join(marked)}")

@@ -92,6 +92,7 @@ def store(uri: str, timeout_s: float = DEFAULT_TIMEOUT_S):
     import mlflow
 
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)  # "Creating initial ... tables" is noise
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # a "View run at" line per cell
     os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(timeout_s))
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "1"
     path = sqlite_path(uri)
@@ -126,8 +127,8 @@ def run_name(record: dict) -> str:
     pooling = config["pooling"]
     parts = [config["model"]["name"],
              "L-" if layers in (None, "n/a") else "L" + "+".join(map(str, layers)),
-             "+".join([pooling["name"], *(v for k in ("weighting", "bias_removal")
-                                          if (v := pooling.get(k, "none")) != "none")]),
+             "+".join([pooling["name"], *(["no-special"] if pooling.get("special_tokens") == "exclude" else []),
+                       *(v for k in ("weighting", "bias_removal") if (v := pooling.get(k, "none")) != "none")]),
              *([t] if (t := resolved.get("template", {}).get("name", "none")) != "none" else []),
              config["postproc"]["name"], "+".join(config["task"]["families"]), record.get("cell_id", "")[:6]]
     return "·".join(p for p in parts if p)

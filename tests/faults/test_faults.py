@@ -249,14 +249,18 @@ def test_ctrl_c_and_a_kill_keep_the_finished_encode(tmp_path, data_root, ledger)
     """A cold cell interrupted by Ctrl-C (SIGINT), then by a kill (SIGTERM), each after a segment was
     committed: one line each, an `interrupted` record, and the third run encodes only the rest, with the
     numbers of an undisturbed run."""
-    cell = ("task.sts.datasets=[STSB,SICK-R]", "task.max_items=700", "cache.commit_seconds=0", "tracking.enabled=false")
+    # ~6,000 distinct sentences: six pieces of 1,024, so each of the two interrupted runs commits one and leaves some
+    cell = ("task.sts.datasets=[STSB,SICK-R,STS12]", "task.max_items=1000", "cache.commit_seconds=0", "tracking.enabled=false")
     env = {**os.environ, "SENTGRID_DATA": str(data_root)}
     messages = []
     for number, signum in enumerate((signal.SIGINT, signal.SIGTERM)):
+        # A shell that runs us in the background (nohup make test &, some CI runners) leaves SIGINT ignored,
+        # and an ignored signal stays ignored across exec: give the cell Ctrl-C back, as a terminal would.
         process = subprocess.Popen(command(tmp_path, *cell, f"hydra.run.dir={tmp_path / str(number)}"),
-                                   cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 300
-        while committed_segments(tmp_path / "cache") <= number and process.poll() is None and time.monotonic() < deadline:
+                                   cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline, before = time.monotonic() + 300, committed_segments(tmp_path / "cache")
+        while committed_segments(tmp_path / "cache") <= before and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
         assert process.poll() is None, "the encode finished before it could be interrupted"
         process.send_signal(signum)

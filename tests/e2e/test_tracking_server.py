@@ -1,0 +1,84 @@
+"""MLflow on PostgreSQL (`python -m sentgrid.tracking_server`, what `make tracking-server` runs), on
+127.0.0.1, started here and stopped by PID: parallel cells log every run; a server stopped in the middle
+of a sweep loses no result (replay afterwards)."""
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from sentgrid.paths import PROJECT_ROOT
+
+SMALL = ("task.sts.datasets=[STSB,BIOSSES]", "task.max_items=40")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server():
+    from sentgrid import tracking_server
+
+    if not (shutil.which("pg_ctl") or (tracking_server.PG_BIN / "pg_ctl").exists()):
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="sentgrid-tracking-"))  # not under pytest's 0700 folders: postgres reads it
+    ports = free_port(), free_port()
+    started = subprocess.run([sys.executable, "-m", "sentgrid.tracking_server", "start", "--dir", str(folder),
+                              "--port", str(ports[0]), "--db-port", str(ports[1])], capture_output=True, text=True,
+                             timeout=300)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield f"http://127.0.0.1:{ports[0]}", folder, ports
+    finally:
+        tracking_server.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def runs_of(uri: str, sweep: Path) -> list:
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return mlflow.search_runs(experiment_names=["sentgrid"], filter_string=f"tags.sweep_dir = '{sweep}'",
+                              output_format="list")
+
+
+def test_parallel_cells_log_every_run_to_the_server(tmp_path, sentgrid_cli, server):
+    uri, _, _ = server
+    run = sentgrid_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "postproc=none,zscore,normalize,whiten",
+                       *SMALL, uri=uri)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "MLflow: 4 runs of this sweep" in run.stdout
+    assert len(runs_of(uri, tmp_path / "sweep")) == 4
+
+
+def test_a_server_stopped_mid_sweep_loses_no_result(tmp_path, data_root, server):
+    from sentgrid import tracking_server
+
+    uri, folder, ports = server
+    sweep = tmp_path / "sweep"
+    command = [sys.executable, "-m", "sentgrid", "-m", f"cache.dir={tmp_path / 'cache'}", f"tracking.uri={uri}",
+               "tracking.timeout_s=2", f"hydra.sweep.dir={sweep}", "postproc=none,zscore,normalize,whiten", *SMALL]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**__import__("os").environ, "SENTGRID_DATA": str(data_root)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (sweep / "0" / "result.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    tracking_server.stop_mlflow(folder)  # the first cell is done, the others are still to come
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err[-3000:]  # results are safe on disk; tracking failures do not fail cells
+    assert len(list(sweep.glob("*/result.json"))) == 4
+    restarted = subprocess.run([sys.executable, "-m", "sentgrid.tracking_server", "start", "--dir", str(folder), "--port",
+                                str(ports[0]), "--db-port", str(ports[1])], capture_output=True, text=True, timeout=300)
+    assert restarted.returncode == 0, restarted.stderr
+    replay = subprocess.run([sys.executable, "-m", "sentgrid.tracking", "replay", str(sweep), uri],
+                            capture_output=True, text=True, timeout=300)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    found = runs_of(uri, sweep)
+    assert len(found) == 4 and len({r.data.tags["job_dir"] for r in found}) == 4
