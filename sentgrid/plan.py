@@ -141,7 +141,7 @@ def cell_seconds(cell_profile: list, finished: list[dict]) -> float:
     return statistics.median(similar) if similar else sum(DEFAULT_CELL_SECONDS.get(f, 10.0) for f in families)
 
 
-def plan(arguments: list[str]) -> dict:
+def plan(arguments: list[str], throughput_override: float | None = None) -> dict:
     register_resolvers()
     cells = expand(arguments)
     memo = _Memo()
@@ -173,11 +173,14 @@ def plan(arguments: list[str]) -> dict:
             # each encoder identity (a template is another one) is its own pass over the sentences
             identity = identities.setdefault(id(encoder), json.dumps(encoder.identity(), sort_keys=True, default=str))
             to_encode[(label, int(encoder.config.hidden_size), cache_dir)].update((identity, s) for s in sentences)
-    encode_seconds, models = 0.0, {}
+    encode_seconds, models, passes = 0.0, {}, defaultdict(float)
     for (label, width, cache_dir), sentences in to_encode.items():
-        rate, source = measured_throughput(cache_dir, label, width)
+        rate, source = (throughput_override, "given") if throughput_override else \
+            measured_throughput(cache_dir, label, width)
         characters = sum(len(s) for _, s in sentences)
         encode_seconds += characters / rate
+        for identity, sentence in sentences:  # one pass per identity: the longest bounds a cluster's wall time
+            passes[identity] += len(sentence) / rate
         models[label] = {"sentences": len(sentences), "characters": characters, "characters_per_s": round(rate),
                          "throughput": source}
     finished_by_cache = {d: FinishedCells(d).all() for d in {d for _, d in cell_profiles}}
@@ -196,7 +199,16 @@ def plan(arguments: list[str]) -> dict:
     return {"cells": len(cells), "listing": listing, "finished": len(finished), "to_run": len(cells) - len(finished),
             "forward_passes": len(entries), "cached": cached, "to_encode": len(entries) - cached,
             "models": models, "estimate_seconds": round(encode_seconds + per_cell, 1),
-            "estimate_encode_seconds": round(encode_seconds, 1), "estimate_cells_seconds": round(per_cell, 1)}
+            "estimate_encode_seconds": round(encode_seconds, 1), "estimate_cells_seconds": round(per_cell, 1),
+            "longest_pass_seconds": round(max(passes.values(), default=0.0), 1)}
+
+
+def on_workers(report: dict, workers: int) -> float:
+    """The sweep's wall time on `workers` workers like the measured one: passes of different encoders and
+    cells run side by side, but one pass is encoded by one worker (the others wait for its lock)."""
+    encode = max(report["estimate_encode_seconds"] / workers, report["longest_pass_seconds"])
+    cells = max(report["estimate_cells_seconds"] - START_SECONDS, 0.0) / workers + START_SECONDS
+    return encode + cells
 
 
 def format_plan(report: dict, cells: bool = False) -> str:
@@ -218,21 +230,45 @@ def format_plan(report: dict, cells: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _option(arguments: list[str], name: str) -> tuple[str | None, list[str]]:
+    """The value of `--name=VALUE` (or `--name VALUE`) and the arguments without it."""
+    for i, argument in enumerate(arguments):
+        if argument == name and i + 1 < len(arguments):
+            return arguments[i + 1], arguments[:i] + arguments[i + 2:]
+        if argument.startswith(name + "="):
+            return argument.split("=", 1)[1], arguments[:i] + arguments[i + 1:]
+    return None, arguments
+
+
 def main(arguments: list[str]) -> int:
     if any(a in ("-h", "--help") for a in arguments):
-        print("usage: python -m sentgrid plan [--cells] -m SWEEP   (the sweep's overrides, presets too; --cells lists\n"
-              "       every cell with its state, finished / cached / needs encode, and its estimate)\n\n"
+        print("usage: python -m sentgrid plan [--cells] [--workers 1,8,64] [--throughput CHARS_PER_S] -m SWEEP\n"
+              "       (the sweep's overrides, presets too; --cells lists every cell with its state, finished /\n"
+              "       cached / needs encode, and its estimate; --workers estimates the sweep on that many workers\n"
+              "       (Ray, SLURM), each as fast as this machine measured, or as --throughput says, e.g. a GPU's)\n\n"
               + __doc__.split("\n", 1)[1].strip()
               + "\n\nexample: python -m sentgrid plan -m pooling=avg,max postproc=none,whiten")
         return 0
     show_cells = "--cells" in arguments
+    workers, arguments = _option(arguments, "--workers")
+    rate, arguments = _option(arguments, "--throughput")
     arguments = [a for a in arguments if a not in ("-m", "--multirun", "--cells")]
     started = time.perf_counter()
     try:
-        report = plan(arguments)
+        counts = [int(w) for w in workers.split(",")] if workers else []
+        if any(w < 1 for w in counts) or (rate is not None and float(rate) <= 0):
+            raise ValueError
+    except ValueError:
+        print("sentgrid plan: error: --workers takes whole numbers >= 1 (e.g. 1,8,64) and --throughput a positive "
+              "number of characters per second.", file=sys.stderr)
+        return 2
+    try:
+        report = plan(arguments, float(rate) if rate else None)
     except (SentgridError, HydraException) as exc:
         print(f"sentgrid plan: error: {exc}", file=sys.stderr)
         return 2
     print(format_plan(report, show_cells))
+    for count in counts:
+        print(f"on {count:>4} worker{'s' if count > 1 else ' '}  {on_workers(report, count) / 60:8.1f} min")
     print(f"(planned in {time.perf_counter() - started:.1f} s; run it with: python -m sentgrid -m {' '.join(arguments)})")
     return 0

@@ -38,14 +38,16 @@ def _as_db_user(command: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 def _wait(url: str, seconds: float) -> bool:
+    """Whether `url` answers within `seconds` (asked at least once)."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
         try:
             urllib.request.urlopen(url, timeout=2)
             return True
         except OSError:
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.5)
-    return False
 
 
 def start(folder: Path, port: int, db_port: int) -> str:

@@ -75,6 +75,9 @@ class RayLauncher(Launcher):
         from sentgrid.paths import home
 
         env = {name: os.environ[name] for name in self.env if name in os.environ}
+        for name in ("SENTGRID_DATA", "SENTGRID_CACHE"):  # folders: absolute, whatever a worker's working folder
+            if env.get(name):
+                env[name] = os.path.abspath(env[name])
         env["SENTGRID_HOME"] = str(home())
         runtime_env = {**self.runtime_env, "env_vars": {**self.runtime_env.get("env_vars", {}), **env}}
         if not ray.is_initialized():
