@@ -99,8 +99,23 @@ def store(uri: str, timeout_s: float = DEFAULT_TIMEOUT_S):
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(f"{path}.lock") if path is not None else nullcontext():
+        if path is not None and not path.exists():
+            _create_sqlite_store(mlflow, path)
         mlflow.set_tracking_uri(uri)
         yield mlflow
+
+
+def _create_sqlite_store(mlflow, path: Path) -> None:
+    """Make a new SQLite store whole or not at all: MLflow creates its tables in several transactions, and
+    a kill between them leaves a store no later call can open ("table ... already exists"). So the tables
+    are made in an owner-tagged temporary beside it, which is then renamed into place."""
+    tmp = path.parent / temporary_name(path.name)
+    try:
+        mlflow.set_tracking_uri(f"sqlite:///{tmp}")
+        mlflow.MlflowClient().search_experiments(max_results=1)  # creates and migrates every table
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 EXPERIMENT_NOTE = """Each run is one sentgrid cell; its name reads model·layers·pooling·template·post-processing·task·cell id.

@@ -281,3 +281,26 @@ def test_ctrl_c_and_a_kill_keep_the_finished_encode(tmp_path, data_root, ledger)
     assert 0 < kept < total and resumed["encode"]["sentences_computed"] == total - kept
     assert fresh["encode"]["sentences_computed"] == total and wrong == 0
     assert committed_segments(tmp_path / "cache") == 0  # the finished pass removed its segments
+
+
+def test_sigkill_while_the_sqlite_store_is_created(tmp_path, ledger):
+    """MLflow creates a SQLite store's tables in several transactions: a kill between them must not leave a
+    store that no later call can open. Kills at spread-out moments of the creation, then the store is used."""
+    store = tmp_path / "mlflow.db"
+    code = f"from sentgrid.tracking import prepare; prepare('sqlite:///{store}', 'sentgrid')"
+    kills = 0
+    for delay in (0.6, 0.9, 1.2, 1.5, 1.8, 2.2, 2.6, 3.0):
+        process = subprocess.Popen([sys.executable, "-c", code], cwd=PROJECT_ROOT)
+        time.sleep(delay)
+        if process.poll() is None:
+            process.kill()
+            kills += 1
+        process.wait()
+        if store.exists():
+            break
+    done = subprocess.run([sys.executable, "-c", code + "; import mlflow; mlflow.set_tracking_uri('sqlite:///"
+                           f"{store}'); print(len(mlflow.search_runs(experiment_names=['sentgrid'])))"],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    ledger("SIGKILL while the SQLite store is created", kills, int(done.returncode == 0), 0, int(done.returncode != 0))
+    assert done.returncode == 0 and done.stdout.strip().endswith("0"), done.stderr[-3000:]
+    assert kills >= 1
