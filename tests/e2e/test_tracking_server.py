@@ -2,7 +2,6 @@
 127.0.0.1, started here and stopped by PID: parallel cells log every run; a server stopped in the middle
 of a sweep loses no result (replay afterwards)."""
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -11,15 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from sentgrid.local_cluster import free_port, runs_found
 from sentgrid.paths import PROJECT_ROOT
 
 SMALL = ("task.sts.datasets=[STSB,BIOSSES]", "task.max_items=40")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -41,21 +35,13 @@ def server():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def runs_of(uri: str, sweep: Path) -> list:
-    import mlflow
-
-    mlflow.set_tracking_uri(uri)
-    return mlflow.search_runs(experiment_names=["sentgrid"], filter_string=f"tags.sweep_dir = '{sweep}'",
-                              output_format="list")
-
-
 def test_parallel_cells_log_every_run_to_the_server(tmp_path, sentgrid_cli, server):
     uri, _, _ = server
     run = sentgrid_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "postproc=none,zscore,normalize,whiten",
                        *SMALL, uri=uri)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "MLflow: 4 runs of this sweep" in run.stdout
-    assert len(runs_of(uri, tmp_path / "sweep")) == 4
+    assert len(runs_found(uri, tmp_path / "sweep")) == 4
 
 
 def test_a_server_stopped_mid_sweep_loses_no_result(tmp_path, data_root, server):
@@ -80,5 +66,5 @@ def test_a_server_stopped_mid_sweep_loses_no_result(tmp_path, data_root, server)
     replay = subprocess.run([sys.executable, "-m", "sentgrid.tracking", "replay", str(sweep), uri],
                             capture_output=True, text=True, timeout=300)
     assert replay.returncode == 0, replay.stdout + replay.stderr
-    found = runs_of(uri, sweep)
+    found = runs_found(uri, sweep)
     assert len(found) == 4 and len({r.data.tags["job_dir"] for r in found}) == 4
