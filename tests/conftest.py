@@ -13,6 +13,7 @@ for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
 import pytest  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
+from sentgrid.packaged_models import MPNET, assemble  # noqa: E402
 from sentgrid.paths import PROJECT_ROOT, register_resolvers  # noqa: E402
 
 register_resolvers()
@@ -30,6 +31,22 @@ def data_root() -> Path:
     root = Path(os.environ.get("SENTGRID_DATA", PROJECT_ROOT.parent / "shared" / "data"))
     assert root.is_dir(), f"the test data is missing: set SENTGRID_DATA (looked in {root})"
     return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def models_dir(tmp_path_factory):
+    """One store of reassembled packaged models (MPNet, ~440 MB) per test session, shared by every cell and
+    CLI run (SENTGRID_MODELS), instead of one per test cache."""
+    folder = tmp_path_factory.mktemp("models")
+    os.environ["SENTGRID_MODELS"] = str(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mpnet_cfg(models_dir):
+    cfg = OmegaConf.load(PROJECT_ROOT / "conf/model/mpnet.yaml")
+    cfg.path = str(assemble(MPNET, models_dir))
+    return cfg
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 log = logging.getLogger(__name__)
 
-PASSED_ENV = ["SENTGRID_DATA", "SENTGRID_CACHE", "SENTGRID_MEMORY_CACHE_GB", "MLFLOW_TRACKING_URI",
+PASSED_ENV = ["SENTGRID_DATA", "SENTGRID_CACHE", "SENTGRID_MODELS", "SENTGRID_MEMORY_CACHE_GB", "MLFLOW_TRACKING_URI",
               "MLFLOW_DISABLE_TELEMETRY", "HF_HOME", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"]
 
 
@@ -75,7 +75,7 @@ class RayLauncher(Launcher):
         from sentgrid.paths import home
 
         env = {name: os.environ[name] for name in self.env if name in os.environ}
-        for name in ("SENTGRID_DATA", "SENTGRID_CACHE"):  # folders: absolute, whatever a worker's working folder
+        for name in ("SENTGRID_DATA", "SENTGRID_CACHE", "SENTGRID_MODELS"):  # folders: absolute wherever a worker runs
             if env.get(name):
                 env[name] = os.path.abspath(env[name])
         env["SENTGRID_HOME"] = str(home())

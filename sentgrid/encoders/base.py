@@ -38,7 +38,7 @@ class Encoder(Protocol):
 
     def describe(self) -> dict: ...           # what a result records about the model
 
-    def vocabulary(self) -> list[str]: ...    # token strings by id (weighting, bias removal)
+    def vocabulary(self): ...                 # pooling.weighting.Vocabulary: token strings by id (weighting, bias removal)
 
     def tokenize_corpus(self, sentences: list[str]): ...  # TokenBatch without the template
 

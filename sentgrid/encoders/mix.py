@@ -56,7 +56,7 @@ class MixEncoder:
     def tokenizer(self):
         return self.base.tokenizer
 
-    def vocabulary(self) -> list[str]:
+    def vocabulary(self):
         return self.average.vocabulary()
 
     def tokenize_corpus(self, sentences):

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import SentgridError, choice_error
 from ..pooling.tokens import TokenBatch, tokenize
+from ..pooling.weighting import Vocabulary
 from .base import Produces
 
 DISTRIBUTIONS = ("gaussian", "uniform")
@@ -57,8 +58,8 @@ class StaticEncoder:
     def tokenizer(self):
         return load_tokenizer(self.cfg.tokenizer)
 
-    def vocabulary(self) -> list[str]:
-        return self.tokenizer.convert_ids_to_tokens(list(range(len(self.tokenizer))))
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary.of(self.tokenizer)
 
     def tokenize(self, sentences: list[str], template: bool = True) -> TokenBatch:
         texts = [self.template.apply(s) if template else s for s in sentences]
@@ -83,6 +84,8 @@ class StaticEncoder:
         from omegaconf import OmegaConf
 
         settings = OmegaConf.to_container(self.cfg, resolve=True)
+        if isinstance(settings.get("base"), dict):  # the base config's class name changes no output
+            settings["base"].pop("_target_", None)
         return {"kind": self.kind, "template": self.template.describe(),
                 **{k: v for k, v in settings.items() if k not in ("name", "batch_size", "device", "_target_")}}
 
@@ -156,8 +159,8 @@ class GloveEncoder(StaticEncoder):
     def index(self) -> dict[str, int]:
         return {word: i for i, word in enumerate(self._files[1])}
 
-    def vocabulary(self) -> list[str]:
-        return self._files[1]
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary(self._files[1], continuation=None, unknown=None)  # whole words; the last row is <unk>
 
     def words(self, sentence: str) -> list[str]:
         return _GLOVE_TOKEN.findall(sentence.lower())

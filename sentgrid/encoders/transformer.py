@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from ..errors import SentgridError, choice_error
 from ..pooling.primitives import token_primitives
 from ..pooling.tokens import tokenize
+from ..pooling.weighting import Vocabulary
 from ..templates import Template, mask_positions
 from .base import Produces
 from .fingerprint import folder_fingerprint
@@ -167,8 +168,8 @@ class TransformerEncoder:
         return model.to(device=device, dtype=dtype).eval()
 
     # -- what token-level pooling needs -----------------------------------------------------------------
-    def vocabulary(self) -> list[str]:
-        return self.tokenizer.convert_ids_to_tokens(list(range(len(self.tokenizer))))
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary.of(self.tokenizer)
 
     def tokenize_corpus(self, sentences: list[str]):
         """Corpus sentences as the model tokenises them, without the template (corpus idf, SIF, bias removal)."""

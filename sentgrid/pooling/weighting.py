@@ -11,6 +11,7 @@ the removed tokens' weight to 0. Counting is over the same tokenisation the mode
   evaluation.py, `--remove_continue_word`) plus `##` sub-words.
 """
 import unicodedata
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,7 +22,30 @@ BIAS_REMOVALS = ("none", "frequent", "promptbert")
 PROMPTBERT_FREQUENT = {".", "a", "the", "in", ",", "is", "to", "of", "and", "'", "on", "man", "-", "s", "with",
                        "for", '"', "at", "##s", "woman", "are", "it", "two", "that", "you", "dog", "said",
                        "playing", "i", "an", "as", "was", "from", ":", "by", "white"}
-PROMPTBERT_PUNCTUATION = set("?*#´’=…|~/‚¿–»-€‘\"(•`$:[”%£<;“@_{^,.!™&]>\\')+—") | {"[UNK]"}
+PROMPTBERT_PUNCTUATION = set("?*#´’=…|~/‚¿–»-€‘\"(•`$:[”%£<;“@_{^,.!™&]>\\')+—")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Token strings by id, and how this tokenizer spells a word-continuing piece and the unknown token
+    (`##` and `[UNK]` in BERT's WordPiece; bias removal follows the tokenizer, not BERT's spelling)."""
+    tokens: list
+    continuation: str | None = "##"   # prefix of pieces that continue a word; None: the tokenizer marks none
+    unknown: str | None = "[UNK]"
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @classmethod
+    def of(cls, tokenizer) -> "Vocabulary":
+        model = getattr(getattr(tokenizer, "backend_tokenizer", None), "model", None)
+        continuation = getattr(model, "continuing_subword_prefix", None) if type(model).__name__ == "WordPiece" else None
+        return cls(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))), continuation, tokenizer.unk_token)
+
+    def subwords(self) -> np.ndarray:
+        if not self.continuation:
+            return np.zeros(len(self.tokens), bool)
+        return np.array([t.startswith(self.continuation) for t in self.tokens])
 
 
 def needs_corpus(weighting: str, bias_removal: str) -> bool:
@@ -44,23 +68,26 @@ def is_punctuation(token: str) -> bool:
     return bool(token) and all(unicodedata.category(c).startswith(("P", "S")) for c in token)
 
 
-def removed_tokens(pooling, vocabulary: list[str], corpus) -> np.ndarray:
+def removed_tokens(pooling, vocabulary: Vocabulary, corpus) -> np.ndarray:
     """[V] bool: the tokens `pooling.bias_removal` drops."""
-    removal = pooling.bias_removal
-    removed = np.zeros(len(vocabulary), bool)
+    if not isinstance(vocabulary, Vocabulary):
+        vocabulary = Vocabulary(list(vocabulary))
+    tokens, removal = vocabulary.tokens, pooling.bias_removal
+    removed = np.zeros(len(tokens), bool)
     if removal == "none":
         return removed
-    subword = np.array([t.startswith("##") for t in vocabulary])
     if removal == "promptbert":
-        listed = PROMPTBERT_FREQUENT | PROMPTBERT_PUNCTUATION
-        return subword | np.array([t in listed for t in vocabulary])
-    counts = np.bincount(corpus.ids[~corpus.special], minlength=len(vocabulary))
+        continuation = vocabulary.continuation or "##"  # the lists are spelled in BERT's WordPiece
+        listed = {t.replace("##", continuation, 1) for t in PROMPTBERT_FREQUENT} | PROMPTBERT_PUNCTUATION
+        listed |= {vocabulary.unknown} if vocabulary.unknown else set()
+        return vocabulary.subwords() | np.array([t in listed for t in tokens])
+    counts = np.bincount(corpus.ids[~corpus.special], minlength=len(tokens))
     top_k = pooling.bias_top_k
     removed[np.argsort(-counts, kind="stable")[:top_k]] = True
-    return removed | subword | np.array([is_punctuation(t) for t in vocabulary])
+    return removed | vocabulary.subwords() | np.array([is_punctuation(t) for t in tokens])
 
 
-def token_weights(pooling, vocabulary: list[str], task_batch, corpus_batch) -> tuple[np.ndarray | None, dict]:
+def token_weights(pooling, vocabulary: Vocabulary, task_batch, corpus_batch) -> tuple[np.ndarray | None, dict]:
     """Per-token weights [T] for `task_batch` (None when `pooling` is plain), and what to record about them."""
     if pooling.plain:
         return None, {}

@@ -20,7 +20,7 @@ from ..tracking import params_of
 
 log = logging.getLogger(__name__)
 
-CONFIG_COLUMNS = ["model", "w", "layer", "pooling", "special_tokens", "weighting", "bias_removal", "template",
+CONFIG_COLUMNS = ["model", "base", "w", "layer", "pooling", "special_tokens", "weighting", "bias_removal", "template",
                   "postproc", "fit_on", "families"]
 
 
@@ -54,6 +54,7 @@ def row(record: dict, experiment: str | None = None) -> dict:
     pooling = from_node(PoolingSpec, config["pooling"])  # the defaults of records that predate a setting
     return {
         "model": config["model"]["name"],
+        "base": (config["model"].get("base") or {}).get("name"),  # the transformer a static table is built from
         "w": config["model"].get("w"),
         "layer": "n/a" if layers in (None, "n/a") else "+".join(str(x) for x in layers),
         "pooling": pooling.name,

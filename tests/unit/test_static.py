@@ -24,7 +24,11 @@ SENTENCES = ["The cat sat.", "A dog saw a zebra on the mat!"]
 
 
 def model_cfg(name, **overrides):
-    cfg = OmegaConf.load(PROJECT_ROOT / f"conf/model/{name}.yaml")
+    """conf/model/<name>.yaml as Hydra composes it (with its defaults: the base model of a static table)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[f"model={name}"]).model
     for key, value in overrides.items():
         OmegaConf.update(cfg, key, value)
     return cfg
