@@ -5,6 +5,7 @@ Models come from a local folder, a hub id (downloaded once when online, read fro
 cache otherwise), or a random initialisation from a BERT config and a seed. The model itself is
 loaded lazily: a cell served from the cache never loads it.
 """
+import contextlib
 import logging
 import os
 import time
@@ -153,19 +154,27 @@ class TransformerEncoder:
         import transformers
 
         device = resolve_device(self.cfg.device)
-        dtype = getattr(torch, self.cfg.dtype)
         transformers.utils.logging.disable_progress_bar()  # a "Loading weights" bar per load buries the results
         try:
             if self.random_init:
                 torch.manual_seed(int(self.random_init.seed))
                 model = transformers.BertModel(self.config)
             else:
-                model = transformers.AutoModel.from_pretrained(self.folder, dtype=dtype)
+                model = transformers.AutoModel.from_pretrained(self.folder, dtype=torch.float32)
         except Exception as exc:
             raise SentgridError(f"could not load the model in {str(self.folder)!r} ({type(exc).__name__}: {exc}); "
                                 f"set model.path to a Hugging Face model folder with weights.") from exc
         log.info("loaded %s on %s (%s)", self.folder or "random BERT", device, self.cfg.dtype)
-        return model.to(device=device, dtype=dtype).eval()
+        return model.to(device=device).eval()  # float32 weights; model.dtype is the compute precision (autocast)
+
+    def precision(self, device):
+        """model.dtype as mixed precision: matrix products in bfloat16/float16 under autocast, while layer
+        norms, softmax and the residual stream stay float32 (closer to float32 than casting the weights)."""
+        import torch
+
+        if self.cfg.dtype == "float32":
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=getattr(torch, self.cfg.dtype))
 
     # -- what token-level pooling needs -----------------------------------------------------------------
     def vocabulary(self) -> Vocabulary:
@@ -232,13 +241,15 @@ class TransformerEncoder:
                     rows_ids = [r[:n] for r, n in zip(ids.numpy(), attention.sum(dim=1).tolist())]
                     mask_lost += sum(int(tok.mask_token_id not in r) for r in rows_ids)
                     masks = torch.from_numpy(mask_positions(rows_ids, tok.mask_token_id)).to(device)
-                hidden = model(**{k: v.to(device) for k, v in batch.items()}, output_hidden_states=True).hidden_states
-                prims = token_primitives(torch.stack(hidden), attention.to(device),
+                with self.precision(device):
+                    hidden = model(**{k: v.to(device) for k, v in batch.items()}, output_hidden_states=True).hidden_states
+                states = torch.stack(hidden).float()  # [layers, batch, tokens, dim]
+                prims = token_primitives(states, attention.to(device),
                                          torch.isin(ids, special_ids).to(device), masks)
                 for name, value in prims.items():
                     out[name][:, rows] = value.cpu().numpy()
                 if token_states is not None:
-                    stacked = torch.stack(hidden).float().cpu().numpy()
+                    stacked = states.cpu().numpy()
                     for b, i in enumerate(rows):
                         start, end = token_batch.offsets[i], token_batch.offsets[i + 1]
                         token_states[:, start:end] = stacked[:, b, :end - start]
