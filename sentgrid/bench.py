@@ -1,8 +1,10 @@
 """`make bench`: sentgrid against its peer on the same data in the same run.
 
 1. Encode throughput on the 8 STS datasets: sentgrid (all layers kept, cold cache, identical sentences
-   encoded once) vs sentence-transformers `encode` of every pair's sentences, as MTEB does.
-2. The full peer check: per-dataset Spearman of sentgrid's default cell vs sentence-transformers.
+   encoded once) vs sentence-transformers `encode` of every pair's sentences, as MTEB does, at each
+   compute precision asked for (--dtypes float32,bfloat16), on --device, for --model minilm | mpnet.
+2. The full peer check: per-dataset Spearman of sentgrid's default cell vs sentence-transformers, and how
+   far each precision moves it from float32.
 3. Cells per minute for cells served from the cache, the cache hit rate, and peak memory.
 4. (--sweeps) A cold 16-cell sweep (4 poolings x 4 post-processings, STS) vs one cold cell, and the
    same sweep re-run, as users run them (`python -m sentgrid -m ...`, fresh cache).
@@ -10,9 +12,11 @@
 6. (--tasks) Clustering and classification cells on the persistent cache: seconds per dataset.
 7. plan's estimate against the measured wall time of the last sweeps run here (multirun/).
 
-    python -m sentgrid.bench [--max-items N] [--cells N] [--sweeps] [--static] [--tasks]
+    python -m sentgrid.bench [--model mpnet] [--device cuda] [--dtypes float32,bfloat16] [--max-items N]
+                             [--cells N] [--sweeps] [--static] [--tasks]
 """
 import argparse
+import contextlib
 import os
 import resource
 import subprocess
@@ -51,6 +55,13 @@ def peak_memory_mib() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="minilm", help="a transformer config of conf/model (minilm, mpnet, ...)")
+    parser.add_argument("--model-path", default=None, help="a local model folder instead of the config's path")
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | auto (default: cpu)")
+    parser.add_argument("--dtypes", default="float32",
+                        help="compute precisions to compare, comma-separated: float32,bfloat16,float16 (default: float32)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override for every cell timed, e.g. --set model.batch_size=256 (repeatable)")
     parser.add_argument("--max-items", type=int, default=None, help="an evenly spaced slice per dataset (default: all)")
     parser.add_argument("--cells", type=int, default=12, help="cached cells to time (default: 12)")
     parser.add_argument("--tasks", action="store_true",
@@ -60,74 +71,12 @@ def main() -> None:
     parser.add_argument("--static", action="store_true", help="time building Avg. and training B2S")
     args = parser.parse_args()
     register_resolvers()
-
-    from sentence_transformers import SentenceTransformer
-
-    from .data import data_root, load_sts
-
+    model = [f"model={args.model}", f"model.device={args.device}"]
+    model += ([f"model.path={args.model_path}"] if args.model_path else []) + args.set
     with tempfile.TemporaryDirectory(prefix="sentgrid-bench-") as cache_dir:
-        cfg = config(cache_dir, args.max_items)
-        root = data_root(cfg.data.root)
-        datasets = {name: load_sts(name, root).take(args.max_items) for name in cfg.task.sts.datasets}
-        slots = sum(2 * len(d) for d in datasets.values())
-        print(f"STS: {len(datasets)} datasets, {slots} sentence slots, "
-              f"{len({s for d in datasets.values() for s in d.sentences})} distinct sentences; torch threads "
-              f"{__import__('torch').get_num_threads()}")
-
-        # 1. Encode: sentence-transformers, as MTEB calls it (each dataset's two sides).
-        peer = SentenceTransformer(cfg.model.path, device="cpu")
-        started = time.perf_counter()
-        peer_vectors = {name: (peer.encode(d.sentences1, batch_size=64), peer.encode(d.sentences2, batch_size=64))
-                        for name, d in datasets.items()}
-        peer_seconds = time.perf_counter() - started
-
-        # ... and sentgrid, cold cache, every layer and primitive kept.
-        encoder = TransformerEncoder(cfg.model, Template("none", None))
-        _ = encoder.model  # load outside the timing, as for the peer
-        started = time.perf_counter()
-        _, stats = Workspace(CacheSpec(dir=cache_dir)).encoding.primitives(
-            encoder, {n: d.sentences for n, d in datasets.items()}, "mean_all", [encoder.num_layers])
-        stats = stats.as_dict()
-        ours_seconds = time.perf_counter() - started
-        cache_bytes = sum(f.stat().st_size for f in __import__("pathlib").Path(cache_dir).rglob("*.npy"))
-
-        # 2. The peer check on the same data.
-        record = run_cell(cfg)
-        rows = []
-        for name, (a, b) in peer_vectors.items():
-            cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-            theirs = 100 * spearmanr(cos, datasets[name].scores).statistic
-            ours = record["metrics"][f"sts/{name}/spearman"]
-            rows.append((name, ours, theirs, ours - theirs))
-
-        # 3. Cached cells.
-        grid = [(p, q) for p in ("cls", "avg", "max") for q in ("none", "whiten", "quantile", "zscore")][:args.cells]
-        hits = requested = 0
-        started = time.perf_counter()
-        for pooling, post in grid:
-            cell = run_cell(config(cache_dir, args.max_items, f"pooling={pooling}", f"postproc={post}",
-                                   "layer=first_last"))
-            hits += cell["encode"]["cache_hits"]
-            requested += cell["encode"]["sentences_requested"]
-        cell_seconds = time.perf_counter() - started
-
-    print("\n== encode: sentgrid (all layers kept) vs sentence-transformers encode, same sentences ==")
-    print(f"sentence-transformers : {slots:6d} slots in {peer_seconds:7.1f} s = {slots / peer_seconds:7.1f} slots/s")
-    print(f"sentgrid              : {slots:6d} slots in {ours_seconds:7.1f} s = {slots / ours_seconds:7.1f} slots/s "
-          f"({stats['sentences_computed']} distinct sentences through the model, "
-          f"{stats['sentences_computed'] / ours_seconds:.1f} sentences/s)")
-    print(f"ratio sentgrid / peer : {peer_seconds / ours_seconds:.2f}x")
-    print(f"cache size            : {cache_bytes / 2**20:.0f} MiB for {stats['sentences_requested']} cached sentences "
-          f"= {cache_bytes / 2**20 / stats['sentences_requested'] * 1e4:.0f} MiB per 10k sentences "
-          f"({encoder.num_layers + 1} layers x {encoder.config.hidden_size} dims x 5 primitives, float32)")
-    print("\n== peer check: Spearman x100, minilm last-layer avg, no post-processing ==")
-    print(f"{'dataset':<10}{'sentgrid':>10}{'s-t':>10}{'diff':>9}")
-    for name, ours, theirs, diff in rows:
-        print(f"{name:<10}{ours:>10.2f}{theirs:>10.2f}{diff:>+9.3f}")
-    print(f"max |diff| = {max(abs(r[3]) for r in rows):.3f} points")
-    print("\n== cells served from the cache (first+last layers, pooling x post-processing, in one process) ==")
-    print(f"{len(grid)} cells in {cell_seconds:.1f} s = {60 * len(grid) / cell_seconds:.1f} cells/min; "
-          f"cache hit rate {hits / max(requested, 1):.1%}")
+        peer_check(cache_dir, model, args.dtypes.split(","), args.max_items)
+        if args.cells:
+            cached_cells(cache_dir, model, args.max_items, args.cells)
     if args.sweeps:
         sweep_costs(args.max_items)
     if args.static:
@@ -136,6 +85,101 @@ def main() -> None:
         task_costs(args.max_items)
     plan_accuracy()
     print(f"\npeak memory (RSS) of this process: {peak_memory_mib():.0f} MiB")
+
+
+def _since(started: float) -> float:
+    """Seconds since `started`, once the GPU (if any) has finished its queued work."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter() - started
+
+
+def peer_check(cache_dir, model: list[str], dtypes: list[str], max_items) -> None:
+    """Encode throughput and Spearman, sentgrid against sentence-transformers `encode`, per precision."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from .data import data_root, load_sts
+    from .encoders.transformer import resolve_device
+
+    cfg = config(cache_dir, max_items, *model)
+    root = data_root(cfg.data.root)
+    datasets = {name: load_sts(name, root).take(max_items) for name in cfg.task.sts.datasets}
+    slots = sum(2 * len(d) for d in datasets.values())
+    distinct = sorted({s for d in datasets.values() for s in d.sentences})
+    device = resolve_device(cfg.model.device)
+    print(f"STS: {len(datasets)} datasets, {slots} sentence slots, {len(distinct)} distinct sentences "
+          f"({sum(map(len, distinct))} characters); {cfg.model.name} on {device} "
+          f"({torch.cuda.get_device_name() if device.type == 'cuda' else f'{torch.get_num_threads()} torch threads'})")
+    peer = SentenceTransformer(cfg.model.path, device=str(device))
+    peer.max_seq_length = int(cfg.model.max_length)
+    results, cache_bytes, layers = {}, 0, None
+    for dtype in dtypes:
+        precision = (torch.autocast(device.type, dtype=getattr(torch, dtype)) if dtype != "float32"
+                     else contextlib.nullcontext())
+        batch_size = int(cfg.model.batch_size)
+        started = time.perf_counter()
+        with precision:  # the peer at the same precision: sentence-transformers as MTEB calls it, each side
+            peer_vectors = {name: (peer.encode(d.sentences1, batch_size=batch_size),
+                                   peer.encode(d.sentences2, batch_size=batch_size)) for name, d in datasets.items()}
+        peer_seconds = _since(started)
+        cell = config(cache_dir, max_items, *model, f"model.dtype={dtype}")
+        encoder = TransformerEncoder(cell.model, Template("none", None))
+        _ = encoder.model  # loaded outside the timing, as for the peer
+        layers = encoder.num_layers + 1
+        before = sum(f.stat().st_size for f in Path(cache_dir).rglob("*.npy"))
+        started = time.perf_counter()
+        _, stats = Workspace(CacheSpec(dir=cache_dir, dtype=cell.cache.dtype)).encoding.primitives(
+            encoder, {n: d.sentences for n, d in datasets.items()}, "mean_all", [encoder.num_layers])
+        seconds = _since(started)
+        cache_bytes = sum(f.stat().st_size for f in Path(cache_dir).rglob("*.npy")) - before
+        record = run_cell(cell)  # served by the entries just written
+        spearman = {}
+        for name, (a, b) in peer_vectors.items():
+            cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+            spearman[name] = (record["metrics"][f"sts/{name}/spearman"], 100 * spearmanr(cos, datasets[name].scores).statistic)
+        results[dtype] = {"seconds": seconds, "peer_seconds": peer_seconds, "spearman": spearman,
+                          "computed": stats.as_dict()["sentences_computed"]}
+        del encoder
+    chars = sum(map(len, distinct))
+    print(f"\n== encode: sentgrid (all {layers} layers x 5 primitives kept, cold) vs sentence-transformers encode ==")
+    print(f"{'precision':<10}{'sentgrid s':>11}{'sent/s':>9}{'chars/s':>10}{'peer s':>9}{'ours/peer':>10}{'vs fp32':>9}")
+    for dtype, r in results.items():
+        speedup = results[dtypes[0]]["seconds"] / r["seconds"]
+        print(f"{dtype:<10}{r['seconds']:>11.1f}{r['computed'] / r['seconds']:>9.0f}{chars / r['seconds']:>10.0f}"
+              f"{r['peer_seconds']:>9.1f}{r['peer_seconds'] / r['seconds']:>9.2f}x{speedup:>8.2f}x")
+    print(f"cache: {cache_bytes / 2**20:.0f} MiB for {len(distinct)} sentences = "
+          f"{cache_bytes / 2**20 / len(distinct) * 1e4:.0f} MiB per 10k sentences ({layers} layers x 5 primitives, "
+          f"{cfg.cache.dtype})")
+    print(f"\n== Spearman x100, {cfg.model.name} last layer, mean pooling: sentgrid vs sentence-transformers, per precision ==")
+    first = dtypes[0]
+    header = "".join(f"{d:>12}{'s-t':>8}" for d in dtypes) + "".join(f"{d + '-' + first:>20}" for d in dtypes[1:])
+    print(f"{'dataset':<10}{header}")
+    for name in datasets:
+        ours = {d: results[d]["spearman"][name] for d in dtypes}
+        line = "".join(f"{ours[d][0]:>12.2f}{ours[d][1]:>8.2f}" for d in dtypes)
+        line += "".join(f"{ours[d][0] - ours[first][0]:>+20.3f}" for d in dtypes[1:])
+        print(f"{name:<10}{line}")
+    for dtype, r in results.items():
+        gap = max(abs(ours - theirs) for ours, theirs in r["spearman"].values())
+        moved = max(abs(r["spearman"][n][0] - results[dtypes[0]]["spearman"][n][0]) for n in datasets)
+        print(f"{dtype}: max |sentgrid - s-t| = {gap:.3f} points; max move from {dtypes[0]} = {moved:.3f} points")
+
+
+def cached_cells(cache_dir, model: list[str], max_items, count: int) -> None:
+    grid = [(p, q) for p in ("cls", "avg", "max") for q in ("none", "whiten", "quantile", "zscore")][:count]
+    hits = requested = 0
+    started = time.perf_counter()
+    for pooling, post in grid:
+        cell = run_cell(config(cache_dir, max_items, *model, f"pooling={pooling}", f"postproc={post}", "layer=first_last"))
+        hits += cell["encode"]["cache_hits"]
+        requested += cell["encode"]["sentences_requested"]
+    seconds = time.perf_counter() - started
+    print("\n== cells served from the cache (first+last layers, pooling x post-processing, in one process) ==")
+    print(f"{len(grid)} cells in {seconds:.1f} s = {60 * len(grid) / seconds:.1f} cells/min; "
+          f"cache hit rate {hits / max(requested, 1):.1%}")
 
 
 SWEEP = ["pooling=cls,avg,avg_content,max", "postproc=none,zscore,whiten,quantile"]
