@@ -1,6 +1,6 @@
 """`python -m sentgrid` runs one grid cell; `python -m sentgrid -m ...` sweeps (Hydra multirun);
 `python -m sentgrid plan -m ...` says what a sweep will cost without running it; `python -m sentgrid
-cache verify|gc` checks and tidies the cache."""
+cache verify|gc|du` checks, tidies and lists the cache."""
 import logging
 import signal
 import sys

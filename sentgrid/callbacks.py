@@ -52,6 +52,9 @@ class SweepSummary(Callback):
 
     def on_multirun_start(self, config, **kwargs) -> None:
         self.started, self.estimate = time.time(), self.announce(config)
+        if self.refusal:  # before any cell writes a byte
+            print(f"sentgrid: {self.refusal}", file=sys.stderr, flush=True)
+            sys.exit(2)
         if config.get("tracking", {}).get("enabled", False):
             from . import tracking
 
@@ -75,16 +78,19 @@ class SweepSummary(Callback):
         if (summary["failed"] or summary["interrupted"]) and config.get("exit_nonzero_on_failure", True):
             sys.exit(1)
 
-    @staticmethod
-    def announce(config) -> float | None:
-        """Print what `plan` estimates for the sweep about to run; its estimate in seconds."""
-        from .plan import plan
+    refusal = None
+
+    def announce(self, config) -> float | None:
+        """Print what `plan` estimates for the sweep about to run; its estimate in seconds. A sweep whose
+        cache would not fit on its disk is refused (`self.refusal`)."""
+        from .plan import plan, too_big
 
         try:
             report = plan(list(config.hydra.overrides.task))
         except Exception as exc:  # an estimate is a courtesy: the sweep runs anyway
             log.debug("no estimate for this sweep (%s: %s)", type(exc).__name__, exc)
             return None
+        self.refusal = too_big(report)
         passes = report["to_encode"]
         encode = f", {passes} forward pass{'es' * (passes > 1)} to encode" if passes else ", all encodings cached"
         print(f"sweep: {report['cells']} cells ({report['finished']} already finished{encode}); plan estimates "

@@ -15,6 +15,7 @@ subcommands:
   python -m sentgrid plan -m SWEEP            what a sweep costs (cells, forward passes, time) without running it
   python -m sentgrid cache verify [--fix]     check every cache entry and finished cell
   python -m sentgrid cache gc                 remove temporaries and unused entries
+  python -m sentgrid cache du                 what the cache stores per model, kind and dataset; free space
   python -m sentgrid.data check               are the datasets there, with the expected rows and checksums?
   python -m sentgrid.tracking replay FOLDER   log result records MLflow lacks
   python -m sentgrid.report tables|figures    paper tables and figures (make tables, make figures)

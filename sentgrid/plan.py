@@ -3,9 +3,11 @@
 Expands the sweep the way Hydra's basic sweeper does (command line plus an experiment's
 `hydra.sweeper.params`), composes every cell, and reports: cells, cells already finished, the
 distinct forward passes (cache entries) the cells need and how many are cached, the sentences left
-to encode per model, and a time estimate from measured throughput and measured cell times.
+to encode per model, the disk they will take beside the space free, and a time estimate from measured
+throughput and measured cell times. A sweep that cannot fit on its cache's disk is refused at its start.
 """
 import json
+import shutil
 import statistics
 import sys
 import time
@@ -121,6 +123,40 @@ def measured_throughput(cache_dir: Path, label: str, width: int) -> tuple[float,
     return DEFAULT_THROUGHPUT.get(width, 45.0 * 57 * 768 / max(width, 1)), "default"
 
 
+# Sub-word tokens per character of English text (WordPiece), for token entries' size before tokenising.
+TOKENS_PER_CHARACTER = 0.25
+
+
+def entry_bytes(encoder, sentences: list[str], tokens: bool, cache) -> float:
+    """What an entry to encode will take on disk: every layer of the five primitives (six with a template's
+    [MASK]) per sentence, or, for a token entry, every token's state too (estimated from the characters)."""
+    layers, width = encoder.num_layers + 1, int(encoder.config.hidden_size)
+    primitives = 6 if getattr(encoder, "template", None) is not None and encoder.template.has_mask else 5
+    size = len(sentences) * layers * width * primitives * (2 if cache.dtype == "float16" else 4)
+    if tokens:
+        count = sum(len(s) for s in sentences) * TOKENS_PER_CHARACTER + 2 * len(sentences)
+        size += count * layers * width * (2 if cache.token_dtype == "float16" else 4)
+    return size
+
+
+def free_bytes(folder: Path) -> int:
+    """Free space on the disk that holds (or will hold) `folder`."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def too_big(report: dict) -> str | None:
+    """One sentence when a sweep would store more than its cache's disk holds (and cache.check_space is on)."""
+    for disk in report.get("disk", []):
+        if disk["check_space"] and disk["bytes"] > disk["free"]:
+            return (f"this sweep would store about {disk['bytes'] / 2**30:.1f} GiB in cache.dir={disk['cache_dir']}, "
+                    f"but only {disk['free'] / 2**30:.1f} GiB are free there; free space (python -m sentgrid cache du), "
+                    f"set cache.dir elsewhere or cache.dtype=float16 (half the primitives' size), or start it anyway "
+                    f"with cache.check_space=false.")
+    return None
+
+
 def cell_seconds(cell_profile: list, finished: list[dict]) -> float:
     """What a cell costs besides encoding (reading the cache, pooling, post-processing, evaluation): the
     median of finished cells with the same profile (families, model, token-level pooling, diagnostics),
@@ -148,7 +184,7 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
     versions = result_versions()
     finished, seen_cells = [], set()
     entries = {}  # key -> (label, encoder, sentences, cache_dir)
-    cell_profiles, listing = [], []
+    cell_profiles, listing, cache_specs = [], [], {}
     for overrides in cells:
         cfg = compose_cell(overrides)
         identity = cell_id(cfg, versions)
@@ -159,17 +195,19 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
             continue
         seen_cells.add(identity)
         cell_profiles.append((profile(OmegaConf.to_container(cfg, resolve=True)), Path(cfg.cache.dir)))
+        cache_specs.setdefault(Path(cfg.cache.dir), CellSpec.from_config(cfg).cache)
         keys = []
         for key, label, encoder, sentences in forward_passes(cfg, memo):
             entries.setdefault(key, (label, encoder, sentences, Path(cfg.cache.dir)))
             keys.append(key)
         listing.append({"cell": overrides, "state": None, "keys": keys, "profile": cell_profiles[-1]})
-    to_encode, identities = defaultdict(set), {}
+    to_encode, identities, disk = defaultdict(set), {}, defaultdict(float)
     cached = 0
     for key, (label, encoder, sentences, cache_dir) in entries.items():
         if EntryStore(cache_dir).exists(key):
             cached += 1
         else:
+            disk[cache_dir] += entry_bytes(encoder, sentences, label.endswith(throughput.label("", True)), cache_specs[cache_dir])
             # each encoder identity (a template is another one) is its own pass over the sentences
             identity = identities.setdefault(id(encoder), json.dumps(encoder.identity(), sort_keys=True, default=str))
             to_encode[(label, int(encoder.config.hidden_size), cache_dir)].update((identity, s) for s in sentences)
@@ -200,7 +238,10 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
             "forward_passes": len(entries), "cached": cached, "to_encode": len(entries) - cached,
             "models": models, "estimate_seconds": round(encode_seconds + per_cell, 1),
             "estimate_encode_seconds": round(encode_seconds, 1), "estimate_cells_seconds": round(per_cell, 1),
-            "longest_pass_seconds": round(max(passes.values(), default=0.0), 1)}
+            "longest_pass_seconds": round(max(passes.values(), default=0.0), 1),
+            "disk": [{"cache_dir": str(d), "bytes": round(b), "free": free_bytes(d),
+                      "max_gb": cache_specs[d].max_gb, "check_space": bool(cache_specs[d].check_space)}
+                     for d, b in disk.items()]}
 
 
 def on_workers(report: dict, workers: int) -> float:
@@ -224,6 +265,12 @@ def format_plan(report: dict, cells: bool = False) -> str:
     for label, model in report["models"].items():
         lines.append(f"  {label:<22} {model['sentences']:,} sentences ({model['characters'] / 1e6:.1f} M characters) to "
                      f"encode at {model['characters_per_s']:,} characters/s ({model['throughput']})")
+    for disk in report["disk"]:
+        budget = f"; cache.max_gb={disk['max_gb']}: least recently used entries are evicted beyond it" \
+            if disk["max_gb"] is not None and disk["bytes"] > disk["max_gb"] * 2**30 else ""
+        fits = "" if disk["bytes"] <= disk["free"] else " -- does not fit"
+        lines.append(f"disk             about {disk['bytes'] / 2**30:.2f} GiB to store in {disk['cache_dir']} "
+                     f"({disk['free'] / 2**30:.1f} GiB free{fits}{budget})")
     minutes = report["estimate_seconds"] / 60
     lines.append(f"estimate         {minutes:.1f} min ({report['estimate_encode_seconds']:.0f} s encoding, "
                  f"{report['estimate_cells_seconds']:.0f} s start, cache reads, pooling, post-processing and evaluation)")
@@ -268,7 +315,10 @@ def main(arguments: list[str]) -> int:
         print(f"sentgrid plan: error: {exc}", file=sys.stderr)
         return 2
     print(format_plan(report, show_cells))
+    refusal = too_big(report)
+    if refusal:
+        print(f"sentgrid plan: {refusal}", file=sys.stderr)
     for count in counts:
         print(f"on {count:>4} worker{'s' if count > 1 else ' '}  {on_workers(report, count) / 60:8.1f} min")
     print(f"(planned in {time.perf_counter() - started:.1f} s; run it with: python -m sentgrid -m {' '.join(arguments)})")
-    return 0
+    return 1 if refusal else 0

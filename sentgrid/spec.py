@@ -146,12 +146,16 @@ class CacheSpec:
     mode: str = "private"  # group: files group-writable, so several users share one cache
     commit_seconds: float = 60.0  # a long encode commits what it finished this often (resumable)
     lock_timeout_s: float = 6 * 3600.0  # the longest wait for another job computing the same entry
+    max_gb: float | None = None  # a size budget: least recently used entries are evicted beyond it
+    check_space: bool = True     # refuse a sweep the disk cannot hold (plan's estimate)
 
     def __post_init__(self):
         if not float(self.lock_timeout_s) > 0:
             raise SentgridError(f"cache.lock_timeout_s={self.lock_timeout_s} must be more than 0 (seconds).")
         if not float(self.commit_seconds) >= 0:
             raise SentgridError(f"cache.commit_seconds={self.commit_seconds} must be 0 or more (seconds).")
+        if self.max_gb is not None and not float(self.max_gb) > 0:
+            raise SentgridError(f"cache.max_gb={self.max_gb} must be more than 0 (GiB), or null for no budget.")
         _one_of("cache.dtype", self.dtype, STORE_DTYPES)
         _one_of("cache.token_dtype", self.token_dtype, STORE_DTYPES)
         _one_of("cache.mode", self.mode, CACHE_MODES)

@@ -39,8 +39,9 @@ class Workspace:
                                 f"to a folder you can write (a shared cache needs group write access: cache.mode).") from None
         self.entries = EntryStore(self.root, int(float(cache.memory_gb) * 2**30), shared=cache.mode == "group",
                                   lock_timeout_s=float(cache.lock_timeout_s))
+        budget = None if cache.max_gb is None else int(float(cache.max_gb) * 2**30)
         self.encoding = Encoding(self.entries, cache.dtype, cache.token_dtype, throughput.recorder(self.root),
-                                 float(cache.commit_seconds))
+                                 float(cache.commit_seconds), budget)
         self.tables = Tables(self.entries, self.encoding)
         self._encoders: OrderedDict = OrderedDict()
         self._corpora = Corpora()
@@ -49,7 +50,7 @@ class Workspace:
     def shared(cls, cache: CacheSpec) -> "Workspace":
         """This process's workspace for these cache settings (made on first use)."""
         key = (cache.dir, cache.dtype, cache.token_dtype, cache.memory_gb, cache.mode, cache.commit_seconds,
-               cache.lock_timeout_s)
+               cache.lock_timeout_s, cache.max_gb)
         if key not in cls._open:
             cls._open = {key: cls(cache)}  # one at a time: a new cache folder replaces the old memos
         return cls._open[key]

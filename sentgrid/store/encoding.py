@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from ..errors import Interrupted, SentgridError, choice_error
 from ..pooling.tokens import TokenBatch
+from . import budget
 from .entries import STORE_DTYPES, CorruptEntry, EntryStore, entry_key, owner_tag
 from .partial import PartialEncode
 
@@ -105,12 +106,17 @@ class Encoding:
     `commit_seconds` and when interrupted (see partial.py), so the next run computes only the rest."""
 
     def __init__(self, entries: EntryStore, store_dtype: str = "float32", token_dtype: str = "float16",
-                 on_encoded=None, commit_seconds: float = 60.0):
+                 on_encoded=None, commit_seconds: float = 60.0, max_bytes: int | None = None):
         for setting, value in (("cache.dtype", store_dtype), ("cache.token_dtype", token_dtype)):
             if value not in STORE_DTYPES:
                 raise choice_error(setting, value, STORE_DTYPES)
         self.entries, self.store_dtype, self.token_dtype = entries, store_dtype, token_dtype
-        self.on_encoded, self.commit_seconds = on_encoded, commit_seconds
+        self.on_encoded, self.commit_seconds, self.max_bytes = on_encoded, commit_seconds, max_bytes
+
+    def keep_budget(self, keep: set[str]) -> None:
+        """cache.max_gb: evict least recently used entries, never those in `keep` (the caller's)."""
+        if self.max_bytes is not None:
+            budget.enforce(self.entries, self.max_bytes, keep)
 
     def key_for(self, identity: dict, sentences: list[str], kind: str) -> str:
         """The entry key of `sentences` for an encoder `identity`; `kind` is TOKENS or any primitive."""
@@ -138,6 +144,7 @@ class Encoding:
             hit = self._try_read(key, kind, layers, stats)
             if hit is not None:
                 found[key] = hit
+        named = {key: name for name, key in reversed(keys.items())}  # what `cache du` lists an entry as
         missing = sorted(set(sentences_of) - set(found))
         if missing:
             # A token entry's forward pass writes the primitive entry of the same sentences too: holding its
@@ -154,10 +161,11 @@ class Encoding:
                         found[key] = hit
                 still_missing = {key: sentences_of[key] for key in missing if key not in found}
                 if still_missing:
-                    found.update(self._compute(encoder, identity, still_missing, kind, layers, stats))
+                    found.update(self._compute(encoder, identity, still_missing, kind, layers, stats, named))
             finally:
                 for lock in locks:
                     lock.release()
+            self.keep_budget(set(keys.values()))
         return {name: found[key] for name, key in keys.items()}, stats
 
     def _read(self, key, kind, layers):
@@ -181,13 +189,14 @@ class Encoding:
         if hit is None:
             return None
         value, meta = hit
+        self.entries.touch(key)
         stats.entries_hit += 1
         stats.cache_hits += meta["sentences"]
         stats.truncated += meta.get("truncated", 0)
         return value
 
     # -- one forward pass for every missing entry ------------------------------------------------------
-    def _compute(self, encoder, identity, missing: dict[str, list[str]], kind, layers, stats: EncodeStats):
+    def _compute(self, encoder, identity, missing: dict[str, list[str]], kind, layers, stats: EncodeStats, named):
         union = list(dict.fromkeys(s for sentences in missing.values() for s in sentences))
         row = {sentence: i for i, sentence in enumerate(union)}
         self.entries.remove_stale_temporaries()  # leftovers of killed writers hold disk space
@@ -214,7 +223,8 @@ class Encoding:
             out = {}
             for key, sentences in missing.items():
                 index = np.fromiter((row[s] for s in sentences), dtype=np.int64, count=len(sentences))
-                meta = {"sentences": len(sentences), "truncated": int(over_length[index].sum()), "encoder": identity}
+                meta = {"sentences": len(sentences), "truncated": int(over_length[index].sum()), "encoder": identity,
+                        "model": encoder.label, "request": named[key]}
                 subset = {name: array[:, index] for name, array in primitives.items()}
                 out[key] = self._write(key, kind, layers, identity, sentences, subset, meta, encoded, index)
                 stats.entries_computed += 1
@@ -288,12 +298,13 @@ class Encoding:
         """Write one computed entry (and, for a token entry, the primitive entry of the same pass);
         return what the caller asked for, as it reads back from the store's dtype."""
         primitive_key = self.key_for(identity, sentences, "primitives")
+        primitive_meta, meta = {**meta, "kind": "primitives"}, {**meta, "kind": "tokens"}
         if kind != TOKENS:
-            self.entries.write(primitive_key, subset, meta, self.store_dtype)
+            self.entries.write(primitive_key, subset, primitive_meta, self.store_dtype)
             return subset[kind][layers].astype(self.store_dtype).astype(np.float32)
         if not self.entries.exists(primitive_key):
             try:  # a bonus of the same forward pass; another job may be writing it right now
-                self.entries.write(primitive_key, subset, meta, self.store_dtype)
+                self.entries.write(primitive_key, subset, primitive_meta, self.store_dtype)
             except OSError:
                 pass
         batch, positions = encoded["token_batch"].select(index)

@@ -283,6 +283,13 @@ class EntryStore:
         elif os.path.lexists(path):
             path.unlink(missing_ok=True)
 
+    def touch(self, key: str) -> None:
+        """Mark an entry as just used (its folder's mtime): the budget evicts the least recently used."""
+        try:
+            os.utime(self.path(key))
+        except OSError:  # a read-only shared cache: recency is only a hint
+            pass
+
     def lock(self, key: str) -> FileLock:
         locks = self.root / "locks"
         locks.mkdir(parents=True, exist_ok=True)

@@ -1,19 +1,24 @@
-"""`python -m sentgrid cache verify [--fix]` and `python -m sentgrid cache gc`.
+"""`python -m sentgrid cache verify [--fix]`, `python -m sentgrid cache gc` and `python -m sentgrid cache du`.
+
+du lists what the cache stores, per model, kind (primitives, tokens, table, segment) and dataset, with the
+disk's free space; entries written before their labels were recorded are listed as `(unlabelled)`.
 
 verify reads every entry whole (every checksum) and every finished-cell index entry, and reports what
 is damaged; `--fix` sets damaged entries aside and removes damaged index entries. gc removes stale
 temporaries, set-aside entries, and entries that no finished cell recorded using, unless a job holds
-their lock or wrote them in the last hour (a running cell that has not finished yet).
+their lock or wrote or read them in the last hour (a running cell that has not finished yet).
 """
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
 
 from filelock import Timeout
 
+from . import budget
 from .entries import CorruptEntry, EntryStore
 
 RECENT_SECONDS = 3600
@@ -127,12 +132,47 @@ def gc(root: Path) -> int:
     return 0
 
 
+def _label(meta: dict) -> tuple[str, str, str]:
+    kind = meta.get("kind") or ("table" if "table" in meta else "segment" if "partial_of" in meta
+                                else "tokens" if "states" in meta.get("arrays", []) else "primitives")
+    return str(meta.get("model", "(unlabelled)")), kind, str(meta.get("request", "(unlabelled)"))
+
+
+def du(root: Path) -> int:
+    store = EntryStore(root, memory_bytes=0)
+    groups: dict[tuple, list[int]] = {}
+    for entry in budget.entries(store):
+        try:
+            meta = json.loads((entry.path / "meta.json").read_text())
+        except (OSError, ValueError):
+            meta = {}
+        group = groups.setdefault(_label(meta), [0, 0])
+        group[0] += 1
+        group[1] += entry.bytes
+    rows = sorted(groups.items(), key=lambda item: -item[1][1])
+    stored = sum(size for _, (_, size) in rows)
+    print(f"{'model':<16}{'kind':<12}{'dataset':<34}{'entries':>8}{'size':>12}")
+    for (model, kind, request), (count, size) in rows:
+        print(f"{model:<16}{kind:<12}{request:<34}{count:>8}{size / 2**20:>9.1f} MiB")
+    per_model: dict[str, int] = {}
+    for (model, _, _), (_, size) in rows:
+        per_model[model] = per_model.get(model, 0) + size
+    print("\nper model: " + ", ".join(f"{m} {b / 2**30:.2f} GiB" for m, b in sorted(per_model.items(), key=lambda i: -i[1])))
+    other = {name: _size(root / name) for name in ("models", "cells", "fingerprints", "locks") if (root / name).exists()}
+    temporaries = sum(_size(p) for p in store.stale_temporaries(damaged=True))
+    print(f"entries {stored / 2**30:.2f} GiB; " + "; ".join(f"{n}/ {b / 2**20:.1f} MiB" for n, b in other.items())
+          + f"; stale temporaries {temporaries / 2**20:.1f} MiB")
+    free = shutil.disk_usage(root).free
+    print(f"free on the disk of {root}: {free / 2**30:.1f} GiB")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     from ..paths import home
 
     parser = argparse.ArgumentParser(prog="python -m sentgrid cache", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["verify", "gc"])
+    parser.add_argument("command", choices=["verify", "gc", "du"])
     parser.add_argument("--dir", default=os.environ.get("SENTGRID_CACHE", str(home() / "cache")),
                         help="the cache folder (default: $SENTGRID_CACHE or ./cache of the project)")
     parser.add_argument("--fix", action="store_true", help="verify: set damaged entries aside")
@@ -141,5 +181,5 @@ def main(argv: list[str]) -> int:
     if not root.is_dir():
         print(f"sentgrid cache: error: {root} is not a cache folder; pass --dir.", file=sys.stderr)
         return 2
-    return verify(root, args.fix) if args.command == "verify" else gc(root)
+    return {"verify": lambda: verify(root, args.fix), "gc": lambda: gc(root), "du": lambda: du(root)}[args.command]()
 

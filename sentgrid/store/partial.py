@@ -54,8 +54,9 @@ class PartialEncode:
         if not len(over_length):
             return
         end = start + len(over_length)
-        self.entries.write(self.segment_key(start), {**arrays, "over_length": over_length.astype(np.uint8)},
-                           {"sentences": end - start, "partial_of": self.pass_key, "rows": [start, end]}, self.dtype)
+        meta = {"sentences": end - start, "partial_of": self.pass_key, "rows": [start, end], "kind": "segment"}
+        self.entries.write(self.segment_key(start), {**arrays, "over_length": over_length.astype(np.uint8)}, meta,
+                           self.dtype)
         self.starts.append(start)
 
     def discard(self) -> None:

@@ -37,6 +37,7 @@ class Tables:
                 self.entries.remove(key)
                 hit = None
             if hit is not None:
+                self.entries.touch(key)
                 arrays = {name: a.astype(np.float32) if a.dtype == np.float16 else a for name, a in hit.items()}
                 return arrays, self._notes(False, started, sentences, key)
             if attempt == 0:
@@ -44,8 +45,10 @@ class Tables:
                 try:
                     if not self.entries.exists(key):
                         arrays = encoder.build_table(corpus_states)
-                        self.entries.write(key, arrays, {"sentences": 0, "table": encoder.table_identity()},
+                        self.entries.write(key, arrays, {"sentences": 0, "table": encoder.table_identity(),
+                                                         "kind": "table", "model": encoder.label, "request": "corpus"},
                                            self.encoding.store_dtype)
+                        self.encoding.keep_budget({key})
                         return arrays, self._notes(True, started, sentences, key)
                 finally:
                     lock.release()

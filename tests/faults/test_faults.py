@@ -154,20 +154,24 @@ def test_damaged_entries_of_every_kind_are_recomputed(tmp_path, data_root, refer
 
 
 def test_a_full_disk_fails_the_cell_with_one_sentence(tmp_path, data_root, ledger):
-    """A 4 MB tmpfs as cache.dir, in a mount namespace of the test's own: no SIGBUS, one sentence naming
-    the cache folder, no temporaries left, the sweep goes on to its next cell and exits 1."""
+    """A 4 MB tmpfs as cache.dir, in a mount namespace of the test's own. The sweep is refused at its start
+    (plan's disk estimate), naming the override; started anyway: no SIGBUS, one sentence naming the cache
+    folder, no temporaries left, the sweep goes on to its next cell and exits 1."""
     if not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
         pytest.skip("mount namespaces are not allowed here (unshare -m), so no tmpfs can be mounted")
     cache = tmp_path / "small"
     cache.mkdir()
-    inner = " ".join(f"'{a}'" for a in command(tmp_path, "-m", "pooling=avg,max", *SLICE, cache="small",
-                                                     store="mlflow.db") + [f"hydra.sweep.dir={tmp_path / 'sweep'}"])
-    script = (f"mount -t tmpfs -o size=4m tmpfs {cache} && cd {PROJECT_ROOT} && {inner}; code=$?; "
-              f"echo left: $(find {cache} -name '.tmp-*' -o -name '.scratch-*' | wc -l); exit $code")
+    sweep = command(tmp_path, "-m", "pooling=avg,max", *SLICE, cache="small", store="mlflow.db")
+    refused = " ".join(f"'{a}'" for a in sweep + [f"hydra.sweep.dir={tmp_path / 'refused'}"])
+    inner = " ".join(f"'{a}'" for a in sweep + [f"hydra.sweep.dir={tmp_path / 'sweep'}", "cache.check_space=false"])
+    script = (f"mount -t tmpfs -o size=4m tmpfs {cache} && cd {PROJECT_ROOT} && {{ {refused}; echo refused: $?; }} && "
+              f"{inner}; code=$?; echo left: $(find {cache} -name '.tmp-*' -o -name '.scratch-*' | wc -l); exit $code")
     done = subprocess.run(["unshare", "-m", "sh", "-c", script], env={**os.environ, "SENTGRID_DATA": str(data_root)},
                           capture_output=True, text=True, timeout=600)
     if "mount:" in done.stderr and "permission denied" in done.stderr.lower():
         pytest.skip(f"tmpfs cannot be mounted here: {done.stderr.strip()[:200]}")
+    assert "refused: 2" in done.stdout and "cache.check_space=false" in done.stderr, done.stderr[-3000:]
+    assert not list((tmp_path / "refused").glob("*/result.json"))  # refused before any cell ran
     records = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/result.json"))]
     ledger("full disk (4 MB tmpfs cache)", 2, sum(r["status"] == "failed" for r in records), 0, 0)
     assert done.returncode == 1, done.stderr[-3000:]  # not 135 (SIGBUS): the summary ran, then exit 1

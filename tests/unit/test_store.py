@@ -293,3 +293,33 @@ def test_a_lock_wait_ends_with_one_sentence_naming_the_holder(tmp_path):
     finally:
         held.release()
     EntryStore(tmp_path / "cache", lock_timeout_s=0.3).acquire("ab" * 32).release()  # free again
+
+
+def test_budget_evicts_least_recently_used_entries_but_never_the_callers_or_held_ones(tmp_path, monkeypatch, capsys):
+    from sentgrid.store import budget
+    from sentgrid.store.maintenance import du
+
+    monkeypatch.setattr(budget, "GRACE_SECONDS", 0)
+    encoder = CountingEncoder(tmp_path / "log", dim=64)
+    entries = EntryStore(tmp_path / "cache")
+    unlimited = Encoding(entries)
+    for name in ("old", "used", "held"):
+        unlimited.primitives(encoder, {name: [f"{name} {i}" for i in range(50)]}, "mean_all", [0])
+    size = {e.key: e.bytes for e in budget.entries(entries)}
+    key = {n: unlimited.key_for(encoder.identity(), [f"{n} {i}" for i in range(50)], "mean_all") for n in ("old", "used", "held")}
+    for n, age in (("old", 300), ("held", 200), ("used", 100)):  # "used" is the most recently used of the three
+        os.utime(entries.path(key[n]), (time.time() - age, time.time() - age))
+    unlimited.primitives(encoder, {"used": [f"used {i}" for i in range(50)]}, "mean_all", [0])  # a hit touches it
+    assert time.time() - entries.path(key["used"]).stat().st_mtime < 5
+    lock = entries.lock(key["held"])
+    lock.acquire()  # a running job computing it
+    try:
+        limited = Encoding(entries, max_bytes=sum(size.values()) + 1000)  # room for three
+        limited.primitives(encoder, {"new": [f"new {i}" for i in range(50)]}, "mean_all", [0])
+    finally:
+        lock.release()
+    left = {e.key for e in budget.entries(entries)}
+    assert key["old"] not in left and {key["held"], key["used"]} <= left and len(left) == 3
+    du(tmp_path / "cache")
+    listing = capsys.readouterr().out
+    assert "counting" in listing and "primitives" in listing and "new" in listing and "free on the disk" in listing

@@ -27,3 +27,20 @@ def test_a_sweep_on_more_workers_is_bounded_by_its_longest_pass():
     assert on_workers(report, 1) == 800 + 640 + START_SECONDS
     assert on_workers(report, 2) == 400 + 320 + START_SECONDS
     assert on_workers(report, 64) == 300 + 10 + START_SECONDS  # one pass is encoded by one worker
+
+
+def test_plan_sizes_entries_like_the_store_writes_them_and_refuses_what_cannot_fit(minilm):
+    from sentgrid.plan import entry_bytes, too_big
+    from sentgrid.spec import CacheSpec
+
+    sentences = ["A man is playing a guitar.", "Two dogs run on the beach."]
+    # 7 layers x 384 dims x 5 primitives per sentence, halved by float16
+    assert entry_bytes(minilm, sentences, False, CacheSpec()) == 2 * 7 * 384 * 5 * 4
+    assert entry_bytes(minilm, sentences, False, CacheSpec(dtype="float16")) == 2 * 7 * 384 * 5 * 2
+    assert entry_bytes(minilm, sentences, True, CacheSpec()) > entry_bytes(minilm, sentences, False, CacheSpec())
+    fits = {"cache_dir": "/c", "bytes": 10 * 2**30, "free": 20 * 2**30, "max_gb": None, "check_space": True}
+    assert too_big({"disk": [fits]}) is None
+    tight = {**fits, "free": 2**30}
+    assert "about 10.0 GiB in cache.dir=/c, but only 1.0 GiB" in too_big({"disk": [tight]})
+    assert "cache.check_space=false" in too_big({"disk": [tight]})
+    assert too_big({"disk": [{**tight, "check_space": False}]}) is None
