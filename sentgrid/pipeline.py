@@ -2,6 +2,7 @@
 
 config -> spec -> requests -> embed (store + pooling) -> post-process and score -> record
 """
+import os
 import time
 import warnings
 from contextlib import contextmanager
@@ -49,6 +50,18 @@ def run_cell(cfg) -> dict:
     return record
 
 
+def evaluation_jobs(setting) -> int:
+    """`jobs`: datasets scored side by side; auto = this process's CPU cores."""
+    if setting == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        if int(setting) >= 1:
+            return int(setting)
+    except (TypeError, ValueError):
+        pass
+    raise SentgridError(f"jobs={setting!r} must be auto or a whole number >= 1 (datasets scored side by side).")
+
+
 def _run(cfg) -> dict:
     timings, started = {}, time.perf_counter()
     spec = CellSpec.from_config(cfg)  # every choice checked before any expensive work
@@ -60,7 +73,7 @@ def _run(cfg) -> dict:
         requests = requests_for(spec, workspace.corpus(spec.corpus))
     with _timed(timings, "encode"):
         embedded = embed(workspace, encoder, spec, requests.sentences(), layers)
-    metrics, reports = score(spec, requests, embedded.vectors, timings)
+    metrics, reports = score(spec, requests, embedded.vectors, timings, evaluation_jobs(cfg.get("jobs", 1)))
     if spec.diagnostics.enabled:
         with _timed(timings, "diagnostics"):
             metrics.update(diagnostics.measure(spec, requests, embedded.vectors))

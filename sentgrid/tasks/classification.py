@@ -49,23 +49,25 @@ def smallest_class(y) -> int:
     return int(np.unique(y, return_counts=True)[1].min())
 
 
-def choose_c(X, y, grid, inner_folds: int, seed: int, dev=None) -> float:
-    """The C of `grid` with the best dev accuracy, or the best inner cross-validation accuracy.
+def choose_c(X, y, grid, inner_folds: int, seed: int, dev=None) -> tuple[float, LogisticRegression | None]:
+    """The C of `grid` with the best dev accuracy, or the best inner cross-validation accuracy, and the
+    model fitted on (X, y) at that C when choosing fitted it anyway (the dev route), else None.
 
     On a slice too small for inner folds (a class with a single example) the grid's middle is used."""
     if len(grid) == 1:
-        return grid[0]
+        return grid[0], None
     if dev is not None:
-        accuracy = [LogisticRegression(C=c, max_iter=MAX_ITER).fit(X, y).score(*dev) for c in grid]
-        return grid[int(np.argmax(accuracy))]
+        models = [LogisticRegression(C=c, max_iter=MAX_ITER).fit(X, y) for c in grid]
+        best = int(np.argmax([model.score(*dev) for model in models]))
+        return grid[best], models[best]
     inner_folds = min(inner_folds, smallest_class(y))
     if inner_folds < 2:
-        return grid[len(grid) // 2]
+        return grid[len(grid) // 2], None
     cv = StratifiedKFold(inner_folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():  # scikit-learn 1.9 announces attribute changes we do not rely on
         warnings.simplefilter("ignore", FutureWarning)
-        search = LogisticRegressionCV(Cs=grid, cv=cv, max_iter=MAX_ITER, n_jobs=-1, scoring="accuracy").fit(X, y)
-    return float(search.C_[0])
+        search = LogisticRegressionCV(Cs=grid, cv=cv, max_iter=MAX_ITER, scoring="accuracy").fit(X, y)  # datasets run in parallel
+    return float(search.C_[0]), None
 
 
 def senteval(data, vectors, row, cfg) -> dict[str, float]:
@@ -79,8 +81,8 @@ def senteval(data, vectors, row, cfg) -> dict[str, float]:
         folds = StratifiedKFold(min(int(cfg.folds), smallest_class(y)), shuffle=True, random_state=seed)
         results, chosen = [], []
         for train, test in folds.split(X, y):
-            c = choose_c(X[train], y[train], grid, int(cfg.inner_folds), seed)
-            model = LogisticRegression(C=c, max_iter=MAX_ITER).fit(X[train], y[train])
+            c, model = choose_c(X[train], y[train], grid, int(cfg.inner_folds), seed)
+            model = model or LogisticRegression(C=c, max_iter=MAX_ITER).fit(X[train], y[train])
             results.append(_scores(y[test], model.predict(X[test])))
             chosen.append(c)
         out = {m: float(np.mean([r[m] for r in results])) for m in results[0]}
@@ -88,9 +90,9 @@ def senteval(data, vectors, row, cfg) -> dict[str, float]:
         out["C"] = float(np.median(chosen))
         return out
     dev = features(data, "dev", vectors, row) if "dev" in data.splits else None
-    c = choose_c(X, y, grid, int(cfg.inner_folds), seed, dev)
+    c, model = choose_c(X, y, grid, int(cfg.inner_folds), seed, dev)
     X_test, y_test = features(data, "test", vectors, row)
-    model = LogisticRegression(C=c, max_iter=MAX_ITER).fit(X, y)
+    model = model or LogisticRegression(C=c, max_iter=MAX_ITER).fit(X, y)  # the dev route fitted it already
     return {**_scores(y_test, model.predict(X_test)), "C": c}
 
 
