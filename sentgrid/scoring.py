@@ -13,6 +13,24 @@ from .spec import CellSpec
 from .tasks import family
 
 
+def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps, settings):
+    """Post-process one dataset's vectors (fitted on `corpus` when given, else on its fit sentences) and
+    evaluate them, with one BLAS thread; the warnings raised are returned, not printed by a worker."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scorer = family(dataset.family).scorer
+        started = time.perf_counter()
+        fit_set = corpus if corpus is not None else own[rows_of(sentences, scorer.fit_sentences(dataset.data))]
+        processed, report = postproc.fit_transform(postproc.build(steps), fit_set, own)
+        postproc_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        scores = scorer.evaluate(dataset.data, processed, sentences, settings)
+        result = processed, report, scores, postproc_seconds, time.perf_counter() - started
+    return result, [(w.message, w.category) for w in caught]
+
+
 def rows_of(sentences: list[str], wanted: list[str]) -> list[int]:
     row = {s: i for i, s in enumerate(sentences)}
     return [row[s] for s in wanted]
@@ -20,50 +38,32 @@ def rows_of(sentences: list[str], wanted: list[str]) -> list[int]:
 
 def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, jobs: int = 1) -> tuple[dict, dict]:
     """(metrics, post-processing reports by dataset); `vectors` get their post-processed values. With
-    `jobs` > 1 the datasets are scored side by side in worker processes.
+    `jobs` > 1 the datasets are scored side by side in worker processes (each gets its own vectors only).
 
     Each dataset is scored with one BLAS thread, however many jobs run: L-BFGS stops at a tolerance, and
     where it stops depends on the order of floating-point sums, which the BLAS thread count changes (up to
-    0.7 points of a classification F1 measured between 1 and 2 threads). One thread makes the numbers the
+    0.75 points of a classification F1 measured between 1 and 2 threads). One thread makes the numbers the
     same on every machine and for every `jobs`."""
     from joblib import Parallel, delayed
-    from threadpoolctl import threadpool_limits
 
     sentences = requests.sentences()
-
-    def one(dataset):
-        with threadpool_limits(1), warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            return score_dataset(dataset), [(w.message, w.category) for w in caught]
-
-    def score_dataset(dataset):
-        key, scorer = dataset.key, family(dataset.family).scorer
-        started = time.perf_counter()
-        if spec.postproc.fit_on_corpus:
-            fit_set = vectors["corpus"]
-        else:
-            fit_set = vectors[key][rows_of(sentences[key], scorer.fit_sentences(dataset.data))]
-        processed, report = postproc.fit_transform(postproc.build(list(spec.postproc.steps)), fit_set, vectors[key])
-        postproc_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        scores = scorer.evaluate(dataset.data, processed, sentences[key], spec.task.settings[dataset.family])
-        return processed, report, scores, postproc_seconds, time.perf_counter() - started
-
-    # The largest first, so the last one to finish is a small one.
-    order = sorted(requests.datasets, key=lambda d: -len(sentences[d.key]))
-    results = []
-    for result, caught in Parallel(n_jobs=max(1, min(jobs, len(order))))(delayed(one)(d) for d in order):
-        results.append(result)
+    steps, corpus = list(spec.postproc.steps), vectors.get("corpus") if spec.postproc.fit_on_corpus else None
+    order = sorted(requests.datasets, key=lambda d: -len(sentences[d.key]))  # the largest first
+    work = (delayed(_score_dataset)(d, vectors[d.key], sentences[d.key], corpus, steps, spec.task.settings[d.family])
+            for d in order)
+    results = {}
+    for dataset, (result, caught) in zip(order, Parallel(n_jobs=max(1, min(jobs, len(order))))(work)):
+        results[dataset.key] = result
         for message, category in caught:  # raised in a worker: raised again here, where the cell records them
             warnings.warn(message, category, stacklevel=1)
     metrics, reports = {}, {}
     for dataset in requests.datasets:  # in the requests' order, whatever order they finished in
-        processed, reports[dataset.key], scores, postproc_seconds, evaluate_seconds = results[order.index(dataset)]
-        vectors[dataset.key] = processed
-        timings[f"postproc/{dataset.key}"] = round(postproc_seconds, 3)
+        key = dataset.key
+        vectors[key], reports[key], scores, postproc_seconds, evaluate_seconds = results[key]
+        timings[f"postproc/{key}"] = round(postproc_seconds, 3)
         for metric, value in scores.items():
-            metrics[f"{dataset.key}/{metric}"] = value
-        timings[f"evaluate/{dataset.key}"] = round(evaluate_seconds, 3)
+            metrics[f"{key}/{metric}"] = value
+        timings[f"evaluate/{key}"] = round(evaluate_seconds, 3)
     metrics.update(family_averages(spec.task.families, requests, metrics))
     broken = [name for name, value in metrics.items() if not math.isfinite(value)]
     if broken:  # never recorded as an ok result

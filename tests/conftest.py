@@ -46,6 +46,7 @@ def models_dir(tmp_path_factory):
 def mpnet_cfg(models_dir):
     cfg = OmegaConf.load(PROJECT_ROOT / "conf/model/mpnet.yaml")
     cfg.path = str(assemble(MPNET, models_dir))
+    cfg.dtype = "float32"  # compared with transformers and sentence-transformers in float32
     return cfg
 
 

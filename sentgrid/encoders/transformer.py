@@ -25,7 +25,25 @@ from .fingerprint import folder_fingerprint
 
 log = logging.getLogger(__name__)
 
-DTYPES = ("float32", "float16", "bfloat16")
+DTYPES = ("float32", "float16", "bfloat16", "auto")
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), read from /proc/cpuinfo (Linux)."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_dtype(name: str, device) -> str:
+    """model.dtype=auto: bfloat16 on a CPU that multiplies it natively, float32 elsewhere. Measured (issue 14):
+    MPNet STS on such a CPU 2.6x faster, every dataset within 0.04 points of float32; on an H200 the encode
+    is bound by the host (tokenising, storing every layer), so bfloat16 gains nothing there."""
+    if name != "auto":
+        return name
+    return "bfloat16" if device.type == "cpu" and cpu_has_bf16() else "float32"
 HUB_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]
 
 
@@ -130,13 +148,19 @@ class TransformerEncoder:
             "tokenizer": folder_fingerprint(self.tokenizer_folder, self.memo_dir),
             "template": self.template.describe(),
             "max_length": int(self.cfg.max_length),
-            "dtype": str(self.cfg.dtype),
+            "dtype": self.dtype,
         }
+
+    @cached_property
+    def dtype(self) -> str:
+        """The compute precision model.dtype resolves to on this machine (auto: see resolve_dtype)."""
+        return resolve_dtype(str(self.cfg.dtype), resolve_device(self.cfg.device))
 
     def describe(self) -> dict:
         """What gets recorded about the model beside the config."""
         return {"folder": str(self.folder) if self.folder else None, "num_layers": self.num_layers,
-                "hidden_size": int(self.config.hidden_size), "device": str(resolve_device(self.cfg.device))}
+                "hidden_size": int(self.config.hidden_size), "device": str(resolve_device(self.cfg.device)),
+                "dtype": self.dtype}
 
     # -- the model ----------------------------------------------------------------------------------
     @cached_property
@@ -164,7 +188,7 @@ class TransformerEncoder:
         except Exception as exc:
             raise SentgridError(f"could not load the model in {str(self.folder)!r} ({type(exc).__name__}: {exc}); "
                                 f"set model.path to a Hugging Face model folder with weights.") from exc
-        log.info("loaded %s on %s (%s)", self.folder or "random BERT", device, self.cfg.dtype)
+        log.info("loaded %s on %s (%s)", self.folder or "random BERT", device, self.dtype)
         return model.to(device=device).eval()  # float32 weights; model.dtype is the compute precision (autocast)
 
     def precision(self, device):
@@ -172,9 +196,9 @@ class TransformerEncoder:
         norms, softmax and the residual stream stay float32 (closer to float32 than casting the weights)."""
         import torch
 
-        if self.cfg.dtype == "float32":
+        if self.dtype == "float32":
             return contextlib.nullcontext()
-        return torch.autocast(device.type, dtype=getattr(torch, self.cfg.dtype))
+        return torch.autocast(device.type, dtype=getattr(torch, self.dtype))
 
     # -- what token-level pooling needs -----------------------------------------------------------------
     def vocabulary(self) -> Vocabulary:

@@ -16,7 +16,7 @@ SLICE = 25  # pairs per dataset: every dataset, ~15 s of MPNet on 2 cores
 def test_mpnet_avg_last_equals_sentence_transformers(compose_cell, data_root, mpnet_cfg):
     from sentence_transformers import SentenceTransformer
 
-    record = run_cell(compose_cell("model=mpnet", f"task.max_items={SLICE}"))
+    record = run_cell(compose_cell("model=mpnet", "model.dtype=float32", f"task.max_items={SLICE}"))
     assert record["resolved"]["layers"] == [12] and record["resolved"]["model"]["hidden_size"] == 768
     peer = SentenceTransformer(mpnet_cfg.path, device="cpu")
     for name in STS_DATASETS:
@@ -52,6 +52,19 @@ def test_template_reads_mpnets_own_mask_token(mpnet_cfg):
         np.testing.assert_allclose(primitives["mean_content"][12, i], last[content].mean(0).numpy(), atol=1e-4)
 
 
+def test_dtype_auto_is_bfloat16_only_on_a_cpu_that_multiplies_it(monkeypatch):
+    import torch
+
+    from sentgrid.encoders import transformer
+
+    monkeypatch.setattr(transformer, "cpu_has_bf16", lambda: True)
+    assert transformer.resolve_dtype("auto", torch.device("cpu")) == "bfloat16"
+    assert transformer.resolve_dtype("auto", torch.device("cuda")) == "float32"
+    assert transformer.resolve_dtype("float32", torch.device("cpu")) == "float32"
+    monkeypatch.setattr(transformer, "cpu_has_bf16", lambda: False)
+    assert transformer.resolve_dtype("auto", torch.device("cpu")) == "float32"
+
+
 def test_bias_removal_follows_mpnets_vocabulary(mpnet_cfg):
     import transformers
 
@@ -64,7 +77,7 @@ def test_bias_removal_follows_mpnets_vocabulary(mpnet_cfg):
 
 @pytest.mark.parametrize("static", ["avg"])
 def test_static_table_built_from_mpnet_uses_its_vocabulary(compose_cell, static):
-    cell = compose_cell(f"model={static}", "model@model.base=mpnet", "corpus.max_sentences=200",
+    cell = compose_cell(f"model={static}", "model@model.base=mpnet", "model.base.dtype=float32", "corpus.max_sentences=200",
                         "task.max_items=20", "task.sts.datasets=[STSB]")
     record = run_cell(cell)
     assert record["status"] == "ok" and record["resolved"]["model"]["vocabulary"] == 30527
