@@ -62,6 +62,12 @@ def evaluation_jobs(setting) -> int:
     raise SentgridError(f"jobs={setting!r} must be auto or a whole number >= 1 (datasets scored side by side).")
 
 
+def blas_threads(setting) -> int:
+    if isinstance(setting, int) and not isinstance(setting, bool) and setting >= 1:
+        return setting
+    raise SentgridError(f"blas_threads={setting!r} must be a whole number >= 1 (BLAS threads per dataset's evaluation).")
+
+
 def _run(cfg) -> dict:
     timings, started = {}, time.perf_counter()
     spec = CellSpec.from_config(cfg)  # every choice checked before any expensive work
@@ -73,7 +79,8 @@ def _run(cfg) -> dict:
         requests = requests_for(spec, workspace.corpus(spec.corpus))
     with _timed(timings, "encode"):
         embedded = embed(workspace, encoder, spec, requests.sentences(), layers)
-    metrics, reports = score(spec, requests, embedded.vectors, timings, evaluation_jobs(cfg.get("jobs", 1)))
+    metrics, reports = score(spec, requests, embedded.vectors, timings, evaluation_jobs(cfg.get("jobs", 1)),
+                             blas_threads(cfg.get("blas_threads", 1)))
     if spec.diagnostics.enabled:
         with _timed(timings, "diagnostics"):
             metrics.update(diagnostics.measure(spec, requests, embedded.vectors))

@@ -13,12 +13,12 @@ from .spec import CellSpec
 from .tasks import family
 
 
-def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps, settings):
+def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps, settings, blas_threads: int):
     """Post-process one dataset's vectors (fitted on `corpus` when given, else on its fit sentences) and
-    evaluate them, with one BLAS thread; the warnings raised are returned, not printed by a worker."""
+    evaluate them, with `blas_threads` BLAS threads; the warnings raised are returned, not printed by a worker."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1), warnings.catch_warnings(record=True) as caught:
+    with threadpool_limits(blas_threads), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         scorer = family(dataset.family).scorer
         started = time.perf_counter()
@@ -36,23 +36,28 @@ def rows_of(sentences: list[str], wanted: list[str]) -> list[int]:
     return [row[s] for s in wanted]
 
 
-def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, jobs: int = 1) -> tuple[dict, dict]:
+def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, jobs: int = 1,
+          blas_threads: int = 1) -> tuple[dict, dict]:
     """(metrics, post-processing reports by dataset); `vectors` get their post-processed values. With
     `jobs` > 1 the datasets are scored side by side in worker processes (each gets its own vectors only).
 
-    Each dataset is scored with one BLAS thread, however many jobs run: L-BFGS stops at a tolerance, and
-    where it stops depends on the order of floating-point sums, which the BLAS thread count changes (up to
-    0.75 points of a classification F1 measured between 1 and 2 threads). One thread makes the numbers the
-    same on every machine and for every `jobs`."""
+    Each dataset is scored with `blas_threads` BLAS threads (1 by default), however many jobs run: L-BFGS
+    stops at a tolerance, and where it stops depends on the order of floating-point sums, which the BLAS
+    thread count changes (up to 0.75 points of a classification F1 measured between 1 and 2 threads). A
+    fixed count makes the numbers the same on every machine and for every `jobs`."""
     from joblib import Parallel, delayed
 
     sentences = requests.sentences()
     steps, corpus = list(spec.postproc.steps), vectors.get("corpus") if spec.postproc.fit_on_corpus else None
     order = sorted(requests.datasets, key=lambda d: -len(sentences[d.key]))  # the largest first
-    work = (delayed(_score_dataset)(d, vectors[d.key], sentences[d.key], corpus, steps, spec.task.settings[d.family])
+    settings = spec.task.settings
+    work = (delayed(_score_dataset)(d, vectors[d.key], sentences[d.key], corpus, steps, settings[d.family], blas_threads)
             for d in order)
+    # Worker processes only where evaluation fits models (seconds per dataset): starting them costs more
+    # than scoring STS (cosines) takes. Where a dataset is scored changes nothing in its numbers.
+    heavy = sum(family(d.family).heavy for d in order)
     results = {}
-    for dataset, (result, caught) in zip(order, Parallel(n_jobs=max(1, min(jobs, len(order))))(work)):
+    for dataset, (result, caught) in zip(order, Parallel(n_jobs=max(1, min(jobs, heavy)))(work)):
         results[dataset.key] = result
         for message, category in caught:  # raised in a worker: raised again here, where the cell records them
             warnings.warn(message, category, stacklevel=1)

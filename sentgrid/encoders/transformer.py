@@ -44,6 +44,8 @@ def resolve_dtype(name: str, device) -> str:
     if name != "auto":
         return name
     return "bfloat16" if device.type == "cpu" and cpu_has_bf16() else "float32"
+
+
 HUB_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]
 
 

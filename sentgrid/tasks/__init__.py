@@ -19,6 +19,7 @@ class Family:
     data_module: str                # reads the family's datasets: DATASETS, load, files, rows, expected_rows
     headline: tuple[str, str]       # the two metrics a summary shows; the first is the objective
     averaged: tuple[str, ...]       # metrics averaged over the family's datasets (`<family>/avg/<metric>`)
+    heavy: bool = False             # evaluation takes seconds (fits models): worth a worker process per dataset
     scorer_module: str = ""         # set by the registry: the module that declared this family
 
     @cached_property

@@ -20,7 +20,7 @@ from ..errors import SentgridError, choice_error
 from . import Family
 
 FAMILY = Family("classification", "sentgrid.data.classification", headline=("accuracy", "f1"),
-                averaged=("accuracy", "f1"))
+                averaged=("accuracy", "f1"), heavy=True)
 
 PROTOCOLS = ("senteval", "mteb")
 MAX_ITER = 1000

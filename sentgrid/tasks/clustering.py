@@ -14,7 +14,7 @@ from ..data.records import ClusteringData
 from . import Family
 
 FAMILY = Family("clustering", "sentgrid.data.clustering", headline=("accuracy", "nmi"),
-                averaged=("accuracy", "nmi"))
+                averaged=("accuracy", "nmi"), heavy=True)
 
 
 
