@@ -91,6 +91,10 @@ class SweepSummary(Callback):
             log.debug("no estimate for this sweep (%s: %s)", type(exc).__name__, exc)
             return None
         self.refusal = too_big(report)
+        if report["kept_layers"]:  # cache.layers=requested: every cell of the sweep keeps the same layers
+            from .store.kept_layers import write_sweep
+
+            write_sweep(config.hydra.sweep.dir, report["kept_layers"])
         passes = report["to_encode"]
         encode = f", {passes} forward pass{'es' * (passes > 1)} to encode" if passes else ", all encodings cached"
         print(f"sweep: {report['cells']} cells ({report['finished']} already finished{encode}); plan estimates "

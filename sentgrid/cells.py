@@ -24,7 +24,8 @@ from .versions import versions as result_versions
 
 # Config keys that say where things are or how to run, not what is computed.
 RUN_ONLY = ("data", "tracking", "hydra", "force", "fail_fast", "exit_nonzero_on_failure", "jobs")
-CACHE_RUN_ONLY = ("dir", "models_dir", "memory_gb", "mode", "commit_seconds", "lock_timeout_s", "max_gb", "check_space")
+CACHE_RUN_ONLY = ("dir", "models_dir", "memory_gb", "mode", "commit_seconds", "lock_timeout_s", "max_gb", "check_space",
+                  "layers", "pass_memory_gb")
 
 
 def data_files(cfg) -> list[Path]:

@@ -7,6 +7,7 @@ from .pooling import pool_primitive, pool_tokens
 from .pooling.weighting import token_weights
 from .spec import CellSpec
 from .store import EncodeStats
+from .store.kept_layers import to_keep
 
 
 @dataclass
@@ -18,18 +19,21 @@ class Embedded:
     source: str         # the primitive the vectors were pooled from, or "tokens"
 
 
-def embed(workspace, encoder, spec: CellSpec, sentences: dict[str, list[str]], layers: list[int]) -> Embedded:
-    """Vectors for every sentence list of the cell, pooled as the cell says."""
+def embed(workspace, encoder, spec: CellSpec, sentences: dict[str, list[str]], layers: list[int],
+          sweep_layers: dict | None = None) -> Embedded:
+    """Vectors for every sentence list of the cell, pooled as the cell says. `sweep_layers`: the layers
+    the sweep asks of each model (cache.layers=requested keeps those)."""
     pooling = spec.pooling
     primitive = pooling.primitive if Produces.PRIMITIVES in encoder.produces else None
     if primitive is not None:
-        arrays, stats = workspace.encoding.primitives(encoder, sentences, primitive, layers)
+        keep = to_keep(spec.cache.layers, encoder, layers, sweep_layers or {})
+        arrays, stats = workspace.encoding.primitives(encoder, sentences, primitive, layers, keep)
         counts = {name: encoder.token_counts(s, pooling.special_tokens) if pooling.mode.sqrt_length else None
                   for name, s in sentences.items()}
         vectors = {name: pool_primitive(array, pooling.mode, counts[name]) for name, array in arrays.items()}
         return Embedded(vectors, stats.as_dict(), stats.keys, {}, primitive)
 
-    tokens, stats, keys = token_states(workspace, encoder, sentences, layers)
+    tokens, stats, keys = token_states(workspace, encoder, sentences, layers, spec.cache.layers, sweep_layers or {})
     corpus = encoder.tokenize_corpus(workspace.corpus(spec.corpus)()) if pooling.needs_corpus else None
     vocabulary = None if pooling.plain else encoder.vocabulary()
     vectors, notes = {}, {}
@@ -40,11 +44,16 @@ def embed(workspace, encoder, spec: CellSpec, sentences: dict[str, list[str]], l
     return Embedded(vectors, stats, keys, notes, "tokens")
 
 
-def token_states(workspace, encoder, sentences: dict[str, list[str]], layers: list[int]) -> tuple[dict, dict, list]:
+def token_states(workspace, encoder, sentences: dict[str, list[str]], layers: list[int], kept: str = "all",
+                 sweep_layers: dict | None = None) -> tuple[dict, dict, list]:
     """{name: (TokenBatch, states [len(layers), T, dim])}: the forward model's token entries from the
     store, passed through the encoder (as they are, mixed with or replaced by its table); statistics; and
-    the entries read."""
+    the entries read. `kept`: cache.layers."""
     forward = encoder.forward_model
-    computed, stats = workspace.encoding.tokens(forward, sentences, layers) if forward else (None, EncodeStats())
+    if forward is not None:
+        keep = to_keep(kept, forward, layers, sweep_layers or {})
+        computed, stats = workspace.encoding.tokens(forward, sentences, layers, keep)
+    else:
+        computed, stats = None, EncodeStats()
     tokens, lookup_stats = encoder.token_states(sentences, layers, computed)
     return tokens, {**stats.as_dict(), **lookup_stats}, stats.keys

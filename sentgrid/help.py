@@ -47,7 +47,8 @@ def text() -> str:
         marked = [f"{c}*" if defaults.get(group) == c else c for c in choices]
         lines.append(f"  {group:<10}{', '.join(marked)}")
     lines.append(f"\npresets (-m +experiment=NAME): {', '.join(groups().get('experiment', []))}")
-    lines.append("other settings: data.root, cache.dir, cache.dtype, tracking.uri, tracking.experiment, corpus.*,\n"
-                 "  diagnostics.enabled, force, fail_fast (see README.md); every value: python -m sentgrid --cfg job")
+    lines.append("other settings: data.root, cache.dir, cache.dtype, cache.layers, cache.max_gb, tracking.uri,\n"
+                 "  tracking.experiment, corpus.*, diagnostics.enabled, force, fail_fast (see README.md);\n"
+                 "  every value: python -m sentgrid --cfg job")
     lines.append("Hydra's own help: python -m sentgrid --hydra-help")
     return "\n".join(lines)

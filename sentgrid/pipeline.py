@@ -16,6 +16,7 @@ from .errors import SentgridError
 from .requests import requests_for
 from .scoring import score
 from .spec import CellSpec
+from .store import kept_layers
 from .versions import recorded as recorded_versions
 from .workspace import Workspace
 
@@ -78,7 +79,7 @@ def _run(cfg) -> dict:
     with _timed(timings, "load_data"):
         requests = requests_for(spec, workspace.corpus(spec.corpus))
     with _timed(timings, "encode"):
-        embedded = embed(workspace, encoder, spec, requests.sentences(), layers)
+        embedded = embed(workspace, encoder, spec, requests.sentences(), layers, kept_layers.of_sweep())
     metrics, reports = score(spec, requests, embedded.vectors, timings, evaluation_jobs(cfg.get("jobs", 1)),
                              blas_threads(cfg.get("blas_threads", 1)))
     if spec.diagnostics.enabled:

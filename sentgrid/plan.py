@@ -12,12 +12,14 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
+from . import layers as layer_spec
 from . import throughput
 from .cells import FinishedCells, cell_id, profile, result_versions, seconds_besides_encoding
 from .data.corpus import Corpora
@@ -27,6 +29,8 @@ from .paths import CONF_DIR, register_resolvers
 from .requests import load_datasets, requests_for
 from .spec import CellSpec
 from .store import TOKENS, Encoding, EntryStore
+from .store.kept_layers import group as kept_group
+from .store.kept_layers import to_keep
 
 # Characters per second on a 2-core CPU when nothing was measured on this machine yet: REFERENCE.md §5's
 # sentences per second (MiniLM 400, bert-base 45) times 57, the mean characters of an STS sentence.
@@ -90,9 +94,27 @@ class _Memo:
         return self.corpora.loader(corpus_cfg)
 
 
-def forward_passes(cfg, memo: _Memo) -> list[tuple[str, str, object, list[str]]]:
-    """(cache key, model label, encoder, sentences) of every cache entry the cell reads or writes:
-    the same requests `run_cell` builds, read through the encoder's declared contract."""
+@dataclass
+class Pass:
+    """A cache entry a cell reads or writes: what `run_cell` asks the store for."""
+    encoding: Encoding
+    encoder: object        # the forward model
+    kind: str              # TOKENS or a primitive
+    label: str             # the model, as throughput is measured
+    sentences: list[str]
+    layers: list[int] | None  # the layers the cell reads; None: a table's source (keeps every layer)
+    setting: str           # cache.layers
+
+    def keep(self, sweep_layers: dict) -> list[int] | None:
+        return None if self.layers is None else to_keep(self.setting, self.encoder, self.layers, sweep_layers)
+
+    def key(self, sweep_layers: dict) -> str:
+        return self.encoding.key_for(self.encoder.identity(), self.sentences, self.kind, self.keep(sweep_layers))
+
+
+def forward_passes(cfg, memo: _Memo) -> list[Pass]:
+    """Every cache entry the cell reads or writes: the same requests `run_cell` builds, read through the
+    encoder's declared contract."""
     spec = CellSpec.from_config(cfg)
     corpus = memo.corpus(spec.corpus)
     encoding = Encoding(EntryStore(spec.cache.dir), spec.cache.dtype, spec.cache.token_dtype)
@@ -101,16 +123,24 @@ def forward_passes(cfg, memo: _Memo) -> list[tuple[str, str, object, list[str]]]
     out = []
     if Produces.TABLE in encoder.produces:  # the corpus through the base model, once per table
         base, corpus_sentences = encoder.table_source()
-        out.append((encoding.key_for(base.identity(), corpus_sentences, TOKENS), throughput.label(base.label, True),
-                    base, corpus_sentences))
+        out.append(Pass(encoding, base, TOKENS, throughput.label(base.label, True), corpus_sentences, None, "all"))
     forward = encoder.forward_model
     if forward is not None:
         primitive = spec.pooling.primitive if Produces.PRIMITIVES in encoder.produces else None
         kind = primitive or TOKENS
-        identity = forward.identity()
+        layers = layer_spec.resolve(spec.layer, encoder.num_layers) if encoder.layered else [0]
         model = throughput.label(forward.label, kind == TOKENS)
-        out += [(encoding.key_for(identity, s, kind), model, forward, s) for s in sentences.values()]
+        out += [Pass(encoding, forward, kind, model, s, layers, spec.cache.layers) for s in sentences.values()]
     return out
+
+
+def sweep_layers(passes: list[Pass]) -> dict:
+    """{group: layers}: what the sweep's cells ask of each model, kept together under cache.layers=requested."""
+    asked = defaultdict(set)
+    for p in passes:
+        if p.layers is not None and to_keep(p.setting, p.encoder, p.layers, {}) is not None:
+            asked[kept_group(p.encoder)].update(p.layers)
+    return {name: sorted(layers) for name, layers in asked.items()}
 
 
 def measured_throughput(cache_dir: Path, label: str, width: int) -> tuple[float, str]:
@@ -128,10 +158,11 @@ def measured_throughput(cache_dir: Path, label: str, width: int) -> tuple[float,
 TOKENS_PER_CHARACTER = 0.25
 
 
-def entry_bytes(encoder, sentences: list[str], tokens: bool, cache) -> float:
-    """What an entry to encode will take on disk: every layer of the five primitives (six with a template's
-    [MASK]) per sentence, or, for a token entry, every token's state too (estimated from the characters)."""
-    layers, width = encoder.num_layers + 1, int(encoder.config.hidden_size)
+def entry_bytes(encoder, sentences: list[str], tokens: bool, cache, keep: list[int] | None = None) -> float:
+    """What an entry to encode will take on disk: every kept layer (all when `keep` is None) of the five
+    primitives (six with a template's [MASK]) per sentence, or, for a token entry, every token's state too
+    (estimated from the characters)."""
+    layers, width = len(keep) if keep else encoder.num_layers + 1, int(encoder.config.hidden_size)
     primitives = 6 if getattr(encoder, "template", None) is not None and encoder.template.has_mask else 5
     size = len(sentences) * layers * width * primitives * np.dtype(cache.dtype).itemsize
     if tokens:
@@ -184,8 +215,8 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
     memo = _Memo()
     versions = result_versions()
     finished, seen_cells = [], set()
-    entries = {}  # key -> (label, encoder, sentences, cache_dir)
-    cell_profiles, listing, cache_specs = [], [], {}
+    entries = {}  # key -> (Pass, cache_dir)
+    cell_profiles, listing, cache_specs, cell_passes = [], [], {}, []
     for overrides in cells:
         cfg = compose_cell(overrides)
         identity = cell_id(cfg, versions)
@@ -197,25 +228,40 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
         seen_cells.add(identity)
         cell_profiles.append((profile(OmegaConf.to_container(cfg, resolve=True)), Path(cfg.cache.dir)))
         cache_specs.setdefault(Path(cfg.cache.dir), CellSpec.from_config(cfg).cache)
-        keys = []
-        for key, label, encoder, sentences in forward_passes(cfg, memo):
-            entries.setdefault(key, (label, encoder, sentences, Path(cfg.cache.dir)))
-            keys.append(key)
-        listing.append({"cell": overrides, "state": None, "keys": keys, "profile": cell_profiles[-1]})
+        cell_passes.append(forward_passes(cfg, memo))
+        listing.append({"cell": overrides, "state": None, "keys": [], "profile": cell_profiles[-1]})
+    kept = sweep_layers([p for passes in cell_passes for p in passes])
+    for item, passes in zip([i for i in listing if i["state"] is None], cell_passes):
+        for p in passes:
+            key = p.key(kept)
+            if key not in entries and p.keep(kept) is not None:
+                # an entry that keeps every layer serves any cell: one stored by an earlier `all` sweep
+                whole = p.encoding.key_for(p.encoder.identity(), p.sentences, p.kind)
+                key = whole if EntryStore(p.encoding.entries.root).exists(whole) else key
+            entries.setdefault(key, (p, p.encoding.entries.root))
+            item["keys"].append(key)
     to_encode, identities, disk = defaultdict(set), {}, defaultdict(float)
+    later = defaultdict(lambda: (set(), set()))  # kept layers and sentences a later layer sweep encodes again
     cached = 0
-    for key, (label, encoder, sentences, cache_dir) in entries.items():
+    for key, (p, cache_dir) in entries.items():
+        identity = identities.setdefault(id(p.encoder), json.dumps(p.encoder.identity(), sort_keys=True, default=str))
+        if p.keep(kept) is not None:
+            layers, sentences = later[(p.label, int(p.encoder.config.hidden_size), cache_dir)]
+            layers.update(p.keep(kept))
+            sentences.update((identity, s) for s in p.sentences)
         if EntryStore(cache_dir).exists(key):
             cached += 1
         else:
-            disk[cache_dir] += entry_bytes(encoder, sentences, label.endswith(throughput.label("", True)), cache_specs[cache_dir])
+            disk[cache_dir] += entry_bytes(p.encoder, p.sentences, p.kind == TOKENS, cache_specs[cache_dir],
+                                           p.keep(kept))
             # each encoder identity (a template is another one) is its own pass over the sentences
-            identity = identities.setdefault(id(encoder), json.dumps(encoder.identity(), sort_keys=True, default=str))
-            to_encode[(label, int(encoder.config.hidden_size), cache_dir)].update((identity, s) for s in sentences)
+            to_encode[(p.label, int(p.encoder.config.hidden_size), cache_dir)].update((identity, s) for s in p.sentences)
+    def rate_of(label, width, cache_dir):
+        return (throughput_override, "given") if throughput_override else measured_throughput(cache_dir, label, width)
+
     encode_seconds, models, passes = 0.0, {}, defaultdict(float)
     for (label, width, cache_dir), sentences in to_encode.items():
-        rate, source = (throughput_override, "given") if throughput_override else \
-            measured_throughput(cache_dir, label, width)
+        rate, source = rate_of(label, width, cache_dir)
         characters = sum(len(s) for _, s in sentences)
         encode_seconds += characters / rate
         for identity, sentence in sentences:  # one pass per identity: the longest bounds a cluster's wall time
@@ -230,7 +276,7 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
     for item in listing:
         if item["state"] == "finished":
             continue
-        missing = [k for k in item["keys"] if not EntryStore(entries[k][3]).exists(k) and k not in claimed]
+        missing = [k for k in item["keys"] if not EntryStore(entries[k][1]).exists(k) and k not in claimed]
         claimed.update(missing)
         item["state"] = f"needs encode ({len(missing)} entries)" if missing else "cached"
         profile_, cache_dir = item.pop("profile")
@@ -239,7 +285,10 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
             "forward_passes": len(entries), "cached": cached, "to_encode": len(entries) - cached,
             "models": models, "estimate_seconds": round(encode_seconds + per_cell, 1),
             "estimate_encode_seconds": round(encode_seconds, 1), "estimate_cells_seconds": round(per_cell, 1),
-            "longest_pass_seconds": round(max(passes.values(), default=0.0), 1),
+            "longest_pass_seconds": round(max(passes.values(), default=0.0), 1), "kept_layers": kept,
+            "later_layers": [{"model": label, "kept": sorted(layers), "sentences": len(sentences),
+                              "seconds": round(sum(len(s) for _, s in sentences) / rate_of(label, width, d)[0], 1)}
+                             for (label, width, d), (layers, sentences) in later.items()],
             "disk": [{"cache_dir": str(d), "bytes": round(b), "free": free_bytes(d),
                       "max_gb": cache_specs[d].max_gb, "check_space": bool(cache_specs[d].check_space)}
                      for d, b in disk.items()]}
@@ -272,6 +321,10 @@ def format_plan(report: dict, cells: bool = False) -> str:
         fits = "" if disk["bytes"] <= disk["free"] else " -- does not fit"
         lines.append(f"disk             about {disk['bytes'] / 2**30:.2f} GiB to store in {disk['cache_dir']} "
                      f"({disk['free'] / 2**30:.1f} GiB free{fits}{budget})")
+    for later in report.get("later_layers", []):
+        lines.append(f"cache.layers     requested: {later['model']} entries keep layers {later['kept']}; a later sweep "
+                     f"over other layers encodes their {later['sentences']:,} sentences again "
+                     f"(~{later['seconds'] / 60:.1f} min)")
     minutes = report["estimate_seconds"] / 60
     lines.append(f"estimate         {minutes:.1f} min ({report['estimate_encode_seconds']:.0f} s encoding, "
                  f"{report['estimate_cells_seconds']:.0f} s start, cache reads, pooling, post-processing and evaluation)")

@@ -12,6 +12,7 @@ from . import templates
 from .errors import SentgridError, choice_error
 from .layers import LAYER_CHOICES
 from .store.entries import STORE_DTYPES
+from .store.kept_layers import CHOICES as KEPT_LAYERS
 
 SPECIAL_TOKENS = ("include", "exclude")
 WEIGHTINGS = ("none", "idf_task", "idf_corpus", "sif")
@@ -148,6 +149,8 @@ class CacheSpec:
     lock_timeout_s: float = 6 * 3600.0  # the longest wait for another job computing the same entry
     max_gb: float | None = None  # a size budget: least recently used entries are evicted beyond it
     check_space: bool = True     # refuse a sweep the disk cannot hold (plan's estimate)
+    layers: str = "all"          # all | requested: the layers a new entry keeps (store/kept_layers.py)
+    pass_memory_gb: float = 6.0  # one forward pass holds at most this much of primitives in memory
 
     def __post_init__(self):
         if not float(self.lock_timeout_s) > 0:
@@ -156,9 +159,12 @@ class CacheSpec:
             raise SentgridError(f"cache.commit_seconds={self.commit_seconds} must be 0 or more (seconds).")
         if self.max_gb is not None and not float(self.max_gb) > 0:
             raise SentgridError(f"cache.max_gb={self.max_gb} must be more than 0 (GiB), or null for no budget.")
+        if not float(self.pass_memory_gb) > 0:
+            raise SentgridError(f"cache.pass_memory_gb={self.pass_memory_gb} must be more than 0 (GiB).")
         _one_of("cache.dtype", self.dtype, STORE_DTYPES)
         _one_of("cache.token_dtype", self.token_dtype, STORE_DTYPES)
         _one_of("cache.mode", self.mode, CACHE_MODES)
+        _one_of("cache.layers", self.layers, KEPT_LAYERS)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ class Workspace:
                                   lock_timeout_s=float(cache.lock_timeout_s))
         budget = None if cache.max_gb is None else int(float(cache.max_gb) * 2**30)
         self.encoding = Encoding(self.entries, cache.dtype, cache.token_dtype, throughput.recorder(self.root),
-                                 float(cache.commit_seconds), budget)
+                                 float(cache.commit_seconds), budget, int(float(cache.pass_memory_gb) * 2**30))
         self.tables = Tables(self.entries, self.encoding)
         self._encoders: OrderedDict = OrderedDict()
         self._corpora = Corpora()
@@ -50,7 +50,7 @@ class Workspace:
     def shared(cls, cache: CacheSpec) -> "Workspace":
         """This process's workspace for these cache settings (made on first use)."""
         key = (cache.dir, cache.dtype, cache.token_dtype, cache.memory_gb, cache.mode, cache.commit_seconds,
-               cache.lock_timeout_s, cache.max_gb)
+               cache.lock_timeout_s, cache.max_gb, cache.layers, cache.pass_memory_gb)
         if key not in cls._open:
             cls._open = {key: cls(cache)}  # one at a time: a new cache folder replaces the old memos
         return cls._open[key]

@@ -53,15 +53,17 @@ class EncodeStats:
 
 
 class LayerGather:
-    """Rows `positions` of a [layers, rows, dim] array, one layer at a time (no full copy)."""
+    """Rows `positions` of layers `layers` (all when None) of a [layers, rows, dim] array, one layer at a
+    time (no full copy)."""
 
-    def __init__(self, array, positions: np.ndarray):
+    def __init__(self, array, positions: np.ndarray, layers: list[int] | None = None):
         self.array, self.positions = array, positions
-        self.shape = (array.shape[0], len(positions), array.shape[2])
+        self.layers = list(range(array.shape[0])) if layers is None else layers
+        self.shape = (len(self.layers), len(positions), array.shape[2])
         self.ndim, self.dtype = 3, array.dtype
 
-    def __getitem__(self, layer: int) -> np.ndarray:
-        return np.asarray(self.array[layer][self.positions])
+    def __getitem__(self, index: int) -> np.ndarray:
+        return np.asarray(self.array[self.layers[index]][self.positions])
 
 
 class Rows:
@@ -87,6 +89,16 @@ class Rows:
         return {name: a[:, start:end] for name, a in self.arrays.items()}, self.over_length[start:end]
 
 
+def _kept(primitives: dict, keep: list[int] | None) -> dict:
+    """The primitives at the layers an entry keeps (cache.layers=requested); all of them when None."""
+    return primitives if keep is None else {name: a[keep] for name, a in primitives.items()}
+
+
+def _positions(layers: list[int], keep: list[int] | None) -> list[int]:
+    """Where `layers` sit in an entry that keeps `keep` (every layer when None)."""
+    return list(layers) if keep is None else [keep.index(layer) for layer in layers]
+
+
 def _check_rows(encoder, primitives: dict, expected: int) -> None:
     short = {name: a.shape[1] for name, a in primitives.items() if a.shape[1] != expected}
     if short:  # an entry is written only when every row was computed
@@ -98,50 +110,75 @@ class Encoding:
     entries (`token_dtype`) are float16 by default: they hold every token's state at every layer (~11 kB
     per token for MiniLM in float32), and token-level pooling averages them anyway.
 
+    `keep` (cache.layers=requested, see kept_layers.py) lists the layers new entries keep; an entry that
+    keeps every layer is read first, so one stored by an earlier `all` sweep serves any cell.
+
     `on_encoded(label, sentences, characters, seconds, tokens)` is told of every forward pass (plan's
     throughput telemetry; `seconds` without loading the model; `tokens`: the pass kept every token's
     state, which is slower).
+
+    `pass_bytes` bounds the memory of one forward pass (see `_groups`).
 
     A primitive pass runs in pieces of PIECE_SENTENCES and commits what it finished every
     `commit_seconds` and when interrupted (see partial.py), so the next run computes only the rest."""
 
     def __init__(self, entries: EntryStore, store_dtype: str = "float32", token_dtype: str = "float16",
-                 on_encoded=None, commit_seconds: float = 60.0, max_bytes: int | None = None):
+                 on_encoded=None, commit_seconds: float = 60.0, max_bytes: int | None = None,
+                 pass_bytes: int = 6 * 2**30):
         for setting, value in (("cache.dtype", store_dtype), ("cache.token_dtype", token_dtype)):
             if value not in STORE_DTYPES:
                 raise choice_error(setting, value, STORE_DTYPES)
         self.entries, self.store_dtype, self.token_dtype = entries, store_dtype, token_dtype
         self.on_encoded, self.commit_seconds, self.max_bytes = on_encoded, commit_seconds, max_bytes
+        self.pass_bytes = pass_bytes
 
     def keep_budget(self, keep: set[str]) -> None:
         """cache.max_gb: evict least recently used entries, never those in `keep` (the caller's)."""
         if self.max_bytes is not None:
             budget.enforce(self.entries, self.max_bytes, keep)
 
-    def key_for(self, identity: dict, sentences: list[str], kind: str) -> str:
-        """The entry key of `sentences` for an encoder `identity`; `kind` is TOKENS or any primitive."""
+    def key_for(self, identity: dict, sentences: list[str], kind: str, keep: list[int] | None = None) -> str:
+        """The entry key of `sentences` for an encoder `identity`; `kind` is TOKENS or any primitive;
+        `keep`: the layers the entry keeps (None: every layer)."""
+        if keep is not None:
+            identity = {**identity, "kept_layers": list(keep)}
         if kind == TOKENS:
             return entry_key({**identity, "entry": TOKENS}, sentences, self.token_dtype)
         return entry_key(identity, sentences, self.store_dtype)
 
-    def primitives(self, encoder, requests: dict[str, list[str]], primitive: str, layers: list[int]):
+    def primitives(self, encoder, requests: dict[str, list[str]], primitive: str, layers: list[int],
+                   keep: list[int] | None = None):
         """{name: [len(layers), n, dim]} of `primitive` for each request's sentences, and EncodeStats."""
-        return self._fetch(encoder, requests, primitive, layers)
+        return self._fetch(encoder, requests, primitive, layers, keep)
 
-    def tokens(self, encoder, requests: dict[str, list[str]], layers: list[int]):
+    def tokens(self, encoder, requests: dict[str, list[str]], layers: list[int], keep: list[int] | None = None):
         """{name: (TokenBatch, token states [len(layers), T, dim])} for each request, and EncodeStats."""
-        return self._fetch(encoder, requests, TOKENS, layers)
+        return self._fetch(encoder, requests, TOKENS, layers, keep)
 
     # -- hits, then misses under their locks ---------------------------------------------------------
-    def _fetch(self, encoder, requests, kind, layers):
+    def _fetch(self, encoder, requests, kind, layers, keep):
         identity = encoder.identity()
-        keys = {name: self.key_for(identity, sentences, kind) for name, sentences in requests.items()}
+        # `keys`: where each request's entry is written; an entry keeping every layer is read first
+        keys = {name: self.key_for(identity, sentences, kind, keep) for name, sentences in requests.items()}
         sentences_of = {key: requests[name] for name, key in keys.items()}
-        stats = EncodeStats(keys=sorted(sentences_of))
+        whole = {key: self.key_for(identity, sentences, kind) for key, sentences in sentences_of.items()} \
+            if keep is not None else {}
+        stats = EncodeStats()
+        used = set()  # the entries read or written
+
+        def lookup(key):
+            for candidate, kept in ((whole.get(key), None), (key, keep)):
+                if candidate is not None:
+                    hit = self._try_read(candidate, kind, layers, stats, kept)
+                    if hit is not None:
+                        used.add(candidate)
+                        return hit
+            return None
+
         found = {}
         for key, sentences in sentences_of.items():
             stats.sentences_requested += len(sentences)
-            hit = self._try_read(key, kind, layers, stats)
+            hit = lookup(key)
             if hit is not None:
                 found[key] = hit
         named = {key: name for name, key in reversed(keys.items())}  # what `cache du` lists an entry as
@@ -149,26 +186,29 @@ class Encoding:
         if missing:
             # A token entry's forward pass writes the primitive entry of the same sentences too: holding its
             # lock as well makes a parallel plain cell wait and read it instead of encoding them again.
-            companions = [self.key_for(identity, sentences_of[key], "primitives") for key in missing] \
+            companions = [self.key_for(identity, sentences_of[key], "primitives", keep) for key in missing] \
                 if kind == TOKENS else []
             locks = []
             try:
                 for key in sorted(set(missing + companions)):  # one order: no deadlock
                     locks.append(self.entries.acquire(key))
                 for key in missing:  # another job may have written it while we waited
-                    hit = self._try_read(key, kind, layers, stats)
+                    hit = lookup(key)
                     if hit is not None:
                         found[key] = hit
                 still_missing = {key: sentences_of[key] for key in missing if key not in found}
-                if still_missing:
-                    found.update(self._compute(encoder, identity, still_missing, kind, layers, stats, named))
+                for group in self._groups(encoder, still_missing, keep):
+                    found.update(self._compute(encoder, identity, group, kind, layers, stats, named, keep))
+                    used.update(group)
             finally:
                 for lock in locks:
                     lock.release()
-            self.keep_budget(set(keys.values()))
+            self.keep_budget(used)
+        stats.keys = sorted(used)
         return {name: found[key] for name, key in keys.items()}, stats
 
     def _read(self, key, kind, layers):
+        """`layers`: positions in the entry's layer axis."""
         if kind != TOKENS:
             return self.entries.read_layers(key, kind, layers)
         hit = self.entries.read_layers(key, "states", layers)
@@ -178,9 +218,9 @@ class Encoding:
         small = self.entries.read_whole(key, ["ids", "offsets", "special", "mask_index"])
         return (TokenBatch.from_arrays(small), states), meta
 
-    def _try_read(self, key, kind, layers, stats: EncodeStats):
+    def _try_read(self, key, kind, layers, stats: EncodeStats, keep=None):
         try:
-            hit = self._read(key, kind, layers)
+            hit = self._read(key, kind, _positions(layers, keep))
         except CorruptEntry as exc:
             log.warning("cache entry %s is corrupt (%s); recomputing it", key[:12], exc)
             stats.entries_corrupt += 1
@@ -195,8 +235,29 @@ class Encoding:
         stats.truncated += meta.get("truncated", 0)
         return value
 
-    # -- one forward pass for every missing entry ------------------------------------------------------
-    def _compute(self, encoder, identity, missing: dict[str, list[str]], kind, layers, stats: EncodeStats, named):
+    # -- one forward pass for the missing entries -------------------------------------------------------
+    def _groups(self, encoder, missing: dict[str, list[str]], keep) -> list[dict[str, list[str]]]:
+        """The missing entries, in groups that each take one forward pass. A pass holds its sentences'
+        primitives in memory until it writes their entries, so a pass is cut at `pass_bytes`
+        (cache.pass_memory_gb); a sentence that two groups share is encoded twice. An entry is never split."""
+        try:
+            layers = len(keep) if keep is not None else encoder.num_layers + 1
+            row = layers * int(encoder.config.hidden_size) * 6 * 4  # up to six primitives, float32
+        except AttributeError:  # an encoder without a transformer config: one pass
+            return [missing] if missing else []
+        limit = max(1, self.pass_bytes // row)
+        groups, current, seen = [], {}, set()
+        for key in sorted(missing):
+            fresh = set(missing[key]) - seen
+            if current and len(seen) + len(fresh) > limit:
+                groups.append(current)
+                current, seen, fresh = {}, set(), set(missing[key])
+            current[key] = missing[key]
+            seen |= fresh
+        return groups + [current] if current else groups
+
+    def _compute(self, encoder, identity, missing: dict[str, list[str]], kind, layers, stats: EncodeStats, named,
+                 keep):
         union = list(dict.fromkeys(s for sentences in missing.values() for s in sentences))
         row = {sentence: i for i, sentence in enumerate(union)}
         self.entries.remove_stale_temporaries()  # leftovers of killed writers hold disk space
@@ -205,11 +266,12 @@ class Encoding:
         try:
             started = time.perf_counter()
             if kind == TOKENS:
-                primitives, encoded, over_length = self._token_pass(encoder, union, scratch)
+                primitives, encoded, over_length = self._token_pass(encoder, union, scratch, keep)
                 computed = len(union)
             else:
-                partial = PartialEncode(self.entries, identity, union, self.store_dtype)
-                primitives, encoded, over_length, computed = self._resumable_pass(encoder, union, partial)
+                kept = identity if keep is None else {**identity, "kept_layers": keep}
+                partial = PartialEncode(self.entries, kept, union, self.store_dtype)
+                primitives, encoded, over_length, computed = self._resumable_pass(encoder, union, partial, keep)
             seconds = time.perf_counter() - started
             stats.encode_seconds += seconds
             stats.sentences_computed += computed
@@ -224,9 +286,9 @@ class Encoding:
             for key, sentences in missing.items():
                 index = np.fromiter((row[s] for s in sentences), dtype=np.int64, count=len(sentences))
                 meta = {"sentences": len(sentences), "truncated": int(over_length[index].sum()), "encoder": identity,
-                        "model": encoder.label, "request": named[key]}
-                subset = {name: array[:, index] for name, array in primitives.items()}
-                out[key] = self._write(key, kind, layers, identity, sentences, subset, meta, encoded, index)
+                        "model": encoder.label, "request": named[key], "kept_layers": keep or "all"}
+                subset = {name: LayerGather(array, index) for name, array in primitives.items()}
+                out[key] = self._write(key, kind, layers, identity, sentences, subset, meta, encoded, index, keep)
                 stats.entries_computed += 1
             if partial is not None:
                 partial.discard()
@@ -245,7 +307,7 @@ class Encoding:
                     disable=total - resumed < SMALL_PASS, mininterval=0.1 if sys.stderr.isatty() else 30,
                     delay=2)  # shown once the model has loaded (its log line would land inside the bar)
 
-    def _token_pass(self, encoder, union, scratch):
+    def _token_pass(self, encoder, union, scratch, keep):
         """One pass keeping every token's state (in a memory map in `scratch`); it keeps nothing until done."""
         try:
             with self._bar(encoder, len(union)) as bar:
@@ -254,9 +316,9 @@ class Encoding:
             raise Interrupted(f"a token pass keeps nothing until it completes: its {len(union):,} sentences are "
                               f"encoded again by the next run") from exc
         _check_rows(encoder, primitives, len(union))
-        return primitives, encoded, encoded["lengths"] > encoded["max_length"]
+        return _kept(primitives, keep), encoded, encoded["lengths"] > encoded["max_length"]
 
-    def _resumable_pass(self, encoder, union, partial: PartialEncode):
+    def _resumable_pass(self, encoder, union, partial: PartialEncode, keep):
         """Primitives of `union`, encoded piece by piece from where an interrupted pass stopped; what is
         finished is committed every `commit_seconds` and when interrupted. Returns (primitives, encode
         stats, rows over the length limit, sentences computed now)."""
@@ -276,7 +338,8 @@ class Encoding:
                     piece = union[start:start + PIECE_SENTENCES]
                     primitives, encoded = encoder.encode(piece, progress=bar)
                     _check_rows(encoder, primitives, len(piece))
-                    filled = rows.place(start, {**primitives, "over_length": encoded["lengths"] > encoded["max_length"]})
+                    filled = rows.place(start, {**_kept(primitives, keep),
+                                                "over_length": encoded["lengths"] > encoded["max_length"]})
                     tokens += encoded["tokens"]
                     mask_truncated += encoded.get("mask_truncated", 0)
                     load_seconds += encoded.get("load_seconds", 0.0)
@@ -294,23 +357,24 @@ class Encoding:
         stats = {"tokens": tokens, "mask_truncated": mask_truncated, "load_seconds": load_seconds}
         return rows.arrays, stats, rows.over_length, n - done
 
-    def _write(self, key, kind, layers, identity, sentences, subset, meta, encoded, index):
+    def _write(self, key, kind, layers, identity, sentences, subset, meta, encoded, index, keep):
         """Write one computed entry (and, for a token entry, the primitive entry of the same pass);
         return what the caller asked for, as it reads back from the store's dtype."""
-        primitive_key = self.key_for(identity, sentences, "primitives")
+        primitive_key = self.key_for(identity, sentences, "primitives", keep)
         primitive_meta, meta = {**meta, "kind": "primitives"}, {**meta, "kind": "tokens"}
+        positions = _positions(layers, keep)
         if kind != TOKENS:
             self.entries.write(primitive_key, subset, primitive_meta, self.store_dtype)
-            return subset[kind][layers].astype(self.store_dtype).astype(np.float32)
+            return np.stack([subset[kind][p] for p in positions]).astype(self.store_dtype).astype(np.float32)
         if not self.entries.exists(primitive_key):
             try:  # a bonus of the same forward pass; another job may be writing it right now
                 self.entries.write(primitive_key, subset, primitive_meta, self.store_dtype)
             except OSError:
                 pass
-        batch, positions = encoded["token_batch"].select(index)
-        states = LayerGather(encoded["token_states"], positions)
+        batch, rows = encoded["token_batch"].select(index)
+        states = LayerGather(encoded["token_states"], rows, keep)
         self.entries.write(key, {"states": states, **batch.arrays()}, meta, self.token_dtype)
-        return batch, np.stack([states[layer] for layer in layers]).astype(self.token_dtype).astype(np.float32)
+        return batch, np.stack([states[p] for p in positions]).astype(self.token_dtype).astype(np.float32)
 
     def _disk_error(self, exc: OSError, sentences: int) -> SentgridError:
         root = self.entries.root

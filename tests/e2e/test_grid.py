@@ -119,3 +119,22 @@ def test_a_skipped_cell_returns_the_objective_of_the_finished_cell(tmp_path, dat
         HydraConfig.instance().cfg = None  # the singleton is this process's: leave it as other tests expect
     assert json.loads((tmp_path / "again" / "result.json").read_text())["status"] == "skipped"
     assert isinstance(ran, float) and skipped == ran
+
+
+def test_requested_layers_keep_the_sweeps_layers_once_and_plan_prices_a_later_layer_sweep(tmp_path, data_root,
+                                                                                         sentgrid_cli, records):
+    """cache.layers=requested: the sweep's start collects the layers its cells ask of the model, so its
+    two layer settings share one forward pass; entries keep those 2 of 7 layers; plan names the cost of a
+    later sweep over other layers; the scores equal those of a cache keeping every layer."""
+    sweep = sentgrid_cli("-m", "layer=last,first_last", "cache.layers=requested", *SMALL)
+    assert sweep.returncode == 0, sweep.stderr[-3000:]
+    cells = records(tmp_path / "sweep")
+    assert [c["encode"]["sentences_computed"] > 0 for c in cells] == [True, False]
+    metas = [json.loads(p.read_text()) for p in (tmp_path / "cache").glob("[0-9a-f][0-9a-f]/*/meta.json")]
+    assert metas and all(m["kept_layers"] == [1, 6] and m["shapes"]["mean_all"][0] == 2 for m in metas)
+    common = [f"data.root={data_root}", f"cache.dir={tmp_path / 'cache'}", "cache.layers=requested", *SMALL]
+    later = plan(["layer=index", "layer.index=3", *common])
+    assert later["to_encode"] == 2 and later["later_layers"][0]["kept"] == [3]
+    whole = sentgrid_cli("-m", "layer=last,first_last", f"cache.dir={tmp_path / 'every'}", *SMALL, sweep="whole")
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    assert [c["metrics"] for c in records(tmp_path / "whole")] == [c["metrics"] for c in cells]

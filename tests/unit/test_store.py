@@ -323,3 +323,51 @@ def test_budget_evicts_least_recently_used_entries_but_never_the_callers_or_held
     du(tmp_path / "cache")
     listing = capsys.readouterr().out
     assert "counting" in listing and "primitives" in listing and "new" in listing and "free on the disk" in listing
+
+
+def _folder_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*.npy"))
+
+
+def test_kept_layers_store_only_those_and_an_entry_of_every_layer_serves_them(tmp_path):
+    """cache.layers=requested: an entry keeps the layers asked (its key says which), reads give the same
+    numbers as an entry of every layer, and an existing entry of every layer is read instead."""
+    encoder, requests = CountingEncoder(tmp_path / "log", layers=5), {"a": ["x", "y", "z"]}
+    narrow = store(tmp_path / "narrow")
+    kept, stats = narrow.primitives(encoder, requests, "mean_all", [4], keep=[1, 4])
+    assert stats.sentences_computed == 3
+    again, stats = narrow.primitives(encoder, requests, "mean_all", [1, 4], keep=[1, 4])
+    assert stats.sentences_computed == 0 and again["a"].shape == (2, 3, 4)
+    whole = store(tmp_path / "whole")
+    every, _ = whole.primitives(encoder, requests, "mean_all", [1, 4])
+    np.testing.assert_array_equal(again["a"], every["a"])
+    np.testing.assert_array_equal(kept["a"][0], every["a"][1])
+    assert _folder_bytes(tmp_path / "narrow") < _folder_bytes(tmp_path / "whole") * 2 / 5 + 2048  # 2 of 5 layers + headers
+    meta = json.loads(next((tmp_path / "narrow").glob("[0-9a-f][0-9a-f]/*/meta.json")).read_text())
+    assert meta["kept_layers"] == [1, 4] and meta["shapes"]["mean_all"] == [2, 3, 4]
+    # Another kept set is another entry (a forward pass again); the entry of every layer serves any set.
+    _, stats = narrow.primitives(encoder, requests, "mean_all", [2], keep=[2])
+    assert stats.sentences_computed == 3
+    served, stats = whole.primitives(encoder, requests, "mean_all", [2], keep=[2])
+    assert stats.sentences_computed == 0 and len(calls(tmp_path / "log")) == 3
+    np.testing.assert_array_equal(served["a"][0], every["a"][0] + 10)  # layer 2 = layer 1 + 10
+
+
+def test_a_pass_bigger_than_its_memory_bound_is_cut_in_groups_of_whole_entries(tmp_path):
+    """cache.pass_memory_gb: entries are grouped so that one pass holds at most that many rows; the
+    numbers equal one big pass's, and only sentences two groups share are encoded twice."""
+    class Wide(CountingEncoder):
+        num_layers = 2  # three layers of width 4: 3 * 4 * 6 * 4 = 288 bytes per row
+
+        class config:
+            hidden_size = 4
+
+    requests = {"a": many(50), "b": many(80)[40:], "c": many(200)[150:]}  # 50 + 40 + 50 rows, 10 shared
+    bounded = Encoding(EntryStore(tmp_path / "bounded"), pass_bytes=100 * 288)
+    grouped, stats = bounded.primitives(Wide(tmp_path / "log"), requests, "cls", [0, 2])
+    passes = calls(tmp_path / "log")  # any order of the entries: two passes, the 10 shared rows twice
+    assert len(passes) == 2 and max(passes) <= 100 and sum(passes) == stats.sentences_computed == 140
+    whole, _ = store(tmp_path / "whole").primitives(Wide(tmp_path / "log2"), requests, "cls", [0, 2])
+    assert calls(tmp_path / "log2") == [130]
+    for name in requests:
+        np.testing.assert_array_equal(grouped[name], whole[name])
