@@ -162,6 +162,10 @@ def cli() -> None:
         from .plan import main as plan_main
 
         sys.exit(plan_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "export":
+        from .export import main as export_main
+
+        sys.exit(export_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "cache":
         from .store.maintenance import main as cache_main
 

@@ -1,0 +1,109 @@
+"""`python -m sentgrid export`: a cell as a sentence-transformers folder that loads with no sentgrid code
+and gives the cell's vectors and scores; what cannot be exported exactly is refused in one sentence."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from sentgrid.data import load_sts
+from sentgrid.errors import SentgridError
+from sentgrid.export import export
+from sentgrid.pipeline import run_cell
+
+SLICE = 40
+SMALL = ["task.sts.datasets=[STSB,BIOSSES]", f"task.max_items={SLICE}", "corpus.max_sentences=300"]
+
+
+@pytest.fixture(scope="module")
+def common(tmp_path_factory, data_root):
+    """One cache for the module: the cells share their encodings, as a user's exports do."""
+    cache = tmp_path_factory.mktemp("export-cache")
+    return [f"data.root={data_root}", f"cache.dir={cache}", "tracking.enabled=false", *SMALL]
+
+
+def st_scores(folder, data_root) -> dict:
+    """STS Spearman x100 of a plain sentence-transformers load of `folder` (cosine, as MTEB)."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(folder), device="cpu")
+    out = {}
+    for name in ("STSB", "BIOSSES"):
+        data = load_sts(name, data_root).take(SLICE)
+        a, b = model.encode(data.sentences1), model.encode(data.sentences2)
+        cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        out[name] = 100 * spearmanr(cos, data.scores).statistic
+    return out
+
+
+@pytest.mark.parametrize("cell", [
+    ["layer=last", "pooling=avg", "postproc=none"],
+    ["layer=first_last", "pooling=avg", "postproc=whiten"],
+    ["layer=last", "pooling=max", "postproc=normalize"],
+    ["layer=index", "layer.index=3", "pooling=cls", "postproc=zscore"],
+    ["layer=last", "pooling=avg", "postproc=abtt"],
+    ["layer=first_last", "pooling=mean_sqrt_len", "postproc=whiten_normalize"],
+])
+def test_an_exported_cell_gives_its_vectors_and_scores_in_sentence_transformers(tmp_path, common, data_root, cell):
+    overrides = [*cell, "postproc.fit_on=wikitext", *common]
+    record = run_cell(run_config(overrides))
+    report = export(overrides, tmp_path / "out")
+    check = report["check"]
+    assert check["sentences"] >= 2 * SLICE and check["model_relative"] <= 1e-4 and check["postproc_relative"] <= 1e-4, check
+    card = (tmp_path / "out" / "README.md").read_text()
+    fitted = "none" if "postproc=none" in cell else "the corpus"
+    assert f"post-processing fitted on: {fitted}" in card and "sentgrid 0.1.0" in card and "cache.dir" not in card
+    for name, score in st_scores(tmp_path / "out", data_root).items():
+        assert abs(record["metrics"][f"sts/{name}/spearman"] - score) < 0.01, (name, cell)
+
+
+def run_config(overrides):
+    from sentgrid.paths import register_resolvers
+    from sentgrid.plan import compose_cell
+
+    register_resolvers()
+    return compose_cell(overrides)
+
+
+def test_a_fit_per_dataset_needs_a_fit_set_named_and_a_test_fit_is_said(tmp_path, common, data_root, capsys):
+    overrides = ["postproc=whiten", *common]
+    with pytest.raises(SentgridError, match="name it with --fit-on .one of STSB, BIOSSES"):
+        export(overrides, tmp_path / "out")
+    report = export(overrides, tmp_path / "out", fit_on="STSB")
+    assert report["seen_test"] and "has seen it" in capsys.readouterr().err
+    assert "this export has seen test data" in (tmp_path / "out" / "README.md").read_text()
+    # Fitted on STSB as the cell fits STSB: the export scores STSB as the cell does.
+    record = run_cell(run_config(overrides))
+    assert abs(st_scores(tmp_path / "out", data_root)["STSB"] - record["metrics"]["sts/STSB/spearman"]) < 0.01
+    assert json.loads((tmp_path / "out" / "sentgrid_cell.json").read_text())["fit"].startswith("sts/STSB")
+    text = tmp_path / "mine.txt"
+    text.write_text("A first sentence.\nA second one.\nAnd a third.\n")
+    mine = export(["postproc=zscore", *common], tmp_path / "mine", fit_on=str(text))
+    assert not mine["seen_test"] and "mine.txt (3 sentences)" in mine["fit"]
+
+
+@pytest.mark.parametrize("cell, message", [
+    (["postproc=quantile", "postproc.fit_on=wikitext"], "quantile maps each dimension through its empirical CDF"),
+    (["pooling=template", "template=promptbert"], "reads the template's \\[MASK\\] state"),
+    (["template=promptbert"], "a sentence-transformers prompt is a prefix only"),
+    (["pooling.weighting=idf_task"], "weigh tokens by corpus statistics"),
+    (["pooling=max", "layer=first_last"], "averages per-layer maxima"),
+    (["pooling.special_tokens=exclude"], "always includes"),
+    (["model=glove"], "not a pretrained transformer"),
+])
+def test_what_cannot_be_exported_exactly_is_refused_in_one_sentence(tmp_path, common, cell, message):
+    with pytest.raises(SentgridError, match=f"cannot be exported exactly: .*{message}"):
+        export([*cell, *common], tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.tmp-*"))
+
+
+def test_the_command_refuses_a_folder_in_use_with_one_sentence(tmp_path, common):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("")
+    refused = subprocess.run([sys.executable, "-m", "sentgrid", "export", "--out", str(tmp_path / "full"), *common],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip().splitlines() == [f"sentgrid export: error: --out {tmp_path / 'full'} exists and is "
+                                                   f"not empty; choose another folder or remove it."]
