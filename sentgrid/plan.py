@@ -121,8 +121,8 @@ def forward_passes(cfg, memo: _Memo) -> list[Pass]:
     encoder = build(spec.model, spec.template, corpus, Path(spec.cache.dir) / "fingerprints")
     sentences = requests_for(spec, corpus, memo.datasets_for(spec, cfg)).sentences()
     out = []
-    if Produces.TABLE in encoder.produces:  # the corpus through the base model, once per table
-        base, corpus_sentences = encoder.table_source()
+    base, corpus_sentences = encoder.table_source() if Produces.TABLE in encoder.produces else (None, [])
+    if corpus_sentences:  # the corpus through the base model, once per table (Model2Vec passes its vocabulary)
         out.append(Pass(encoding, base, TOKENS, throughput.label(base.label, True), corpus_sentences, None, "all"))
     forward = encoder.forward_model
     if forward is not None:
