@@ -87,10 +87,8 @@ def removed_tokens(pooling, vocabulary: Vocabulary, corpus) -> np.ndarray:
     return removed | vocabulary.subwords() | np.array([is_punctuation(t) for t in tokens])
 
 
-def token_weights(pooling, vocabulary: Vocabulary, task_batch, corpus_batch) -> tuple[np.ndarray | None, dict]:
-    """Per-token weights [T] for `task_batch` (None when `pooling` is plain), and what to record about them."""
-    if pooling.plain:
-        return None, {}
+def weight_table(pooling, vocabulary: Vocabulary, task_batch, corpus_batch) -> np.ndarray:
+    """[V] the weight of each token id, 0 for the tokens bias removal drops (`task_batch` only for idf_task)."""
     vocab_size = len(vocabulary)
     weighting = pooling.weighting
     if weighting == "idf_task":
@@ -101,8 +99,15 @@ def token_weights(pooling, vocabulary: Vocabulary, task_batch, corpus_batch) -> 
         table = sif(corpus_batch, vocab_size, pooling.sif_a)
     else:
         table = np.ones(vocab_size)
+    return np.where(removed_tokens(pooling, vocabulary, corpus_batch), 0.0, table)
+
+
+def token_weights(pooling, vocabulary: Vocabulary, task_batch, corpus_batch) -> tuple[np.ndarray | None, dict]:
+    """Per-token weights [T] for `task_batch` (None when `pooling` is plain), and what to record about them."""
+    if pooling.plain:
+        return None, {}
+    table = weight_table(pooling, vocabulary, task_batch, corpus_batch)
     removed = removed_tokens(pooling, vocabulary, corpus_batch)
-    table = np.where(removed, 0.0, table)
     weights = table[task_batch.ids]
     return weights, {"tokens_removed": int((removed[task_batch.ids] & ~task_batch.special).sum()),
                      "vocabulary_removed": int(removed.sum())}

@@ -91,7 +91,6 @@ def test_a_fit_per_dataset_needs_a_fit_set_named_and_a_test_fit_is_said(tmp_path
     (["pooling.weighting=idf_task"], "weigh tokens by corpus statistics"),
     (["pooling=max", "layer=first_last"], "averages per-layer maxima"),
     (["pooling.special_tokens=exclude"], "always includes"),
-    (["model=glove"], "not a pretrained transformer"),
 ])
 def test_what_cannot_be_exported_exactly_is_refused_in_one_sentence(tmp_path, common, cell, message):
     with pytest.raises(SentgridError, match=f"cannot be exported exactly: .*{message}"):
@@ -107,3 +106,52 @@ def test_the_command_refuses_a_folder_in_use_with_one_sentence(tmp_path, common)
     assert refused.returncode == 2, refused.stderr
     assert refused.stderr.strip().splitlines() == [f"sentgrid export: error: --out {tmp_path / 'full'} exists and is "
                                                    f"not empty; choose another folder or remove it."]
+
+
+def model2vec_scores(folder, data_root) -> dict:
+    from model2vec import StaticModel
+
+    model = StaticModel.from_pretrained(str(folder))
+    out = {}
+    for name in ("STSB", "BIOSSES"):
+        data = load_sts(name, data_root).take(SLICE)
+        a, b = model.encode(data.sentences1), model.encode(data.sentences2)
+        cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        out[name] = 100 * spearmanr(cos, data.scores).statistic
+    return out
+
+
+@pytest.mark.parametrize("cell", [
+    ["model=re", "pooling.special_tokens=exclude", "postproc=none"],
+    ["model=re", "pooling.special_tokens=exclude", "postproc=whiten"],
+    ["model=re", "pooling.special_tokens=exclude", "postproc=abtt"],
+    ["model=re", "pooling.special_tokens=exclude", "pooling.weighting=sif", "postproc=normalize"],
+    ["model=m2v", "postproc=zscore"],
+])
+def test_a_static_cell_exports_to_a_model2vec_folder_with_its_vectors_and_scores(tmp_path, common, data_root, cell,
+                                                                                  tiny_base):
+    if "model=m2v" in cell:
+        cell = [*cell, f"model.base.path={tiny_base}", "model.pca_dims=16"]
+    overrides = [*cell, "postproc.fit_on=wikitext", *common]
+    record = run_cell(run_config(overrides))
+    report = export(overrides, tmp_path / "out")
+    assert report["library"] == "Model2Vec" and report["check"]["relative"] <= 1e-4, report["check"]
+    assert ("directions" in report["check"]["summary"]) == ("pooling.weighting=sif" in cell)
+    for name, score in model2vec_scores(tmp_path / "out", data_root).items():
+        assert abs(record["metrics"][f"sts/{name}/spearman"] - score) < 0.01, (name, cell)
+
+
+@pytest.mark.parametrize("cell, message", [
+    (["model=glove"], "GloVe's word tokenizer"),
+    (["model=re", "pooling=max"], "not a mean"),
+    (["model=re"], "adds no \\[CLS\\]/\\[SEP\\]"),
+    (["model=re", "pooling.special_tokens=exclude", "pooling.weighting=idf_task"], "one model has one table"),
+    (["model=re", "pooling.special_tokens=exclude", "pooling.weighting=sif", "postproc=whiten"], "which whiten would see"),
+    (["model=re", "pooling.special_tokens=exclude", "template=custom", "template.text='It says [X] here'"],
+     "has no prompt template"),
+    (["model=bert_avg"], "mixes a transformer's states with a static table"),
+])
+def test_what_a_static_model_cannot_do_exactly_is_refused(tmp_path, common, cell, message):
+    with pytest.raises(SentgridError, match=f"cannot be exported exactly: .*{message}"):
+        export([*cell, *common], tmp_path / "out")
+    assert not (tmp_path / "out").exists()

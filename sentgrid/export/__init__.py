@@ -1,0 +1,178 @@
+"""`python -m sentgrid export <overrides> --out DIR`: a cell as a model a well-known library loads.
+
+A transformer cell becomes a sentence-transformers folder (sentence_transformers.py), a static cell a
+Model2Vec `StaticModel` folder (model2vec.py), each built from the library's own parts, so loading it
+runs no sentgrid code. What the library cannot do exactly is refused in one sentence: an export never
+approximates a cell.
+
+Post-processing is fitted once: on the corpus for `postproc.fit_on=wikitext` (as the cell), else on the set
+`--fit-on` names (a dataset of the cell, `corpus`, or a text file, one sentence per line). The folder's
+README records the cell, its scores, the fit set and the sentgrid version, and every export checks itself
+before it is written: the loaded folder's vectors against the cell's on the fit set's first sentences.
+"""
+import argparse
+import json
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+from ..errors import SentgridError
+from .refusal import refuse
+
+CHECK_SENTENCES = 256  # sentences compared between the loaded folder and the cell
+TOLERANCE = 1e-4       # largest |difference| allowed, relative to the largest |value|
+
+
+def fit_set(spec, requests, fit_on: str | None) -> tuple[list[str] | None, str, bool]:
+    """(fit sentences, what they are, whether they include test data the cell is scored on)."""
+    from ..tasks import family
+
+    if not spec.postproc.steps:
+        return None, "none (no post-processing)", False
+    if spec.postproc.fit_on_corpus:
+        return requests.corpus, f"the corpus ({spec.corpus.path})", False
+    if fit_on is None:
+        names = ", ".join(d.name for d in requests.datasets)
+        raise SentgridError(f"postproc.fit_on=task fits the post-processing per dataset, but one model has one fit: "
+                            f"name it with --fit-on (one of {names}; corpus; or a text file, one sentence a line).")
+    if fit_on == "corpus":
+        from ..data.corpus import Corpora
+
+        return Corpora().loader(spec.corpus)(), f"the corpus ({spec.corpus.path})", False
+    for dataset in requests.datasets:
+        if dataset.name == fit_on:
+            scorer = family(dataset.family).scorer
+            sentences = scorer.fit_sentences(dataset.data)
+            test = set(sentences) & set(dataset.data.sentences) if dataset.family == "sts" else \
+                set() if "test" in dataset.data.splits else set(sentences)  # no test split: cross-validated
+            return sentences, f"{dataset.key} ({len(sentences):,} sentences)", bool(test)
+    path = Path(fit_on)
+    if not path.is_file():
+        raise SentgridError(f"--fit-on {fit_on!r} is neither a dataset of the cell, `corpus`, nor a file.")
+    sentences = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(sentences) < 2:
+        raise SentgridError(f"--fit-on {path}: the post-processing needs at least 2 sentences, one a line.")
+    return sentences, f"{path} ({len(sentences):,} sentences)", False
+
+
+def card(overrides: list[str], spec, scores: dict | None, fit: str, seen_test: bool, check: dict, writer) -> str:
+    from .. import __version__
+    from ..cells import RUN_ONLY
+
+    where = (*RUN_ONLY, "cache")  # where things are, not what the cell is
+    shown = " ".join(o for o in overrides if o.lstrip("+~").split("=")[0].split(".")[0] not in where) or "defaults"
+    lines = [f"# sentgrid cell `{shown}`", "",
+             f"Exported by sentgrid {__version__}: `python -m sentgrid export {shown}`. Load it with",
+             "", "```python", *writer.LOAD, "vectors = model.encode([\"A sentence.\"])", "```", "",
+             f"* model: {spec.model.name} ({spec.model.get('path') or spec.model.get('base', {}).get('path')}), "
+             f"layers {check['layers']}, pooling "
+             f"{spec.pooling.name}, post-processing {', '.join(map(str, spec.postproc.steps)) or 'none'}",
+             f"* post-processing fitted on: {fit}"]
+    lines += [f"* {note}" for note in check["notes"]]
+    if seen_test:
+        lines.append("* **this export has seen test data**: its post-processing was fitted on sentences the cell is "
+                     "scored on, so its scores there are not held-out scores")
+    lines.append(f"* checked on {check['sentences']} sentences against the cell: {check['summary']}")
+    if scores:
+        lines += ["", "## The cell's scores (x100)", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v:.2f} |" for k, v in scores.items()]
+        if not spec.postproc.fit_on_corpus and spec.postproc.steps:
+            lines.append("\nThe cell fitted its post-processing on each dataset; this export on the set above.")
+    else:
+        lines += ["", f"The cell has not been run: `python -m sentgrid {shown}` scores it."]
+    return "\n".join(lines) + "\n"
+
+
+def headline_scores(record: dict) -> dict:
+    metrics = record.get("metrics", {})
+    return {k: v for k, v in metrics.items() if "/avg/" in k or k.endswith(("/spearman", "/v_measure", "/accuracy"))}
+
+
+def writer_for(encoder):
+    """The library a cell's encoder exports to (its module), or one sentence why there is none."""
+    if encoder.kind == "transformer":
+        from . import sentence_transformers as writer
+    elif encoder.forward_model is None:
+        from . import model2vec as writer
+    else:
+        raise refuse(f"model={encoder.label} mixes a transformer's states with a static table; neither "
+                     f"sentence-transformers nor Model2Vec has a module for that.")
+    try:
+        __import__(writer.PACKAGE)
+    except ImportError:
+        raise SentgridError(f"export writes a {writer.LIBRARY} folder: pip install 'sentgrid[{writer.EXTRA}]'.") from None
+    return writer
+
+
+def export(overrides: list[str], out: Path, fit_on: str | None = None) -> dict:
+    from ..cells import FinishedCells, cell_id, stored_record
+    from ..embed import embed
+    from ..layers import resolve
+    from ..paths import register_resolvers
+    from ..plan import compose_cell
+    from ..postproc import build
+    from ..requests import requests_for
+    from ..spec import CellSpec
+    from ..workspace import Workspace
+
+    if out.exists() and any(out.iterdir()):
+        raise SentgridError(f"--out {out} exists and is not empty; choose another folder or remove it.")
+    register_resolvers()
+    cfg = compose_cell(overrides)
+    spec = CellSpec.from_config(cfg)
+    workspace = Workspace.shared(spec.cache)
+    encoder = workspace.encoder(spec)
+    layers = resolve(spec.layer, encoder.num_layers) if encoder.layered else [0]
+    writer = writer_for(encoder)
+    plan = writer.check(spec, encoder, layers)
+    requests = requests_for(spec, workspace.corpus(spec.corpus))
+    fit_sentences, fit, seen_test = fit_set(spec, requests, fit_on)
+    if seen_test:
+        print(f"sentgrid export: warning: the post-processing is fitted on {fit}, test data the cell is scored on; "
+              f"the export has seen it (the card says so).", file=sys.stderr)
+    check_sentences = (fit_sentences or requests.datasets[0].data.sentences)[:CHECK_SENTENCES]
+    wanted = {"check": check_sentences, **({"fit": fit_sentences} if fit_sentences else {})}
+    vectors = embed(workspace, encoder, spec, wanted, layers).vectors
+    pipeline = build(list(spec.postproc.steps))
+    if pipeline is not None:
+        pipeline.fit(vectors["fit"])
+
+    folder = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        writer.write(folder, spec, encoder, layers, plan, pipeline, workspace)
+        check = {"sentences": len(check_sentences), "layers": layers,
+                 **writer.compare(folder, check_sentences, vectors["check"], pipeline, spec, plan)}
+        if check["relative"] > TOLERANCE:
+            raise SentgridError(f"the exported model differs from the cell ({check['summary']}: more than "
+                                f"{TOLERANCE} relative); nothing was written.")
+        done = FinishedCells(cfg.cache.dir).get(cell_id(cfg))
+        scores = headline_scores(stored_record(done)) if done else None
+        (folder / "README.md").write_text(card(overrides, spec, scores, fit, seen_test, check, writer))
+        (folder / "sentgrid_cell.json").write_text(json.dumps(
+            {"overrides": overrides, "fit": fit, "seen_test": seen_test, "check": check, "scores": scores}, indent=1))
+        if out.exists():
+            out.rmdir()  # empty (checked above)
+        folder.rename(out)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"out": str(out), "check": check, "fit": fit, "scores": scores, "seen_test": seen_test,
+            "library": writer.LIBRARY}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sentgrid export", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("overrides", nargs="*", help="the cell, as on the command line (model=minilm layer=...)")
+    parser.add_argument("--out", required=True, type=Path, help="the folder to write (new or empty)")
+    parser.add_argument("--fit-on", help="with postproc.fit_on=task: a dataset of the cell, `corpus`, or a text file")
+    args = parser.parse_args(argv)
+    try:
+        report = export(args.overrides, args.out, args.fit_on)
+    except SentgridError as exc:
+        print(f"sentgrid export: error: {exc}", file=sys.stderr)
+        return 2
+    check = report["check"]
+    print(f"wrote {report['out']} ({report['library']}): checked on {check['sentences']} sentences against the "
+          f"cell: {check['summary']}; post-processing fitted on {report['fit']}.")
+    return 0
