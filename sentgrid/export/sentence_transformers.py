@@ -43,11 +43,11 @@ def check(spec, encoder, layers: list[int]) -> str | None:
     template = spec.template
     if template.text is None and not template.punctuation:
         return None
-    prefix = template.text.split("[X]")[0] if template.text else ""
-    if template.punctuation or template.has_mask or not template.text.endswith("[X]"):
-        raise refuse(f"template={template.name} wraps the sentence ({template.text!r}); a sentence-transformers "
-                     f"prompt is a prefix only.")
-    return prefix
+    if template.punctuation or template.text is None or template.has_mask or not template.text.endswith("[X]"):
+        raise refuse(f"template={template.name} wraps the sentence ({template.text!r}"
+                     f"{', adding a final period' if template.punctuation else ''}); a sentence-transformers prompt is "
+                     f"a prefix only.")
+    return template.text.removesuffix("[X]")
 
 
 def affine_modules(pipeline, width: int) -> list:

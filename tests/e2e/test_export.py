@@ -40,6 +40,7 @@ def st_scores(folder, data_root) -> dict:
 
 @pytest.mark.parametrize("cell", [
     ["layer=last", "pooling=avg", "postproc=none"],
+    ["layer=last", "pooling=avg", "postproc=normalize", "template=custom", "template.text='query: [X]'"],
     ["layer=first_last", "pooling=avg", "postproc=whiten"],
     ["layer=last", "pooling=max", "postproc=normalize"],
     ["layer=index", "layer.index=3", "pooling=cls", "postproc=zscore"],
