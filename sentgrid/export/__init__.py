@@ -1,4 +1,5 @@
-"""`python -m sentgrid export <overrides> --out DIR`: a cell as a model a well-known library loads.
+"""`python -m sentgrid export <overrides> --out DIR` (or `--cell ID`, a finished cell's id): a cell as a
+model a well-known library loads.
 
 A transformer cell becomes a sentence-transformers folder (sentence_transformers.py), a static cell a
 Model2Vec `StaticModel` folder (model2vec.py), each built from the library's own parts, so loading it
@@ -105,7 +106,27 @@ def writer_for(encoder):
     return writer
 
 
-def export(overrides: list[str], out: Path, fit_on: str | None = None) -> dict:
+def overrides_of(cell: str, cache_dir) -> list[str]:
+    """The overrides a finished cell ran with, from its id (or an unambiguous start of it: the `cell_id`
+    tag in MLflow, `cell_id` in its result.json) and the job folder Hydra wrote them to."""
+    from omegaconf import OmegaConf
+
+    from ..cells import FinishedCells, stored_record
+
+    found = [e for e in FinishedCells(cache_dir).all() if str(e.get("cell_id", "")).startswith(cell)]
+    if len(found) != 1:
+        what = "no finished cell" if not found else f"{len(found)} finished cells"
+        raise SentgridError(f"--cell {cell}: {what} in the cache {cache_dir} with that id; give the id a cell's result "
+                            f"records (its MLflow tag cell_id), or the cell's overrides.")
+    tags = stored_record(found[0]).get("tags", {})
+    path = Path(tags.get("job_dir", "")) / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        raise SentgridError(f"--cell {cell}: its job folder {tags.get('job_dir')} is gone; export it by its overrides "
+                            f"({tags.get('cell')}).")
+    return [str(o) for o in OmegaConf.load(path)]
+
+
+def export(overrides: list[str], out: Path, fit_on: str | None = None, cell: str | None = None) -> dict:
     from ..cells import FinishedCells, cell_id, stored_record
     from ..embed import embed
     from ..layers import resolve
@@ -119,6 +140,8 @@ def export(overrides: list[str], out: Path, fit_on: str | None = None) -> dict:
     if out.exists() and any(out.iterdir()):
         raise SentgridError(f"--out {out} exists and is not empty; choose another folder or remove it.")
     register_resolvers()
+    if cell is not None:  # the finished cell's own overrides, then those given here (cache.dir, data.root)
+        overrides = [*overrides_of(cell, compose_cell(overrides).cache.dir), *overrides]
     cfg = compose_cell(overrides)
     spec = CellSpec.from_config(cfg)
     workspace = Workspace.shared(spec.cache)
@@ -166,9 +189,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("overrides", nargs="*", help="the cell, as on the command line (model=minilm layer=...)")
     parser.add_argument("--out", required=True, type=Path, help="the folder to write (new or empty)")
     parser.add_argument("--fit-on", help="with postproc.fit_on=task: a dataset of the cell, `corpus`, or a text file")
+    parser.add_argument("--cell", help="a finished cell's id (or its start) instead of its overrides")
     args = parser.parse_args(argv)
     try:
-        report = export(args.overrides, args.out, args.fit_on)
+        report = export(args.overrides, args.out, args.fit_on, args.cell)
     except SentgridError as exc:
         print(f"sentgrid export: error: {exc}", file=sys.stderr)
         return 2
