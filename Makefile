@@ -23,9 +23,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Everything: the unit layer (tests/unit, seconds) and the end-to-end layer (tests/e2e, real CLI runs on slices).
+# Everything: the unit layer (tests/unit, seconds) and the end-to-end layer (tests/e2e, real CLI runs on slices),
+# in two worker processes (pytest-xdist), a file's tests together (they share module fixtures); the fault
+# table is printed at the end as before.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # The unit layer alone: no subprocess, no full data files.
 test-fast: $(STAMP)

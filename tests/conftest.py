@@ -124,3 +124,40 @@ def tiny_base(tmp_path_factory, minilm_cfg):
                                      num_attention_heads=2, intermediate_size=64)
     transformers.BertModel(config).save_pretrained(folder)
     return folder
+
+
+# -- the fault ledger: rows added by tests/faults, one table at the end of the session --------------------
+# Here, not in tests/faults/conftest.py: with pytest-xdist (make test) the workers run the tests and the
+# controller, which loads only this conftest, prints the table from the rows the workers send back.
+LEDGER: list[dict] = []
+
+
+@pytest.fixture
+def ledger():
+    """ledger(fault, injected, finished_correctly, lost, wrong): one row of the closing table."""
+    def add(fault: str, injected: int, correct: int, lost: int = 0, wrong: int = 0):
+        LEDGER.append({"fault": fault, "injected": injected, "correct": correct, "lost": lost, "wrong": wrong})
+    return add
+
+
+def pytest_sessionfinish(session):
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:  # an xdist worker: its rows go back to the controller
+        output["ledger"] = json.dumps(LEDGER)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    LEDGER.extend(json.loads(getattr(node, "workeroutput", {}).get("ledger", "[]")))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not LEDGER:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write(f"{'fault':<48}{'injected':>9}{'finished correctly':>20}{'results lost':>14}{'wrong numbers':>15}")
+    for row in LEDGER:
+        write(f"{row['fault']:<48}{row['injected']:>9}{row['correct']:>20}{row['lost']:>14}{row['wrong']:>15}")
+    totals = {k: sum(r[k] for r in LEDGER) for k in ("injected", "correct", "lost", "wrong")}
+    write(f"{'total':<48}{totals['injected']:>9}{totals['correct']:>20}{totals['lost']:>14}{totals['wrong']:>15}")
