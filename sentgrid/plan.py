@@ -245,7 +245,7 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
     cached = 0
     for key, (p, cache_dir) in entries.items():
         identity = identities.setdefault(id(p.encoder), json.dumps(p.encoder.identity(), sort_keys=True, default=str))
-        if p.keep(kept) is not None:
+        if p.keep(kept) is not None and key == p.key(kept):  # not an entry of every layer found instead
             layers, sentences = later[(p.label, int(p.encoder.config.hidden_size), cache_dir)]
             layers.update(p.keep(kept))
             sentences.update((identity, s) for s in p.sentences)

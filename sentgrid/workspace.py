@@ -50,7 +50,7 @@ class Workspace:
     def shared(cls, cache: CacheSpec) -> "Workspace":
         """This process's workspace for these cache settings (made on first use)."""
         key = (cache.dir, cache.dtype, cache.token_dtype, cache.memory_gb, cache.mode, cache.commit_seconds,
-               cache.lock_timeout_s, cache.max_gb, cache.layers, cache.pass_memory_gb)
+               cache.lock_timeout_s, cache.max_gb, cache.pass_memory_gb)
         if key not in cls._open:
             cls._open = {key: cls(cache)}  # one at a time: a new cache folder replaces the old memos
         return cls._open[key]

@@ -50,7 +50,8 @@ def check(spec, encoder, layers: list[int]) -> dict:
         raise refuse(f"token weights, bias removal or rows without a vector change each sentence's scale in a "
                      f"StaticModel's mean (a count, not the weights' sum), which {', '.join(affine)} would see; export "
                      f"the cell with postproc=none or normalize.")
-    return {"scaled": scaled, "normalize": bool(steps) and steps[-1] == "normalize"}
+    return {"scaled": scaled, "normalize": bool(steps) and steps[-1] == "normalize",
+            "drops_unknown": encoder.kind == "m2v"}  # tokenised as Model2Vec: [UNK] left out by the cell too
 
 
 def _tokenizer(encoder):
@@ -102,7 +103,7 @@ def compare(folder: Path, sentences: list[str], pooled: np.ndarray, pipeline, sp
     # A StaticModel drops the unknown token; sentgrid's WordPiece static cells average its row in. Those
     # sentences differ by design: they are counted, and the rest is compared.
     unknown = np.zeros(len(sentences), bool)
-    if spec.model.name != "m2v" and loaded.unk_token_id is not None:
+    if not plan["drops_unknown"] and loaded.unk_token_id is not None:
         encoded = loaded.tokenizer.encode_batch_fast(list(sentences), add_special_tokens=False)
         unknown = np.array([loaded.unk_token_id in e.ids for e in encoded])
     got, expected = got[~unknown], expected[~unknown]
@@ -120,7 +121,7 @@ def compare(folder: Path, sentences: list[str], pooled: np.ndarray, pipeline, sp
     if spec.pooling.bias_removal != "none":
         notes.append("a sentence whose every token bias removal drops is a zero vector here (the cell falls back to "
                      "all its tokens)")
-    if spec.model.name != "m2v":
+    if not plan["drops_unknown"]:
         notes.append("[UNK] is left out by a StaticModel; the cell averaged its row in (sentences holding it differ)")
     what = "directions (unit vectors)" if plan["scaled"] else "vectors"
     left_out = f" ({int(unknown.sum())} holding [UNK] left out)" if unknown.any() else ""
