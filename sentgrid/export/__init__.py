@@ -62,12 +62,12 @@ def card(overrides: list[str], spec, scores: dict | None, fit: str, seen_test: b
     from ..cells import RUN_ONLY
 
     where = (*RUN_ONLY, "cache")  # where things are, not what the cell is
+    source = spec.model.get("path") or (spec.model.get("base") or {}).get("path")  # the weights, or the base's
     shown = " ".join(o for o in overrides if o.lstrip("+~").split("=")[0].split(".")[0] not in where) or "defaults"
     lines = [f"# sentgrid cell `{shown}`", "",
              f"Exported by sentgrid {__version__}: `python -m sentgrid export {shown}`. Load it with",
              "", "```python", *writer.LOAD, "vectors = model.encode([\"A sentence.\"])", "```", "",
-             f"* model: {spec.model.name} ({spec.model.get('path') or spec.model.get('base', {}).get('path')}), "
-             f"layers {check['layers']}, pooling "
+             f"* model: {spec.model.name}{f' ({source})' if source else ''}, layers {check['layers']}, pooling "
              f"{spec.pooling.name}, post-processing {', '.join(map(str, spec.postproc.steps)) or 'none'}",
              f"* post-processing fitted on: {fit}"]
     lines += [f"* {note}" for note in check["notes"]]
