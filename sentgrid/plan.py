@@ -108,9 +108,6 @@ class Pass:
     def keep(self, sweep_layers: dict) -> list[int] | None:
         return None if self.layers is None else to_keep(self.setting, self.encoder, self.layers, sweep_layers)
 
-    def key(self, sweep_layers: dict) -> str:
-        return self.encoding.key_for(self.encoder.identity(), self.sentences, self.kind, self.keep(sweep_layers))
-
 
 def forward_passes(cfg, memo: _Memo) -> list[Pass]:
     """Every cache entry the cell reads or writes: the same requests `run_cell` builds, read through the
@@ -215,7 +212,7 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
     memo = _Memo()
     versions = result_versions()
     finished, seen_cells = [], set()
-    entries = {}  # key -> (Pass, cache_dir)
+    entries = {}  # key -> (Pass, cache_dir, the layers it keeps: None for every layer)
     cell_profiles, listing, cache_specs, cell_passes = [], [], {}, []
     for overrides in cells:
         cfg = compose_cell(overrides)
@@ -233,27 +230,28 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
     kept = sweep_layers([p for passes in cell_passes for p in passes])
     for item, passes in zip([i for i in listing if i["state"] is None], cell_passes):
         for p in passes:
-            key = p.key(kept)
-            if key not in entries and p.keep(kept) is not None:
+            keep = p.keep(kept)
+            key = p.encoding.key_for(p.encoder.identity(), p.sentences, p.kind, keep)
+            if key not in entries and keep is not None:
                 # an entry that keeps every layer serves any cell: one stored by an earlier `all` sweep
                 whole = p.encoding.key_for(p.encoder.identity(), p.sentences, p.kind)
-                key = whole if EntryStore(p.encoding.entries.root).exists(whole) else key
-            entries.setdefault(key, (p, p.encoding.entries.root))
+                if EntryStore(p.encoding.entries.root).exists(whole):
+                    key, keep = whole, None
+            entries.setdefault(key, (p, p.encoding.entries.root, keep))
             item["keys"].append(key)
     to_encode, identities, disk = defaultdict(set), {}, defaultdict(float)
     later = defaultdict(lambda: (set(), set()))  # kept layers and sentences a later layer sweep encodes again
     cached = 0
-    for key, (p, cache_dir) in entries.items():
+    for key, (p, cache_dir, keep) in entries.items():
         identity = identities.setdefault(id(p.encoder), json.dumps(p.encoder.identity(), sort_keys=True, default=str))
-        if p.keep(kept) is not None and key == p.key(kept):  # not an entry of every layer found instead
+        if keep is not None:
             layers, sentences = later[(p.label, int(p.encoder.config.hidden_size), cache_dir)]
-            layers.update(p.keep(kept))
+            layers.update(keep)
             sentences.update((identity, s) for s in p.sentences)
         if EntryStore(cache_dir).exists(key):
             cached += 1
         else:
-            disk[cache_dir] += entry_bytes(p.encoder, p.sentences, p.kind == TOKENS, cache_specs[cache_dir],
-                                           p.keep(kept))
+            disk[cache_dir] += entry_bytes(p.encoder, p.sentences, p.kind == TOKENS, cache_specs[cache_dir], keep)
             # each encoder identity (a template is another one) is its own pass over the sentences
             to_encode[(p.label, int(p.encoder.config.hidden_size), cache_dir)].update((identity, s) for s in p.sentences)
     def rate_of(label, width, cache_dir):

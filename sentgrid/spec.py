@@ -98,6 +98,11 @@ class PostprocSpec:
         postproc.build(list(self.steps))  # a bad step or parameter fails now
 
     @property
+    def names(self) -> list[str]:
+        """The steps' names (a step is a name or a mapping with one)."""
+        return [step if isinstance(step, str) else step.get("name") for step in self.steps]
+
+    @property
     def fit_on_corpus(self) -> bool:
         return bool(self.steps) and self.fit_on == "wikitext"
 

@@ -66,17 +66,11 @@ class Model2VecEncoder(BaseModelTable):
         return None if token is None else self.m2v_tokenizer.token_to_id(token)
 
     def vocabulary(self) -> Vocabulary:
-        tokenizer = self.m2v_tokenizer
-        model = tokenizer.model
-        continuation = getattr(model, "continuing_subword_prefix", None) if type(model).__name__ == "WordPiece" else None
-        tokens = [tokenizer.id_to_token(i) for i in range(tokenizer.get_vocab_size())]
-        return Vocabulary(tokens, continuation, getattr(model, "unk_token", None))
+        return Vocabulary.of_backend(self.m2v_tokenizer)
 
     def tokenize(self, sentences, template=True):
         texts = [self.template.apply(s) for s in sentences] if template else list(sentences)
         rows = [e.ids for e in self.m2v_tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
         if self.unknown_id is not None:  # as StaticModel.tokenize: the unknown token has no vector
             rows = [[i for i in row if i != self.unknown_id] for row in rows]
-        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-        ids = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(lengths.sum()))
-        return TokenBatch(ids, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), np.zeros(len(ids), bool))
+        return TokenBatch.from_rows(rows)

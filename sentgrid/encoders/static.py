@@ -167,13 +167,8 @@ class GloveEncoder(StaticEncoder):
 
     def tokenize(self, sentences: list[str], template: bool = True) -> TokenBatch:
         unk = len(self._files[1]) - 1
-        ids, lengths = [], []
-        for sentence in sentences:
-            row = [self.index.get(w, unk) for w in self.words(self.template.apply(sentence) if template else sentence)]
-            ids.extend(row)
-            lengths.append(len(row))
-        ids = np.array(ids, dtype=np.int64)
-        return TokenBatch(ids, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), np.zeros(len(ids), bool))
+        return TokenBatch.from_rows([[self.index.get(w, unk) for w in self.words(self.template.apply(s) if template else s)]
+                                     for s in sentences])
 
     def table(self) -> np.ndarray:
         return self._files[0]

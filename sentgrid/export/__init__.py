@@ -25,8 +25,9 @@ CHECK_SENTENCES = 256  # sentences compared between the loaded folder and the ce
 TOLERANCE = 1e-4       # largest |difference| allowed, relative to the largest |value|
 
 
-def fit_set(spec, requests, fit_on: str | None) -> tuple[list[str] | None, str, bool]:
-    """(fit sentences, what they are, whether they include test data the cell is scored on)."""
+def fit_set(spec, requests, fit_on: str | None, corpus) -> tuple[list[str] | None, str, bool]:
+    """(fit sentences, what they are, whether they include test data the cell is scored on); `corpus()`
+    gives the corpus sentences."""
     from ..tasks import family
 
     if not spec.postproc.steps:
@@ -38,9 +39,7 @@ def fit_set(spec, requests, fit_on: str | None) -> tuple[list[str] | None, str, 
         raise SentgridError(f"postproc.fit_on=task fits the post-processing per dataset, but one model has one fit: "
                             f"name it with --fit-on (one of {names}; corpus; or a text file, one sentence a line).")
     if fit_on == "corpus":
-        from ..data.corpus import Corpora
-
-        return Corpora().loader(spec.corpus)(), f"the corpus ({spec.corpus.path})", False
+        return corpus(), f"the corpus ({spec.corpus.path})", False
     for dataset in requests.datasets:
         if dataset.name == fit_on:
             scorer = family(dataset.family).scorer
@@ -149,8 +148,9 @@ def export(overrides: list[str], out: Path, fit_on: str | None = None, cell: str
     layers = resolve(spec.layer, encoder.num_layers) if encoder.layered else [0]
     writer = writer_for(encoder)
     plan = writer.check(spec, encoder, layers)
-    requests = requests_for(spec, workspace.corpus(spec.corpus))
-    fit_sentences, fit, seen_test = fit_set(spec, requests, fit_on)
+    corpus = workspace.corpus(spec.corpus)
+    requests = requests_for(spec, corpus)
+    fit_sentences, fit, seen_test = fit_set(spec, requests, fit_on, corpus)
     if seen_test:
         print(f"sentgrid export: warning: the post-processing is fitted on {fit}, test data the cell is scored on; "
               f"the export has seen it (the card says so).", file=sys.stderr)

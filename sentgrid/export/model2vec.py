@@ -19,13 +19,9 @@ LIBRARY, PACKAGE, EXTRA = "Model2Vec", "model2vec", "m2v"
 LOAD = ["from model2vec import StaticModel", 'model = StaticModel.from_pretrained("<this folder>")']
 
 
-def _steps(spec) -> list[str]:
-    return [step if isinstance(step, str) else step.get("name") for step in spec.postproc.steps]
-
-
 def check(spec, encoder, layers: list[int]) -> dict:
     """Raises, in one sentence, what a StaticModel cannot do exactly; returns what `write` needs to know."""
-    pooling, steps = spec.pooling, _steps(spec)
+    pooling, steps = spec.pooling, spec.postproc.names
     if encoder.kind == "glove":
         raise refuse("GloVe's word tokenizer (lower-casing, Stanford-style splits) is not a Hugging Face "
                      "tokenizer, which a StaticModel needs.")
@@ -96,6 +92,7 @@ def compare(folder: Path, sentences: list[str], pooled: np.ndarray, pipeline, sp
     """The loaded StaticModel's vectors against the cell's (as directions when the scale per sentence differs
     by construction); differences relative to the largest |value|."""
     from model2vec import StaticModel
+    from sklearn.preprocessing import normalize
 
     loaded = StaticModel.from_pretrained(str(folder))
     got = loaded.encode(sentences)
@@ -108,9 +105,7 @@ def compare(folder: Path, sentences: list[str], pooled: np.ndarray, pipeline, sp
         unknown = np.array([loaded.unk_token_id in e.ids for e in encoded])
     got, expected = got[~unknown], expected[~unknown]
     if plan["scaled"]:
-        def unit(x):
-            return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-        got, expected = unit(got), unit(expected)
+        got, expected = normalize(got), normalize(expected)
     difference = float(np.abs(got - expected).max())
     relative = difference / max(float(np.abs(expected).max()), 1e-12)
     notes = []

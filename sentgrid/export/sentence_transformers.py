@@ -36,10 +36,9 @@ def check(spec, encoder, layers: list[int]) -> str | None:
     if pooling.name == "max" and len(layers) > 1:
         raise refuse("pooling=max over several layers averages per-layer maxima; sentence-transformers averages "
                      "the layers first.")
-    for step in spec.postproc.steps:
-        if (step if isinstance(step, str) else step.get("name")) == "quantile":
-            raise refuse("postproc step quantile maps each dimension through its empirical CDF, which is not an "
-                         "affine map; sentence-transformers has no module for it.")
+    if "quantile" in spec.postproc.names:
+        raise refuse("postproc step quantile maps each dimension through its empirical CDF, which is not an "
+                     "affine map; sentence-transformers has no module for it.")
     template = spec.template
     if template.text is None and not template.punctuation:
         return None
@@ -121,16 +120,18 @@ def compare(folder: Path, sentences: list[str], pooled: np.ndarray, pipeline, sp
     split = next(i for i, m in enumerate(modules) if type(m).__name__ == "Pooling") + 1
     head = SentenceTransformer(modules=modules[:split], device="cpu", prompts=loaded.prompts,
                                default_prompt_name=loaded.default_prompt_name)
-    batch_size = int(spec.model.batch_size)
-    got = head.encode(sentences, batch_size=batch_size, convert_to_numpy=True)
-    features = {"sentence_embedding": torch.tensor(pooled)}
-    with torch.no_grad():
-        for module in modules[split:]:
-            features = module(features)
-    mapped = features["sentence_embedding"].numpy()
+    got = head.encode(sentences, batch_size=int(spec.model.batch_size), convert_to_numpy=True)
+
+    def tail(vectors: np.ndarray) -> np.ndarray:  # the folder's post-processing modules
+        features = {"sentence_embedding": torch.tensor(vectors)}
+        with torch.no_grad():
+            for module in modules[split:]:
+                features = module(features)
+        return features["sentence_embedding"].numpy()
+
     expected = pooled if pipeline is None else pipeline.transform(pooled)
-    model_diff, postproc_diff = float(np.abs(got - pooled).max()), float(np.abs(mapped - expected).max())
-    end_to_end = float(np.abs(loaded.encode(sentences, batch_size=batch_size) - expected).max())
+    model_diff, postproc_diff = float(np.abs(got - pooled).max()), float(np.abs(tail(pooled) - expected).max())
+    end_to_end = float(np.abs(tail(got) - expected).max())  # what loaded.encode gives, without a second pass
     model_relative = model_diff / max(float(np.abs(pooled).max()), 1e-12)
     postproc_relative = postproc_diff / max(float(np.abs(expected).max()), 1e-12)
     return {"max_abs_diff": model_diff, "model_relative": model_relative, "postproc_max_abs_diff": postproc_diff,

@@ -48,6 +48,14 @@ class TokenBatch:
         return out
 
     @classmethod
+    def from_rows(cls, rows, special_ids=()) -> "TokenBatch":
+        """The batch of sentences given as token id lists; `special_ids` are marked special."""
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        ids = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(offsets[-1]))
+        return cls(ids, offsets, np.isin(ids, list(special_ids)))
+
+    @classmethod
     def from_arrays(cls, arrays: dict) -> "TokenBatch":
         return cls(np.asarray(arrays["ids"]), np.asarray(arrays["offsets"]), np.asarray(arrays["special"]),
                    np.asarray(arrays["mask_index"]) if "mask_index" in arrays else None)
@@ -56,12 +64,8 @@ class TokenBatch:
 def tokenize(tokenizer, texts: list[str], max_length: int, has_mask: bool = False) -> TokenBatch:
     """Tokenise `texts` (templates already applied) the way the transformer encoder does."""
     encoded = tokenizer(texts, add_special_tokens=True, truncation=True, max_length=max_length)["input_ids"]
-    lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    ids = np.fromiter((i for row in encoded for i in row), dtype=np.int64, count=int(offsets[-1]))
     special_ids = sorted(set(tokenizer.all_special_ids) - {tokenizer.mask_token_id, tokenizer.unk_token_id})
-    batch = TokenBatch(ids, offsets, np.isin(ids, special_ids))
+    batch = TokenBatch.from_rows(encoded, special_ids)
     if has_mask:
-        rows = [ids[start:end] for start, end in zip(offsets[:-1], offsets[1:])]
-        batch.mask_index = offsets[:-1] + mask_positions(rows, tokenizer.mask_token_id)
+        batch.mask_index = batch.offsets[:-1] + mask_positions(encoded, tokenizer.mask_token_id)
     return batch

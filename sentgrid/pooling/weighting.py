@@ -38,14 +38,25 @@ class Vocabulary:
 
     @classmethod
     def of(cls, tokenizer) -> "Vocabulary":
+        """Of a transformers tokenizer."""
         model = getattr(getattr(tokenizer, "backend_tokenizer", None), "model", None)
-        continuation = getattr(model, "continuing_subword_prefix", None) if type(model).__name__ == "WordPiece" else None
-        return cls(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))), continuation, tokenizer.unk_token)
+        return cls(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))), _continuation(model), tokenizer.unk_token)
+
+    @classmethod
+    def of_backend(cls, tokenizer) -> "Vocabulary":
+        """Of a `tokenizers.Tokenizer` (Model2Vec's)."""
+        tokens = [tokenizer.id_to_token(i) for i in range(tokenizer.get_vocab_size())]
+        return cls(tokens, _continuation(tokenizer.model), getattr(tokenizer.model, "unk_token", None))
 
     def subwords(self) -> np.ndarray:
         if not self.continuation:
             return np.zeros(len(self.tokens), bool)
         return np.array([t.startswith(self.continuation) for t in self.tokens])
+
+
+def _continuation(model) -> str | None:
+    """The prefix a WordPiece model marks word-continuing pieces with; other models mark none."""
+    return getattr(model, "continuing_subword_prefix", None) if type(model).__name__ == "WordPiece" else None
 
 
 def needs_corpus(weighting: str, bias_removal: str) -> bool:
@@ -87,8 +98,11 @@ def removed_tokens(pooling, vocabulary: Vocabulary, corpus) -> np.ndarray:
     return removed | vocabulary.subwords() | np.array([is_punctuation(t) for t in tokens])
 
 
-def weight_table(pooling, vocabulary: Vocabulary, task_batch, corpus_batch) -> np.ndarray:
-    """[V] the weight of each token id, 0 for the tokens bias removal drops (`task_batch` only for idf_task)."""
+def weight_table(pooling, vocabulary: Vocabulary, task_batch, corpus_batch, removed=None) -> np.ndarray:
+    """[V] the weight of each token id, 0 for the tokens bias removal drops (`task_batch` only for idf_task;
+    `removed`: those tokens when the caller has them already)."""
+    if removed is None:
+        removed = removed_tokens(pooling, vocabulary, corpus_batch)
     vocab_size = len(vocabulary)
     weighting = pooling.weighting
     if weighting == "idf_task":
@@ -99,15 +113,14 @@ def weight_table(pooling, vocabulary: Vocabulary, task_batch, corpus_batch) -> n
         table = sif(corpus_batch, vocab_size, pooling.sif_a)
     else:
         table = np.ones(vocab_size)
-    return np.where(removed_tokens(pooling, vocabulary, corpus_batch), 0.0, table)
+    return np.where(removed, 0.0, table)
 
 
 def token_weights(pooling, vocabulary: Vocabulary, task_batch, corpus_batch) -> tuple[np.ndarray | None, dict]:
     """Per-token weights [T] for `task_batch` (None when `pooling` is plain), and what to record about them."""
     if pooling.plain:
         return None, {}
-    table = weight_table(pooling, vocabulary, task_batch, corpus_batch)
     removed = removed_tokens(pooling, vocabulary, corpus_batch)
-    weights = table[task_batch.ids]
+    weights = weight_table(pooling, vocabulary, task_batch, corpus_batch, removed)[task_batch.ids]
     return weights, {"tokens_removed": int((removed[task_batch.ids] & ~task_batch.special).sum()),
                      "vocabulary_removed": int(removed.sum())}
