@@ -120,13 +120,13 @@ def forward_passes(cfg, memo: _Memo) -> list[Pass]:
     out = []
     base, corpus_sentences = encoder.table_source() if Produces.TABLE in encoder.produces else (None, [])
     if corpus_sentences:  # the corpus through the base model, once per table (Model2Vec passes its vocabulary)
-        out.append(Pass(encoding, base, TOKENS, throughput.label(base.label, True), corpus_sentences, None, "all"))
+        out.append(Pass(encoding, base, TOKENS, throughput.label(base.speed_label, True), corpus_sentences, None, "all"))
     forward = encoder.forward_model
     if forward is not None:
         primitive = spec.pooling.primitive if Produces.PRIMITIVES in encoder.produces else None
         kind = primitive or TOKENS
         layers = layer_spec.resolve(spec.layer, encoder.num_layers) if encoder.layered else [0]
-        model = throughput.label(forward.label, kind == TOKENS)
+        model = throughput.label(forward.speed_label, kind == TOKENS)
         out += [Pass(encoding, forward, kind, model, s, layers, spec.cache.layers) for s in sentences.values()]
     return out
 
@@ -159,7 +159,7 @@ def entry_bytes(encoder, sentences: list[str], tokens: bool, cache, keep: list[i
     """What an entry to encode will take on disk: every kept layer (all when `keep` is None) of the five
     primitives (six with a template's [MASK]) per sentence, or, for a token entry, every token's state too
     (estimated from the characters)."""
-    layers, width = len(keep) if keep else encoder.num_layers + 1, int(encoder.config.hidden_size)
+    layers, width = len(keep) if keep else encoder.num_layers + 1, encoder.hidden_size
     primitives = 6 if getattr(encoder, "template", None) is not None and encoder.template.has_mask else 5
     size = len(sentences) * layers * width * primitives * np.dtype(cache.dtype).itemsize
     if tokens:
@@ -245,7 +245,7 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
     for key, (p, cache_dir, keep) in entries.items():
         identity = identities.setdefault(id(p.encoder), json.dumps(p.encoder.identity(), sort_keys=True, default=str))
         if keep is not None:
-            layers, sentences = later[(p.label, int(p.encoder.config.hidden_size), cache_dir)]
+            layers, sentences = later[(p.label, p.encoder.hidden_size, cache_dir)]
             layers.update(keep)
             sentences.update((identity, s) for s in p.sentences)
         if EntryStore(cache_dir).exists(key):
@@ -253,7 +253,7 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
         else:
             disk[cache_dir] += entry_bytes(p.encoder, p.sentences, p.kind == TOKENS, cache_specs[cache_dir], keep)
             # each encoder identity (a template is another one) is its own pass over the sentences
-            to_encode[(p.label, int(p.encoder.config.hidden_size), cache_dir)].update((identity, s) for s in p.sentences)
+            to_encode[(p.label, p.encoder.hidden_size, cache_dir)].update((identity, s) for s in p.sentences)
     def rate_of(label, width, cache_dir):
         return (throughput_override, "given") if throughput_override else measured_throughput(cache_dir, label, width)
 

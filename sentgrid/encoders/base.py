@@ -26,13 +26,16 @@ class Encoder(Protocol):
     produces: Produces
     layered: bool            # False: one static table, the cell's `layer` is recorded as n/a
     kind: str
-    label: str               # the model's name in plans, throughput and logs
+    label: str               # the model's name in plans and logs
+
 
     @property
     def num_layers(self) -> int: ...          # transformer blocks (0 when not layered)
 
     @property
     def forward_model(self): ...              # the transformer whose forward passes are cached, or None
+    # A forward model also has `hidden_size` and `speed_label` (its name with the precision and device
+    # its throughput is kept under).
 
     def identity(self) -> dict: ...           # everything that changes the output (the cache key)
 

@@ -6,6 +6,7 @@ cache otherwise), or a random initialisation from a BERT config and a seed. The 
 loaded lazily: a cell served from the cache never loads it.
 """
 import contextlib
+import json
 import logging
 import os
 import time
@@ -132,9 +133,25 @@ class TransformerEncoder:
             raise SentgridError(f"could not read the model config in {str(self.folder)!r} ({exc}); "
                                 f"set model.path to a Hugging Face model folder.") from exc
 
+    @cached_property
+    def _shape(self) -> tuple[int, int]:
+        """(blocks, width) from config.json without importing transformers (a second of a cached cell's
+        start); configs that spell them otherwise are read through transformers."""
+        if not self.random_init:
+            try:
+                raw = json.loads((self.folder / "config.json").read_text())
+                return int(raw["num_hidden_layers"]), int(raw["hidden_size"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+        return int(self.config.num_hidden_layers), int(self.config.hidden_size)
+
     @property
     def num_layers(self) -> int:
-        return int(self.config.num_hidden_layers)
+        return self._shape[0]
+
+    @property
+    def hidden_size(self) -> int:
+        return self._shape[1]
 
     def identity(self) -> dict:
         if self.random_init:
@@ -155,13 +172,22 @@ class TransformerEncoder:
 
     @cached_property
     def dtype(self) -> str:
-        """The compute precision model.dtype resolves to on this machine (auto: see resolve_dtype)."""
-        return resolve_dtype(str(self.cfg.dtype), resolve_device(self.cfg.device))
+        """The compute precision model.dtype resolves to on this machine (auto: see resolve_dtype). A fixed
+        one needs no device, so a cell served from the cache never imports torch (two seconds)."""
+        name = str(self.cfg.dtype)
+        return name if name != "auto" else resolve_dtype(name, resolve_device(self.cfg.device))
+
+    @property
+    def speed_label(self) -> str:
+        """The model as its encode speed is measured (plan's throughput): precision and device change it
+        several-fold, so a bfloat16 and a float32 measurement of one model are kept apart."""
+        return f"{self.label} ({self.dtype}, {resolve_device(self.cfg.device).type})"
 
     def describe(self) -> dict:
-        """What gets recorded about the model beside the config."""
+        """What gets recorded about the model beside the config; `device` None: not loaded (all cached)."""
+        loaded = "model" in self.__dict__
         return {"folder": str(self.folder) if self.folder else None, "num_layers": self.num_layers,
-                "hidden_size": int(self.config.hidden_size), "device": str(resolve_device(self.cfg.device)),
+                "hidden_size": self.hidden_size, "device": str(self.model.device) if loaded else None,
                 "dtype": self.dtype}
 
     # -- the model ----------------------------------------------------------------------------------
@@ -239,7 +265,7 @@ class TransformerEncoder:
         lengths = np.array([len(ids) for ids in tok(texts, add_special_tokens=True)["input_ids"]])
         order = np.argsort(-lengths, kind="stable")  # longest first: little padding, early OOM
         special_ids = torch.tensor(sorted(set(tok.all_special_ids) - {tok.mask_token_id, tok.unk_token_id}))
-        n, layers, dim = len(texts), self.num_layers + 1, int(self.config.hidden_size)
+        n, layers, dim = len(texts), self.num_layers + 1, self.hidden_size
         names = ["cls", "mean_all", "mean_content", "max_all", "max_content"] + (["mask"] if self.template.has_mask else [])
         out = {name: np.empty((layers, n, dim), dtype=np.float32) for name in names}
         mask_lost = filled = 0

@@ -90,7 +90,7 @@ def st_model(encoder, layers: list[int], spec, prompt: str | None, pipeline):
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer, WeightedLayerPooling
 
-    width, last = int(encoder.config.hidden_size), encoder.num_layers
+    width, last = encoder.hidden_size, encoder.num_layers
     tokenizer = {} if encoder.tokenizer_folder == encoder.folder else \
         {"tokenizer_name_or_path": str(encoder.tokenizer_folder)}
     modules = [Transformer(str(encoder.folder), max_seq_length=int(spec.model.max_length), **tokenizer,

@@ -242,7 +242,7 @@ class Encoding:
         (cache.pass_memory_gb); a sentence that two groups share is encoded twice. An entry is never split."""
         try:
             layers = len(keep) if keep is not None else encoder.num_layers + 1
-            row = layers * int(encoder.config.hidden_size) * 6 * 4  # up to six primitives, float32
+            row = layers * encoder.hidden_size * 6 * 4  # up to six primitives, float32
         except AttributeError:  # an encoder without a transformer config: one pass
             return [missing] if missing else []
         limit = max(1, self.pass_bytes // row)
@@ -279,7 +279,7 @@ class Encoding:
             stats.mask_truncated += encoded.get("mask_truncated", 0)
             if self.on_encoded is not None and computed:
                 characters = sum(map(len, union[len(union) - computed:]))  # a resumed pass computed the tail
-                self.on_encoded(encoder.label, computed, characters, seconds - encoded.get("load_seconds", 0.0),
+                self.on_encoded(encoder.speed_label, computed, characters, seconds - encoded.get("load_seconds", 0.0),
                                 kind == TOKENS)
             stats.truncated += int(over_length.sum())
             out = {}

@@ -66,7 +66,7 @@ def test_plan_counts_cells_forward_passes_and_what_is_done(tmp_path, data_root, 
     common = [f"data.root={data_root}", f"cache.dir={tmp_path / 'cache'}", *SMALL]
     before = plan(["pooling=avg,max", "postproc=none,whiten", *common])
     assert (before["cells"], before["finished"], before["forward_passes"], before["cached"]) == (4, 0, 2, 0)
-    assert before["models"]["minilm"]["sentences"] > 0 and before["estimate_seconds"] > 0
+    assert before["models"]["minilm (float32, cpu)"]["sentences"] > 0 and before["estimate_seconds"] > 0
     weighted = plan(["pooling.weighting=none,idf_task", *common])
     assert weighted["forward_passes"] == 4  # token-level pooling reads token entries
     assert plan(["model=re", "layer=last,first_last", *common])["finished"] == 1  # one cell: RE has no layers

@@ -357,10 +357,7 @@ def test_a_pass_bigger_than_its_memory_bound_is_cut_in_groups_of_whole_entries(t
     """cache.pass_memory_gb: entries are grouped so that one pass holds at most that many rows; the
     numbers equal one big pass's, and only sentences two groups share are encoded twice."""
     class Wide(CountingEncoder):
-        num_layers = 2  # three layers of width 4: 3 * 4 * 6 * 4 = 288 bytes per row
-
-        class config:
-            hidden_size = 4
+        num_layers, hidden_size = 2, 4  # three layers of width 4: 3 * 4 * 6 * 4 = 288 bytes per row
 
     requests = {"a": many(50), "b": many(80)[40:], "c": many(200)[150:]}  # 50 + 40 + 50 rows, 10 shared
     bounded = Encoding(EntryStore(tmp_path / "bounded"), pass_bytes=100 * 288)
