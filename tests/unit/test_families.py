@@ -7,7 +7,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from sentgrid.data import ClassificationData, ClusteringData, readers
 from sentgrid.errors import SentgridError
-from sentgrid.tasks import classification, clustering
+from sentgrid.tasks import classification, clustering, logistic
 
 
 def test_hungarian_accuracy_ignores_label_names():
@@ -52,11 +52,12 @@ def test_cross_validation_equals_scikit_learn():
     assert np.isclose(ours["accuracy"], 100 * theirs.mean())
 
 
-def test_c_is_chosen_on_the_dev_split_and_test_is_scored():
+@pytest.mark.parametrize("solver", ["float32", "sklearn"])
+def test_c_is_chosen_on_the_dev_split_and_test_is_scored(solver):
     X, y, texts = blobs(300)
     data = ClassificationData("X", {"train": (texts[:200], y[:200]), "dev": (texts[200:250], y[200:250]),
                                     "test": (texts[250:], y[250:])}, "test")
-    cfg = OmegaConf.merge(SENTEVAL, {"senteval": {"grid": [0.001, 1.0, 100.0]}})
+    cfg = OmegaConf.merge(SENTEVAL, {"senteval": {"grid": [0.001, 1.0, 100.0], "solver": solver}})
     scores = classification.evaluate(data, X, texts, cfg)
     accuracy = [LogisticRegression(C=c, max_iter=1000).fit(X[:200], y[:200]).score(X[200:250], y[200:250])
                 for c in (0.001, 1.0, 100.0)]
@@ -64,6 +65,43 @@ def test_c_is_chosen_on_the_dev_split_and_test_is_scored():
     assert scores["C"] == best
     expected = LogisticRegression(C=best, max_iter=1000).fit(X[:200], y[:200]).score(X[250:], y[250:])
     assert np.isclose(scores["accuracy"], 100 * expected)
+
+
+def objective(X, y, coef, intercept, C):
+    """scikit-learn's lbfgs objective in float64: mean log-loss + ||w||^2 / (2 C n)."""
+    z = X @ coef.T + intercept
+    if coef.shape[0] == 1:
+        loss = np.logaddexp(0, z[:, 0]) - (y == np.unique(y)[1]) * z[:, 0]
+    else:
+        loss = np.logaddexp.reduce(z, axis=1) - z[np.arange(len(y)), np.searchsorted(np.unique(y), y)]
+    return loss.mean() + (coef ** 2).sum() / (2 * C * len(y))
+
+
+@pytest.mark.parametrize("classes", [2, 5])
+def test_float32_logistic_regression_reaches_scikit_learns_optimum(classes):
+    rng = np.random.default_rng(classes)
+    y = rng.integers(0, classes, 600)
+    X = (rng.normal(size=(600, 24)) + 0.6 * np.eye(classes, 24)[y]).astype(np.float32)
+    for C in (0.25, 4.0):
+        theirs = LogisticRegression(C=C, max_iter=1000).fit(X, y)
+        ours = logistic.fit(X, y, C, 1000)
+        # the same problem: both stop within the tolerance of one optimum
+        assert objective(X, y, ours.weights, ours.intercept, C) == pytest.approx(
+            objective(X, y, theirs.coef_, theirs.intercept_, C), rel=1e-5)
+        np.testing.assert_allclose(ours.weights, theirs.coef_, atol=2e-3)
+        assert np.mean(ours.predict(X) == theirs.predict(X)) >= 0.995
+    # a path warm-starts each C from the last: the same models as cold fits, within the tolerance
+    path = logistic.fit_path(X, y, [0.25, 4.0], 1000)
+    np.testing.assert_allclose(path[1].weights, logistic.fit(X, y, 4.0, 1000).weights, atol=2e-3)
+    with pytest.raises(ValueError, match="two classes or more"):
+        logistic.fit(X[y == 0], y[y == 0], 1.0, 1000)
+
+
+def test_unknown_solver_is_one_sentence():
+    X, y, texts = blobs()
+    data = ClassificationData("X", {"train": (texts, y)}, "test")
+    with pytest.raises(SentgridError, match="task.classification.senteval.solver.*choose one of: float32, sklearn"):
+        classification.evaluate(data, X, texts, OmegaConf.merge(SENTEVAL, {"senteval": {"solver": "newton"}}))
 
 
 def test_pairs_use_absolute_difference_and_product():
