@@ -14,7 +14,7 @@ from . import layers as layer_spec
 from .embed import embed
 from .errors import SentgridError
 from .requests import requests_for
-from .scoring import score
+from .scoring import Workers, score
 from .spec import CellSpec
 from .store import kept_layers
 from .versions import recorded as recorded_versions
@@ -41,12 +41,13 @@ def _warnings_kept(kept: list):
             kept.append(text)
 
 
-def run_cell(cfg) -> dict:
+def run_cell(cfg, while_scoring=None) -> dict:
     """Run one cell and return its result record (config, resolved choices, encode stats, metrics, and the
-    library warnings it raised)."""
+    library warnings it raised). `while_scoring`: started when the datasets' scoring starts (the caller's
+    own work, done while this process waits for its workers)."""
     kept = []
     with _warnings_kept(kept):
-        record = _run(cfg)
+        record = _run(cfg, while_scoring)
     record["warnings"] = kept
     return record
 
@@ -69,7 +70,7 @@ def blas_threads(setting) -> int:
     raise SentgridError(f"blas_threads={setting!r} must be a whole number >= 1 (BLAS threads per dataset's evaluation).")
 
 
-def _run(cfg) -> dict:
+def _run(cfg, while_scoring=None) -> dict:
     timings, started = {}, time.perf_counter()
     spec = CellSpec.from_config(cfg)  # every choice checked before any expensive work
     workspace = Workspace.shared(spec.cache)
@@ -78,10 +79,12 @@ def _run(cfg) -> dict:
     layers = layer_spec.resolve(spec.layer, encoder.num_layers) if encoder.layered else [0]
     with _timed(timings, "load_data"):
         requests = requests_for(spec, workspace.corpus(spec.corpus))
+    workers = Workers(requests, evaluation_jobs(cfg.get("jobs", 1)))  # they start while the vectors are read
     with _timed(timings, "encode"):
         embedded = embed(workspace, encoder, spec, requests.sentences(), layers, kept_layers.of_sweep())
-    metrics, reports = score(spec, requests, embedded.vectors, timings, evaluation_jobs(cfg.get("jobs", 1)),
-                             blas_threads(cfg.get("blas_threads", 1)))
+    if while_scoring is not None:
+        while_scoring()
+    metrics, reports = score(spec, requests, embedded.vectors, timings, workers, blas_threads(cfg.get("blas_threads", 1)))
     if spec.diagnostics.enabled:
         with _timed(timings, "diagnostics"):
             metrics.update(diagnostics.measure(spec, requests, embedded.vectors))

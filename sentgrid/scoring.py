@@ -1,6 +1,7 @@
 """Sentence vectors -> scores: per dataset, fit the post-processing on its fit set and evaluate it
 with its family's scorer; then the family averages (only over complete families)."""
 import math
+import threading
 import time
 import warnings
 
@@ -10,7 +11,7 @@ from . import postproc
 from .errors import SentgridError
 from .requests import Requests
 from .spec import CellSpec
-from .tasks import family
+from .tasks import FAMILIES, family
 
 
 def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps, settings, blas_threads: int):
@@ -27,8 +28,46 @@ def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps
         postproc_seconds = time.perf_counter() - started
         started = time.perf_counter()
         scores = scorer.evaluate(dataset.data, processed, sentences, settings)
-        result = processed, report, scores, postproc_seconds, time.perf_counter() - started
+        # not the processed vectors: nothing reads them, and sending them back costs a task=all cell a second
+        result = report, scores, postproc_seconds, time.perf_counter() - started
     return result, [(w.message, w.category) for w in caught]
+
+
+def _ready() -> None:
+    """Imports a worker needs before its first dataset (scikit-learn, the scorers): about a second."""
+    for name in FAMILIES:
+        family(name).scorer  # noqa: B018  (the import is the point)
+    import sentgrid.postproc  # noqa: F401
+
+
+class Workers:
+    """The processes that score a cell's datasets side by side (joblib's reusable pool), started in the
+    background as soon as the cell knows how many it needs, so their start-up (~1 s of imports each)
+    overlaps the cell's cache reads instead of following them. One process: no pool at all."""
+
+    def __init__(self, requests: Requests, jobs: int):
+        heavy = sum(family(d.family).heavy for d in requests.datasets)
+        # Worker processes only where evaluation fits models (seconds per dataset): starting them costs more
+        # than scoring STS (cosines) takes. Where a dataset is scored changes nothing in its numbers.
+        self.count = max(1, min(jobs, heavy))
+        self._starting = threading.Thread(target=self._start, daemon=True) if self.count > 1 else None
+        if self._starting is not None:
+            self._starting.start()
+
+    def _start(self) -> None:
+        from joblib import Parallel, delayed
+
+        try:
+            Parallel(n_jobs=self.count)(delayed(_ready)() for _ in range(self.count))
+        except Exception:  # only a head start: the real call below reports whatever is wrong
+            pass
+
+    def run(self, work) -> list:
+        from joblib import Parallel
+
+        if self._starting is not None:
+            self._starting.join()
+        return Parallel(n_jobs=self.count)(work)
 
 
 def rows_of(sentences: list[str], wanted: list[str]) -> list[int]:
@@ -36,16 +75,16 @@ def rows_of(sentences: list[str], wanted: list[str]) -> list[int]:
     return [row[s] for s in wanted]
 
 
-def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, jobs: int = 1,
+def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, workers: Workers,
           blas_threads: int = 1) -> tuple[dict, dict]:
-    """(metrics, post-processing reports by dataset); `vectors` get their post-processed values. With
-    `jobs` > 1 the datasets are scored side by side in worker processes (each gets its own vectors only).
+    """(metrics, post-processing reports by dataset) of the cell's `vectors`. With
+    several `workers` the datasets are scored side by side (each worker gets its own vectors only).
 
     Each dataset is scored with `blas_threads` BLAS threads (1 by default), however many jobs run: L-BFGS
     stops at a tolerance, and where it stops depends on the order of floating-point sums, which the BLAS
     thread count changes (up to 0.75 points of a classification F1 measured between 1 and 2 threads). A
     fixed count makes the numbers the same on every machine and for every `jobs`."""
-    from joblib import Parallel, delayed
+    from joblib import delayed
 
     sentences = requests.sentences()
     steps, corpus = list(spec.postproc.steps), vectors.get("corpus") if spec.postproc.fit_on_corpus else None
@@ -53,18 +92,15 @@ def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, jobs
     settings = spec.task.settings
     work = (delayed(_score_dataset)(d, vectors[d.key], sentences[d.key], corpus, steps, settings[d.family], blas_threads)
             for d in order)
-    # Worker processes only where evaluation fits models (seconds per dataset): starting them costs more
-    # than scoring STS (cosines) takes. Where a dataset is scored changes nothing in its numbers.
-    heavy = sum(family(d.family).heavy for d in order)
     results = {}
-    for dataset, (result, caught) in zip(order, Parallel(n_jobs=max(1, min(jobs, heavy)))(work)):
+    for dataset, (result, caught) in zip(order, workers.run(work)):
         results[dataset.key] = result
         for message, category in caught:  # raised in a worker: raised again here, where the cell records them
             warnings.warn(message, category, stacklevel=1)
     metrics, reports = {}, {}
     for dataset in requests.datasets:  # in the requests' order, whatever order they finished in
         key = dataset.key
-        vectors[key], reports[key], scores, postproc_seconds, evaluate_seconds = results[key]
+        reports[key], scores, postproc_seconds, evaluate_seconds = results[key]
         timings[f"postproc/{key}"] = round(postproc_seconds, 3)
         for metric, value in scores.items():
             metrics[f"{key}/{metric}"] = value

@@ -95,6 +95,8 @@ MODES = {mode.name: mode for mode in [
 
 def pool_primitive(per_layer: np.ndarray, mode: Mode, token_counts: np.ndarray | None = None) -> np.ndarray:
     """Sentence vectors [n, dim] from one primitive read at the cell's layers ([layers, n, dim])."""
+    if len(per_layer) == 1 and not mode.sqrt_length and per_layer.dtype == np.float32:
+        return per_layer[0]  # the mean of one layer is that layer
     out = per_layer.mean(axis=0, dtype=np.float64)
     if mode.sqrt_length:
         out = out * np.sqrt(np.maximum(token_counts, 1))[:, None]

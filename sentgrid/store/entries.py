@@ -189,9 +189,12 @@ class EntryStore:
                     slab = np.array(array[layer])
                     if crc(slab) != meta["crc32"][name][layer]:
                         raise CorruptEntry(f"checksum mismatch in {name} layer {layer}")
+                    slab.flags.writeable = False  # shared by later reads: a write would change them all
                     self.recent.put(memo_key, slab)
                 slabs.append(slab)
-            return np.stack(slabs).astype(np.float32), meta
+            # one layer of a float32 entry: the slab itself (a task=all cell reads ~0.5 GB; copies cost seconds)
+            stacked = slabs[0][None] if len(slabs) == 1 else np.stack(slabs)
+            return stacked.astype(np.float32, copy=False), meta
         except CorruptEntry:
             raise
         except (OSError, ValueError, KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
