@@ -79,7 +79,7 @@ def main() -> None:
         if args.cells:
             cached_cells(cache_dir, model, args.max_items, args.cells)
     if args.sweeps:
-        sweep_costs(args.max_items)
+        sweep_costs(args.max_items, model)
     if args.static:
         static_costs()
     if args.tasks:
@@ -197,14 +197,14 @@ def _cli(folder: Path, *args) -> tuple[float, str]:
     return time.perf_counter() - started, run.stdout
 
 
-def sweep_costs(max_items) -> None:
+def sweep_costs(max_items, model: list[str]) -> None:
     slice_ = [f"task.max_items={max_items}"] if max_items else []
     with tempfile.TemporaryDirectory(prefix="sentgrid-bench-") as one, \
             tempfile.TemporaryDirectory(prefix="sentgrid-bench-") as many:
-        cell, _ = _cli(Path(one), *slice_)
-        cold, _ = _cli(Path(many), "-m", *SWEEP, *slice_)
-        again, out = _cli(Path(many), "-m", *SWEEP, *slice_)
-    print("\n== a cold 16-cell sweep (4 poolings x 4 post-processings, STS, MiniLM) vs one cold cell ==")
+        cell, _ = _cli(Path(one), *model, *slice_)
+        cold, _ = _cli(Path(many), "-m", *SWEEP, *model, *slice_)
+        again, out = _cli(Path(many), "-m", *SWEEP, *model, *slice_)
+    print(f"\n== a cold 16-cell sweep (4 poolings x 4 post-processings, STS, {' '.join(model)}) vs one cold cell ==")
     print(f"one cold cell         : {cell:7.1f} s  (python -m sentgrid, fresh cache)")
     print(f"cold 16-cell sweep    : {cold:7.1f} s  = {cold / cell:.2f}x one cell (goal <= 1.3x)")
     print(f"same sweep re-run     : {again:7.1f} s  = {100 * again / cold:.1f} % of the cold sweep (goal <= 5 %); "

@@ -6,9 +6,9 @@ where there is one, else by inner cross-validation on the training part. Pairs (
 as [|u - v|, u * v].
 
 The senteval protocol's solver is `float32` by default (`logistic.py`: scikit-learn's lbfgs problem with
-the data products in float32, each C warm-started from the previous one as LogisticRegressionCV does
-within a fold; 2-4x faster on one core) or `sklearn` (LogisticRegressionCV / LogisticRegression in
-float64, the reference it is held to).
+the data products in float32, and LogisticRegressionCV's algorithm: a warm-started C path per inner fold,
+a refit started from the folds' mean; about 3x faster on one core) or `sklearn` (LogisticRegressionCV /
+LogisticRegression in float64, the reference it is held to).
 
 Protocol `mteb`: `n_experiments` times, undersample the training split to `samples_per_label` per label,
 fit a default logistic regression and score the test split; report the mean.

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
@@ -95,6 +96,11 @@ def test_float32_logistic_regression_reaches_scikit_learns_optimum(classes):
     np.testing.assert_allclose(path[1].weights, logistic.fit(X, y, 4.0, 1000).weights, atol=2e-3)
     with pytest.raises(ValueError, match="two classes or more"):
         logistic.fit(X[y == 0], y[y == 0], 1.0, 1000)
+    X[3, 5] = np.nan  # never fitted on, as scikit-learn refuses them
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        logistic.fit(X, y, 1.0, 1000)
+    with pytest.warns(ConvergenceWarning, match="failed to converge"):
+        logistic.fit(X[:, :4] * 0 + np.arange(600)[:, None], y, 1.0, 2)  # two iterations cannot
 
 
 def test_unknown_solver_is_one_sentence():
