@@ -32,7 +32,7 @@ DTYPES = ("float32", "float16", "bfloat16", "auto")
 def cpu_has_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), read from /proc/cpuinfo (Linux)."""
     try:
-        flags = open("/proc/cpuinfo").read()
+        flags = Path("/proc/cpuinfo").read_text()
     except OSError:
         return False
     return " avx512_bf16" in flags or " amx_bf16" in flags
