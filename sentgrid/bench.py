@@ -270,9 +270,11 @@ def task_costs(max_items, model: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="sentgrid-bench-") as folder:
         command = [sys.executable, "-m", "sentgrid", "task=all", *model, *slice_, f"hydra.run.dir={folder}/run",
                    f"tracking.uri=sqlite:///{folder}/mlflow.db"]
-        subprocess.run(command, capture_output=True, check=True)  # encodes what the persistent cache lacks
-        started = time.perf_counter()
-        subprocess.run([*command, "force=true"], capture_output=True, check=True)
+        for attempt in (command, [*command, "force=true"]):  # the first encodes what the persistent cache lacks
+            started = time.perf_counter()
+            run = subprocess.run(attempt, capture_output=True, text=True)
+            if run.returncode != 0:
+                raise SystemExit(f"bench: {' '.join(attempt)} failed:\n{run.stderr[-2000:]}")
         wall = time.perf_counter() - started
         record = json.loads((Path(folder) / "run" / "result.json").read_text())
     families = {}

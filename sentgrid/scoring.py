@@ -34,10 +34,10 @@ def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps
 
 
 def _ready() -> None:
-    """Imports a worker needs before its first dataset (scikit-learn, the scorers): about a second."""
+    """Imports a worker needs before its first dataset (this module, so post-processing and scikit-learn,
+    and the scorers): about a second."""
     for name in FAMILIES:
         family(name).scorer  # noqa: B018  (the import is the point)
-    import sentgrid.postproc  # noqa: F401
 
 
 class Workers:
