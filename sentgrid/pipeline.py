@@ -81,7 +81,8 @@ def _run(cfg, while_scoring=None) -> dict:
     layers = layer_spec.resolve(spec.layer, encoder.num_layers) if encoder.layered else [0]
     with _timed(timings, "load_data"):
         requests = requests_for(spec, workspace.corpus(spec.corpus))
-    workers = Workers(requests, evaluation_jobs(cfg.get("jobs", 1)))  # they start while the vectors are read
+    # they start while the vectors are read
+    workers = Workers(requests, evaluation_jobs(cfg.get("jobs", 1)), postprocessed=bool(spec.postproc.steps))
     with _timed(timings, "encode"):
         embedded = embed(workspace, encoder, spec, requests.sentences(), layers, kept_layers.of_sweep())
     if while_scoring is not None:
