@@ -98,20 +98,19 @@ def main(cfg: DictConfig) -> float | None:
             "git_commit": tracking.git_commit(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     # MLflow's import and store check (a second or two) run while the datasets are scored, when this
     # process only waits for its workers; a sweep's callback did it before its jobs
-    preparing = _Preparing(cfg.tracking) if cfg.tracking.enabled and not multirun else None
+    preparing = _Preparing(cfg.tracking, enabled=cfg.tracking.enabled and not multirun)
     try:
         check_added_keys(list(hydra_cfg.overrides.task), dict(hydra_cfg.runtime.choices))
         identity = cell_id(cfg)
         finished = FinishedCells(cfg.cache.dir)
         done = None if cfg.get("force", False) else finished.get(identity)
         if done:  # the finished cell's objective, so sweepers that optimise (Optuna) see the same value
-            _Preparing.wait(preparing)
             _skip(cfg, job_dir, identity, finished, done, tags)
             return objective(stored_record(done), cfg)
         from . import pipeline  # heavy imports (torch, transformers) only for a cell that runs
 
         with kill_as_interrupt():
-            record = pipeline.run_cell(cfg, while_scoring=preparing.start if preparing else None)
+            record = pipeline.run_cell(cfg, while_scoring=preparing.start)
     except KeyboardInterrupt as exc:
         return _interrupted(exc, job_dir, tags)
     except MissingMandatoryValue as exc:
@@ -128,7 +127,7 @@ def main(cfg: DictConfig) -> float | None:
         return _fail({"status": "failed", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),
                       "tags": tags}, job_dir, f"{type(exc).__name__}: {exc}", multirun, fail_fast)
     finally:  # never left half-way through the store's creation
-        _Preparing.wait(preparing)
+        preparing.wait()
     record["tags"] = {**tags, "cell_id": identity}
     record["cell_id"] = identity
     path = tracking.write_record(record, job_dir)  # before anything else can fail
@@ -150,11 +149,13 @@ class _Preparing:
     the cell's scoring (this process mostly waits for its workers then). A head start only: logging the
     run creates whatever is still missing."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, enabled: bool):
+        self.enabled = enabled
         self.thread = threading.Thread(target=self._prepare, args=(settings,), daemon=True)
 
     def start(self) -> None:
-        self.thread.start()
+        if self.enabled:
+            self.thread.start()
 
     @staticmethod
     def _prepare(settings) -> None:
@@ -165,10 +166,9 @@ class _Preparing:
         except Exception as exc:  # the record is written anyway; tracking says what went wrong at the end
             log.debug("could not prepare the MLflow store %s (%s)", settings.uri, exc)
 
-    @staticmethod
-    def wait(preparing) -> None:
-        if preparing is not None and preparing.thread.is_alive():
-            preparing.thread.join()
+    def wait(self) -> None:
+        if self.thread.is_alive():
+            self.thread.join()
 
 
 def objective(record: dict, cfg) -> float | None:

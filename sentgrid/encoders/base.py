@@ -28,7 +28,6 @@ class Encoder(Protocol):
     kind: str
     label: str               # the model's name in plans and logs
 
-
     @property
     def num_layers(self) -> int: ...          # transformer blocks (0 when not layered)
 
