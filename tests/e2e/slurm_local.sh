@@ -33,11 +33,24 @@ NodeName=$node NodeAddr=127.0.0.1 CPUs=2 RealMemory=4096 State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF="$dir/slurm.conf"
+running() {  # a PID that is alive and not a zombie waiting to be reaped
+  [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
 stop() {
+  local pids=()
   for daemon in slurmd slurmctld munged; do
-    [ -f "$dir/$daemon.pid" ] && kill "$(cat "$dir/$daemon.pid")" 2>/dev/null
+    [ -f "$dir/$daemon.pid" ] && pids+=("$(cat "$dir/$daemon.pid")")
   done
-  sleep 1
+  [ ${#pids[@]} -eq 0 ] && return
+  kill "${pids[@]}" 2>/dev/null
+  # slurmctld saves its state before it exits: seconds on a loaded machine, so wait for every PID to go
+  for _ in $(seq 60); do
+    alive=(); for pid in "${pids[@]}"; do running "$pid" && alive+=("$pid"); done
+    [ ${#alive[@]} -eq 0 ] && return
+    sleep 0.5
+  done
+  echo "slurm-local: ${alive[*]} still running after 30 s, killed"
+  kill -9 "${alive[@]}" 2>/dev/null
 }
 trap stop EXIT
 ip link set lo up

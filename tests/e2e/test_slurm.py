@@ -31,5 +31,13 @@ def test_a_sweep_through_slurm(tmp_path, data_root):
     assert [r["status"] for r in records] == ["ok", "ok", "ok"]
     assert "sweep summary: 3 ok" in done.stdout and "MLflow: 3 runs of this sweep" in done.stdout
     assert list(sweep.glob(".submitit/*/*_submission.sh"))  # the cells really went through sbatch
-    assert not [p for p in ("slurmctld", "slurmd") if (tmp_path / "slurm" / f"{p}.pid").exists() and
-                Path(f"/proc/{(tmp_path / 'slurm' / f'{p}.pid').read_text().strip()}").exists()]
+    assert not [daemon for daemon in ("slurmctld", "slurmd", "munged") if _running(tmp_path / "slurm" / f"{daemon}.pid")]
+
+
+def _running(pid_file: Path) -> bool:
+    """Alive and not a zombie (a daemon's zombie waits for whichever init reaps it; it holds nothing)."""
+    stat = Path(f"/proc/{pid_file.read_text().strip()}/stat") if pid_file.exists() else None
+    try:
+        return stat is not None and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
