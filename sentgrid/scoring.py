@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 
-from . import postproc
 from .errors import SentgridError
 from .requests import Requests
 from .spec import CellSpec
@@ -18,6 +17,8 @@ def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps
     """Post-process one dataset's vectors (fitted on `corpus` when given, else on its fit sentences) and
     evaluate them, with `blas_threads` BLAS threads; the warnings raised are returned, not printed by a worker."""
     from threadpoolctl import threadpool_limits
+
+    from . import postproc  # scikit-learn: imported where datasets are scored, not by every cell's main process
 
     with threadpool_limits(blas_threads), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -34,8 +35,10 @@ def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps
 
 
 def _ready() -> None:
-    """Imports a worker needs before its first dataset (this module, so post-processing and scikit-learn,
-    and the scorers): about a second."""
+    """Imports a worker needs before its first dataset (post-processing and scikit-learn, and the scorers):
+    about a second."""
+    from . import postproc  # noqa: F401
+
     for name in FAMILIES:
         family(name).scorer  # noqa: B018  (the import is the point)
 

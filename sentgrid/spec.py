@@ -92,10 +92,11 @@ class PostprocSpec:
     fit_on: str = "task"
 
     def __post_init__(self):
-        from . import postproc
-
         _one_of("postproc.fit_on", self.fit_on, FIT_SETS)
-        postproc.build(list(self.steps))  # a bad step or parameter fails now
+        if self.steps:  # a bad step or parameter fails now (postproc=none needs no scikit-learn here)
+            from . import postproc
+
+            postproc.build(list(self.steps))
 
     @property
     def names(self) -> list[str]:

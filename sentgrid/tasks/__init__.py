@@ -1,11 +1,12 @@
-"""Task families, one registry: each scoring module in this package declares its `FAMILY` (name, the
-module that reads its data, headline and averaged metrics); `evaluate` and `fit_sentences` live beside it.
+"""Task families, one registry: each family names the module that reads its data, the scoring module in
+this package (`evaluate`, `fit_sentences`), and its headline and averaged metrics.
 
-Importing this package imports no torch, so reports and `plan` can use it. Adding a family: a reading
-module in `sentgrid/data/`, a scoring module here that declares `FAMILY`, and `conf/task/<name>.yaml`.
+Declared here rather than in the scoring modules so that importing this package imports neither torch nor
+scikit-learn (a second of every process's start): reports, `plan` and a cell's main process use it; the
+scoring modules are imported where datasets are scored. Adding a family: a reading module in
+`sentgrid/data/`, a scoring module here, its line in FAMILIES, and `conf/task/<name>.yaml`.
 """
 import importlib
-import pkgutil
 from dataclasses import dataclass
 from functools import cached_property
 from types import ModuleType
@@ -17,10 +18,10 @@ from ..errors import choice_error
 class Family:
     name: str
     data_module: str                # reads the family's datasets: DATASETS, load, files, rows, expected_rows
+    scorer_module: str              # scores them: evaluate, fit_sentences
     headline: tuple[str, str]       # the two metrics a summary shows; the first is the objective
     averaged: tuple[str, ...]       # metrics averaged over the family's datasets (`<family>/avg/<metric>`)
     heavy: bool = False             # evaluation takes seconds (fits models): worth a worker process per dataset
-    scorer_module: str = ""         # set by the registry: the module that declared this family
 
     @cached_property
     def data(self) -> ModuleType:
@@ -35,18 +36,14 @@ class Family:
         return list(self.data.DATASETS)
 
 
-def _discover() -> dict[str, Family]:
-    found = {}
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        family = getattr(module, "FAMILY", None)
-        if isinstance(family, Family):
-            found[family.name] = Family(**{**family.__dict__, "scorer_module": module.__name__})
-    order = ["sts", "clustering", "classification"]  # the paper's order; new families follow
-    return {name: found[name] for name in sorted(found, key=lambda n: (order.index(n) if n in order else 99, n))}
-
-
-FAMILIES = _discover()
+FAMILIES = {f.name: f for f in (  # in the paper's order
+    Family("sts", "sentgrid.data.sts", "sentgrid.tasks.sts", headline=("spearman", "pearson"),
+           averaged=("spearman", "pearson", "spearman_mean", "spearman_wmean", "pearson_mean", "pearson_wmean")),
+    Family("clustering", "sentgrid.data.clustering", "sentgrid.tasks.clustering", headline=("accuracy", "nmi"),
+           averaged=("accuracy", "nmi"), heavy=True),
+    Family("classification", "sentgrid.data.classification", "sentgrid.tasks.classification",
+           headline=("accuracy", "f1"), averaged=("accuracy", "f1"), heavy=True),
+)}
 
 
 def family(name: str) -> Family:

@@ -22,10 +22,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from ..data.records import ClassificationData
 from ..errors import SentgridError, choice_error
-from . import Family, logistic
-
-FAMILY = Family("classification", "sentgrid.data.classification", headline=("accuracy", "f1"),
-                averaged=("accuracy", "f1"), heavy=True)
+from . import logistic
 
 PROTOCOLS = ("senteval", "mteb")
 SOLVERS = ("float32", "sklearn")

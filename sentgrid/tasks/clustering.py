@@ -11,11 +11,6 @@ from sklearn.metrics import normalized_mutual_info_score, v_measure_score
 from sklearn.metrics.cluster import contingency_matrix
 
 from ..data.records import ClusteringData
-from . import Family
-
-FAMILY = Family("clustering", "sentgrid.data.clustering", headline=("accuracy", "nmi"),
-                averaged=("accuracy", "nmi"), heavy=True)
-
 
 
 def hungarian_accuracy(gold, predicted) -> float:

@@ -8,10 +8,6 @@ import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
 from ..data.sts import STSData
-from . import Family
-
-FAMILY = Family("sts", "sentgrid.data.sts", headline=("spearman", "pearson"),
-                averaged=("spearman", "pearson", "spearman_mean", "spearman_wmean", "pearson_mean", "pearson_wmean"))
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
