@@ -82,3 +82,10 @@ def test_static_table_built_from_mpnet_uses_its_vocabulary(compose_cell, static)
     record = run_cell(cell)
     assert record["status"] == "ok" and record["resolved"]["model"]["vocabulary"] == 30527
     assert record["resolved"]["model"]["hidden_size"] == 768 and record["resolved"]["layers"] == [12]
+
+
+def test_random_embeddings_over_mpnets_vocabulary(compose_cell):
+    record = run_cell(compose_cell("model=re-mpnet", "task.max_items=20", "task.sts.datasets=[STSB]"))
+    assert record["status"] == "ok" and record["resolved"]["model"]["vocabulary"] == 30527
+    bert = run_cell(compose_cell("model=re", "task.max_items=20", "task.sts.datasets=[STSB]"))
+    assert bert["resolved"]["model"]["vocabulary"] == 30522
