@@ -3,8 +3,9 @@
 Expands the sweep the way Hydra's basic sweeper does (command line plus an experiment's
 `hydra.sweeper.params`), composes every cell, and reports: cells, cells already finished, the
 distinct forward passes (cache entries) the cells need and how many are cached, the sentences left
-to encode per model, the disk they will take beside the space free, and a time estimate from measured
-throughput and measured cell times. A sweep that cannot fit on its cache's disk is refused at its start.
+to encode per model, the static tables left to build, the disk they will take beside the space free,
+and a time estimate from measured throughput, table builds and cell times. A sweep that cannot fit on
+its cache's disk is refused at its start.
 """
 import json
 import shutil
@@ -29,6 +30,7 @@ from .paths import CONF_DIR, register_resolvers
 from .requests import load_datasets, requests_for
 from .spec import CellSpec
 from .store import TOKENS, Encoding, EntryStore
+from .store.entries import table_key
 from .store.kept_layers import group as kept_group
 from .store.kept_layers import to_keep
 
@@ -109,9 +111,23 @@ class Pass:
         return None if self.layers is None else to_keep(self.setting, self.encoder, self.layers, sweep_layers)
 
 
-def forward_passes(cfg, memo: _Memo) -> list[Pass]:
+@dataclass
+class TableBuild:
+    kind: str              # the table's kind (bert_avg reads the avg table)
+    base: str              # the base model, as its speed is measured
+    work: float            # the encoder's `table_work`
+    default_rate: float    # work per second until a build is measured here
+
+    def seconds(self, cache_dir: Path) -> tuple[float, str]:
+        measured = throughput.read(cache_dir).get(throughput.table_label(self.kind, self.base), {})
+        if measured.get("work_per_s"):
+            return self.work / measured["work_per_s"], "measured"
+        return self.work / self.default_rate, "default"
+
+
+def forward_passes(cfg, memo: _Memo) -> tuple[list[Pass], dict]:
     """Every cache entry the cell reads or writes: the same requests `run_cell` builds, read through the
-    encoder's declared contract."""
+    encoder's declared contract; and {table key: TableBuild} of the static table it reads, if any."""
     spec = CellSpec.from_config(cfg)
     corpus = memo.corpus(spec.corpus)
     encoding = Encoding(EntryStore(spec.cache.dir), spec.cache.dtype, spec.cache.token_dtype)
@@ -128,7 +144,12 @@ def forward_passes(cfg, memo: _Memo) -> list[Pass]:
         layers = layer_spec.resolve(spec.layer, encoder.num_layers) if encoder.layered else [0]
         model = throughput.label(forward.speed_label, kind == TOKENS)
         out += [Pass(encoding, forward, kind, model, s, layers, spec.cache.layers) for s in sentences.values()]
-    return out
+    tables = {}
+    if base is not None:
+        identity = encoder.table_identity()
+        tables[table_key(identity, encoding.store_dtype)] = TableBuild(identity["kind"], base.speed_label,
+                                                                       encoder.table_work(), encoder.TABLE_WORK_PER_S)
+    return out, tables
 
 
 def sweep_layers(passes: list[Pass]) -> dict:
@@ -213,7 +234,7 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
     versions = result_versions()
     finished, seen_cells = [], set()
     entries = {}  # key -> (Pass, cache_dir, the layers it keeps: None for every layer)
-    cell_profiles, listing, cache_specs, cell_passes = [], [], {}, []
+    cell_profiles, listing, cache_specs, cell_passes, tables = [], [], {}, [], {}
     for overrides in cells:
         cfg = compose_cell(overrides)
         identity = cell_id(cfg, versions)
@@ -225,8 +246,11 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
         seen_cells.add(identity)
         cell_profiles.append((profile(OmegaConf.to_container(cfg, resolve=True)), Path(cfg.cache.dir)))
         cache_specs.setdefault(Path(cfg.cache.dir), CellSpec.from_config(cfg).cache)
-        cell_passes.append(forward_passes(cfg, memo))
-        listing.append({"cell": overrides, "state": None, "keys": [], "profile": cell_profiles[-1]})
+        passes, cell_tables = forward_passes(cfg, memo)
+        cell_passes.append(passes)
+        tables.update({(key, Path(cfg.cache.dir)): build_ for key, build_ in cell_tables.items()})
+        listing.append({"cell": overrides, "state": None, "keys": [], "profile": cell_profiles[-1],
+                        "tables": [(key, Path(cfg.cache.dir)) for key in cell_tables]})
     kept = sweep_layers([p for passes in cell_passes for p in passes])
     for item, passes in zip([i for i in listing if i["state"] is None], cell_passes):
         for p in passes:
@@ -266,6 +290,13 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
             passes[identity] += len(sentence) / rate
         models[label] = {"sentences": len(sentences), "characters": characters, "characters_per_s": round(rate),
                          "throughput": source}
+    builds = []  # tables no cell of the sweep finds stored: each built once, by one job
+    for (key, cache_dir), build_ in tables.items():
+        if not EntryStore(cache_dir).exists(key):
+            seconds, source = build_.seconds(cache_dir)
+            passes[key] += seconds
+            builds.append({"table": f"{build_.kind} from {build_.base}", "seconds": round(seconds, 1), "speed": source})
+    table_seconds = sum(b["seconds"] for b in builds)
     finished_by_cache = {d: FinishedCells(d).all() for d in {d for _, d in cell_profiles}}
     per_cell = sum(cell_seconds(p, finished_by_cache[d]) for p, d in cell_profiles)
     # Starting the sweep (Python, torch, the model) and recognising each finished cell cost time too.
@@ -275,14 +306,17 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
         if item["state"] == "finished":
             continue
         missing = [k for k in item["keys"] if not EntryStore(entries[k][1]).exists(k) and k not in claimed]
-        claimed.update(missing)
-        item["state"] = f"needs encode ({len(missing)} entries)" if missing else "cached"
+        to_build = [k for k, d in item.pop("tables") if not EntryStore(d).exists(k) and k not in claimed]
+        claimed.update(missing + to_build)
+        states = [f"needs encode ({len(missing)} entries)"] * bool(missing) + ["table"] * bool(to_build)
+        item["state"] = " + ".join(states) or "cached"
         profile_, cache_dir = item.pop("profile")
         item["estimate_seconds"] = round(cell_seconds(profile_, finished_by_cache[cache_dir]), 1)
     return {"cells": len(cells), "listing": listing, "finished": len(finished), "to_run": len(cells) - len(finished),
             "forward_passes": len(entries), "cached": cached, "to_encode": len(entries) - cached,
-            "models": models, "estimate_seconds": round(encode_seconds + per_cell, 1),
-            "estimate_encode_seconds": round(encode_seconds, 1), "estimate_cells_seconds": round(per_cell, 1),
+            "models": models, "tables": builds, "estimate_seconds": round(encode_seconds + table_seconds + per_cell, 1),
+            "estimate_encode_seconds": round(encode_seconds, 1), "estimate_table_seconds": round(table_seconds, 1),
+            "estimate_cells_seconds": round(per_cell, 1),
             "longest_pass_seconds": round(max(passes.values(), default=0.0), 1), "kept_layers": kept,
             "later_layers": [{"model": label, "kept": sorted(layers), "sentences": len(sentences),
                               "seconds": round(sum(len(s) for _, s in sentences) / rate_of(label, width, d)[0], 1)}
@@ -294,8 +328,9 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
 
 def on_workers(report: dict, workers: int) -> float:
     """The sweep's wall time on `workers` workers like the measured one: passes of different encoders and
-    cells run side by side, but one pass is encoded by one worker (the others wait for its lock)."""
-    encode = max(report["estimate_encode_seconds"] / workers, report["longest_pass_seconds"])
+    cells run side by side, but one pass (or table build) is done by one worker (the others wait for its lock)."""
+    work = report["estimate_encode_seconds"] + report["estimate_table_seconds"]
+    encode = max(work / workers, report["longest_pass_seconds"])
     cells = max(report["estimate_cells_seconds"] - START_SECONDS, 0.0) / workers + START_SECONDS
     return encode + cells
 
@@ -305,7 +340,7 @@ def format_plan(report: dict, cells: bool = False) -> str:
     if cells:
         for item in report["listing"]:
             estimate = f"{item['estimate_seconds']:>7.1f} s" if "estimate_seconds" in item else f"{'':>9}"
-            lines.append(f"  {item['state']:<26}{estimate}  {' '.join(item['cell']) or 'defaults'}")
+            lines.append(f"  {item['state']:<34}{estimate}  {' '.join(item['cell']) or 'defaults'}")
         lines.append("  (seconds besides encoding; encoding is estimated for the sweep as a whole below)\n")
     lines += [f"cells            {report['cells']} ({report['finished']} already finished, {report['to_run']} to run)",
              f"forward passes   {report['forward_passes']} cache entries ({report['cached']} cached, "
@@ -313,6 +348,8 @@ def format_plan(report: dict, cells: bool = False) -> str:
     for label, model in report["models"].items():
         lines.append(f"  {label:<22} {model['sentences']:,} sentences ({model['characters'] / 1e6:.1f} M characters) to "
                      f"encode at {model['characters_per_s']:,} characters/s ({model['throughput']})")
+    for build_ in report["tables"]:
+        lines.append(f"table            {build_['table']}: ~{build_['seconds']:.0f} s to build ({build_['speed']} speed)")
     for disk in report["disk"]:
         budget = f"; cache.max_gb={disk['max_gb']}: least recently used entries are evicted beyond it" \
             if disk["max_gb"] is not None and disk["bytes"] > disk["max_gb"] * 2**30 else ""
@@ -324,7 +361,8 @@ def format_plan(report: dict, cells: bool = False) -> str:
                      f"over other layers encodes their {later['sentences']:,} sentences again "
                      f"(~{later['seconds'] / 60:.1f} min)")
     minutes = report["estimate_seconds"] / 60
-    lines.append(f"estimate         {minutes:.1f} min ({report['estimate_encode_seconds']:.0f} s encoding, "
+    tables = f"{report['estimate_table_seconds']:.0f} s building tables, " if report["tables"] else ""
+    lines.append(f"estimate         {minutes:.1f} min ({report['estimate_encode_seconds']:.0f} s encoding, {tables}"
                  f"{report['estimate_cells_seconds']:.0f} s start, cache reads, pooling, post-processing and evaluation)")
     return "\n".join(lines)
 

@@ -42,7 +42,7 @@ class Workspace:
         budget = None if cache.max_gb is None else int(float(cache.max_gb) * 2**30)
         self.encoding = Encoding(self.entries, cache.dtype, cache.token_dtype, throughput.recorder(self.root),
                                  float(cache.commit_seconds), budget, int(float(cache.pass_memory_gb) * 2**30))
-        self.tables = Tables(self.entries, self.encoding)
+        self.tables = Tables(self.entries, self.encoding, throughput.table_recorder(self.root))
         self._encoders: OrderedDict = OrderedDict()
         self._corpora = Corpora()
 

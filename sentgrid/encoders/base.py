@@ -6,7 +6,8 @@ An encoder computes; the store stores. The pipeline asks the store for what an e
 * TOKENS: per-token states for token-level pooling, from the `forward_model`'s cached token entries
   (the encoder itself, or a base model) and/or a table lookup, through `token_states`.
 * TABLE: a table built once from a base model over the corpus (`table_source`, `table_identity`,
-  `build_table`), handed back with `use_table` before the encoder is used.
+  `build_table`), handed back with `use_table` before the encoder is used; `table_work` counts what a
+  build computes, so `plan` can scale a measured build (or `TABLE_WORK_PER_S`) to other settings.
 
 Encoder modules import torch and transformers lazily, so `layered` can be read from the class (the
 finished-cell check does) without loading either.

@@ -94,6 +94,7 @@ class Bert2StaticEncoder(BaseModelTable):
     """model=b2s: the B2S table of `model.base` on the corpus; `layer` is n/a (one static table)."""
 
     kind = "b2s"
+    TABLE_WORK_PER_S = 8.4e8  # `table_work` per second of a build, until one is measured here (MiniLM, 2 cores)
 
     def settings(self) -> dict:
         return {"version": TRAINING_VERSION, **{key: self.cfg[key] for key in TRAINING_KEYS}}
@@ -112,6 +113,11 @@ class Bert2StaticEncoder(BaseModelTable):
         targets, contexts = sentence_contexts(batch, states[0])
         log.info("training B2S on %d corpus tokens (teacher layer %d)", len(targets), layer)
         return train_static(targets, contexts, len(self.base.tokenizer), self.settings())
+
+    def table_work(self) -> float:
+        """Corpus characters x epochs x (1 + negatives) x dim: the scores trained."""
+        return (sum(map(len, self.corpus())) * int(self.cfg.epochs) * (1 + int(self.cfg.negatives))
+                * int(self.cfg.dim))
 
     def extra_notes(self) -> dict:
         return {"final_loss": float(self.arrays["loss"][-1])}

@@ -18,6 +18,7 @@ from .static import base_encoder
 class MixEncoder:
     kind = "bert_avg"
     produces = Produces.TOKENS | Produces.TABLE
+    TABLE_WORK_PER_S = AveragedEncoder.TABLE_WORK_PER_S  # its table is the Avg. table
     layered = True
 
     def __init__(self, cfg, template, corpus=None, fingerprints=None):
@@ -44,6 +45,9 @@ class MixEncoder:
 
     def build_table(self, corpus_states):
         return self.average.build_table(corpus_states)
+
+    def table_work(self) -> float:
+        return self.average.table_work()
 
     def use_table(self, arrays, notes) -> None:
         self.average.use_table(arrays, notes)

@@ -16,8 +16,9 @@ CORPUS = "corpus"
 
 
 class Tables:
-    def __init__(self, entries: EntryStore, encoding: Encoding):
+    def __init__(self, entries: EntryStore, encoding: Encoding, on_built=None):
         self.entries, self.encoding = entries, encoding
+        self.on_built = on_built  # (kind, base model, work, seconds): the build's speed, for `plan`
 
     def get(self, encoder) -> tuple[dict[str, np.ndarray], dict]:
         """The arrays of `encoder`'s table, built now if nobody built them yet; and notes to record."""
@@ -25,8 +26,12 @@ class Tables:
         key = table_key(encoder.table_identity(), self.encoding.store_dtype)
         started = time.perf_counter()
 
+        corpus_seconds = []
+
         def corpus_states(layers: list[int]):
+            begun = time.perf_counter()
             hits, _ = self.encoding.tokens(base, {CORPUS: sentences}, layers)
+            corpus_seconds.append(time.perf_counter() - begun)
             return hits[CORPUS]
 
         for attempt in range(2):
@@ -44,7 +49,11 @@ class Tables:
                 lock = self.entries.acquire(key)
                 try:
                     if not self.entries.exists(key):
+                        begun = time.perf_counter()
                         arrays = encoder.build_table(corpus_states)
+                        if self.on_built is not None:  # the build alone: the corpus pass is measured as encoding
+                            self.on_built(encoder.table_identity()["kind"], base.speed_label, encoder.table_work(),
+                                          time.perf_counter() - begun - sum(corpus_seconds))
                         self.entries.write(key, arrays, {"sentences": 0, "table": encoder.table_identity(),
                                                          "kind": "table", "model": encoder.label, "request": "corpus"},
                                            self.encoding.store_dtype)

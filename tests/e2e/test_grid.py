@@ -138,3 +138,21 @@ def test_requested_layers_keep_the_sweeps_layers_once_and_plan_prices_a_later_la
     whole = sentgrid_cli("-m", "layer=last,first_last", f"cache.dir={tmp_path / 'every'}", *SMALL, sweep="whole")
     assert whole.returncode == 0, whole.stderr[-3000:]
     assert [c["metrics"] for c in records(tmp_path / "whole")] == [c["metrics"] for c in cells]
+
+
+def test_plan_estimates_static_table_builds_from_their_measured_speed(tmp_path, data_root, compose_cell):
+    from sentgrid import throughput
+    from sentgrid.pipeline import run_cell
+
+    small = ["corpus.max_sentences=200", "task.sts.datasets=[STSB]", "task.max_items=20"]
+    common = [f"data.root={data_root}", f"cache.dir={tmp_path / 'cache'}", *small]
+    before = plan(["model=b2s", "model.epochs=1", *common])
+    assert [(b["table"], b["speed"]) for b in before["tables"]] == [("b2s from minilm (float32, cpu)", "default")]
+    assert before["estimate_table_seconds"] > 0 and before["listing"][0]["state"].endswith("table")
+    record = run_cell(compose_cell("model=b2s", "model.epochs=1", *small))
+    assert record["resolved"]["model"]["table_built"]
+    measured = throughput.read(tmp_path / "cache")["b2s table from minilm (float32, cpu)"]
+    after = plan(["model=b2s", "model.epochs=1,3", *common])
+    assert [item["state"] for item in after["listing"]] == ["cached", "table"]  # the corpus pass is cached too
+    (build,) = after["tables"]  # epochs=1's table is stored; epochs=3 trains three times as long
+    assert build["speed"] == "measured" and build["seconds"] == pytest.approx(3 * measured["seconds"], abs=0.25)

@@ -23,7 +23,8 @@ def test_expand_follows_hydra_sweeps():
 def test_a_sweep_on_more_workers_is_bounded_by_its_longest_pass():
     from sentgrid.plan import START_SECONDS, on_workers
 
-    report = {"estimate_encode_seconds": 800.0, "longest_pass_seconds": 300.0, "estimate_cells_seconds": START_SECONDS + 640}
+    report = {"estimate_encode_seconds": 700.0, "estimate_table_seconds": 100.0, "longest_pass_seconds": 300.0,
+              "estimate_cells_seconds": START_SECONDS + 640}
     assert on_workers(report, 1) == 800 + 640 + START_SECONDS
     assert on_workers(report, 2) == 400 + 320 + START_SECONDS
     assert on_workers(report, 64) == 300 + 10 + START_SECONDS  # one pass is encoded by one worker
@@ -44,3 +45,19 @@ def test_plan_sizes_entries_like_the_store_writes_them_and_refuses_what_cannot_f
     assert "about 10.0 GiB in cache.dir=/c, but only 1.0 GiB" in too_big({"disk": [tight]})
     assert "cache.check_space=false" in too_big({"disk": [tight]})
     assert too_big({"disk": [{**tight, "check_space": False}]}) is None
+
+
+def test_a_cells_own_cost_leaves_out_the_table_it_built():
+    """plan estimates table builds from their measured speed; a finished cell that built one must not make
+    every later cell of its kind look as slow (they read the stored table)."""
+    from sentgrid.cells import seconds_besides_encoding
+
+    timings = {"total": 95.0}
+    b2s = {"timings": timings, "encode": {"encode_seconds": 0.0},
+           "resolved": {"model": {"kind": "b2s", "table_built": True, "table_seconds": 93.0}}}
+    assert seconds_besides_encoding(b2s) == 2.0
+    mix = {**b2s, "resolved": {"model": {"kind": "bert_avg", "average": {"table_built": True, "table_seconds": 90.0}}}}
+    assert seconds_besides_encoding(mix) == 5.0
+    read = {**b2s, "resolved": {"model": {"kind": "b2s", "table_built": False, "table_seconds": 1.0}}}
+    assert seconds_besides_encoding(read) == 95.0
+    assert seconds_besides_encoding({"timings": timings, "encode": {"encode_seconds": 80.0}}) == 15.0
