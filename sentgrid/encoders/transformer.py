@@ -295,13 +295,11 @@ class TransformerEncoder:
                     masks = torch.from_numpy(mask_positions(rows_ids, tok.mask_token_id)).to(device)
                 with self.precision(device):
                     hidden = model(**{k: v.to(device) for k, v in batch.items()}, output_hidden_states=True).hidden_states
-                states = torch.stack(hidden).float()  # [layers, batch, tokens, dim]
-                prims = token_primitives(states, attention.to(device),
-                                         torch.isin(ids, special_ids).to(device), masks)
+                prims = token_primitives(hidden, attention.to(device), torch.isin(ids, special_ids).to(device), masks)
                 for name, value in prims.items():
                     out[name][:, rows] = value.cpu().numpy()
                 if token_states is not None:
-                    stacked = states.cpu().numpy()
+                    stacked = torch.stack(hidden).float().cpu().numpy()  # [layers, batch, tokens, dim]
                     for b, i in enumerate(rows):
                         start, end = token_batch.offsets[i], token_batch.offsets[i + 1]
                         token_states[:, start:end] = stacked[:, b, :end - start]
