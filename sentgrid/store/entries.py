@@ -60,6 +60,12 @@ def crc(data) -> int:
     return zlib.crc32(data if isinstance(data, bytes) else np.ascontiguousarray(data).data)
 
 
+def _raw_bytes(array: np.ndarray) -> np.ndarray:
+    """A contiguous array's bytes without copying them (`tobytes()` copies: writing MPNet's 5.7 GB of STS
+    primitives took 7x longer with it)."""
+    return np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+
+
 def owner_tag() -> str:
     """`<host>~<pid>`: who wrote a temporary, so only a dead writer's leftovers are removed."""
     return f"{HOST}~{os.getpid()}"
@@ -243,9 +249,9 @@ class EntryStore:
                                                  for layer in range(array.shape[0])]
                         record["layered"].append(name)
                     else:
-                        data = np.ascontiguousarray(array).tobytes()
-                        f.write(data)
-                        record["crc32"][name] = crc(np.ascontiguousarray(array))
+                        data = np.ascontiguousarray(array)
+                        f.write(_raw_bytes(data))
+                        record["crc32"][name] = crc(data)
                 record["shapes"][name] = list(array.shape)
                 record["sizes"][name] = (tmp / f"{name}.npy").stat().st_size
                 record["header_bytes"][name] = len(header)
@@ -267,7 +273,7 @@ class EntryStore:
         if not np.isfinite(slab).all():
             raise SentgridError(f"refusing to store {name} (layer {layer}): it holds NaN or infinite values; the "
                                 f"encoder's output is broken (a float16 overflow? try model.dtype=float32).")
-        f.write(slab.tobytes())
+        f.write(_raw_bytes(slab))
         return crc(slab)
 
     def set_aside(self, key: str) -> None:
