@@ -151,7 +151,7 @@ class CacheSpec:
     token_dtype: str = "float16"
     memory_gb: float = 2.0
     mode: str = "private"  # group: files group-writable, so several users share one cache
-    commit_seconds: float = 60.0  # a long encode commits what it finished this often (resumable)
+    commit_seconds: float = 300.0  # a long encode commits what it finished this often (resumable)
     lock_timeout_s: float = 6 * 3600.0  # the longest wait for another job computing the same entry
     max_gb: float | None = None  # a size budget: least recently used entries are evicted beyond it
     check_space: bool = True     # refuse a sweep the disk cannot hold (plan's estimate)

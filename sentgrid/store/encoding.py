@@ -123,7 +123,7 @@ class Encoding:
     `commit_seconds` and when interrupted (see partial.py), so the next run computes only the rest."""
 
     def __init__(self, entries: EntryStore, store_dtype: str = "float32", token_dtype: str = "float16",
-                 on_encoded=None, commit_seconds: float = 60.0, max_bytes: int | None = None,
+                 on_encoded=None, commit_seconds: float = 300.0, max_bytes: int | None = None,
                  pass_bytes: int = 6 * 2**30):
         for setting, value in (("cache.dtype", store_dtype), ("cache.token_dtype", token_dtype)):
             if value not in STORE_DTYPES:
