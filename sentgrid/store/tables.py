@@ -25,8 +25,7 @@ class Tables:
         base, sentences = encoder.table_source()
         key = table_key(encoder.table_identity(), self.encoding.store_dtype)
         started = time.perf_counter()
-
-        corpus_seconds = []
+        corpus_seconds = []  # the corpus pass, measured as encoding: left out of the build's own speed
 
         def corpus_states(layers: list[int]):
             begun = time.perf_counter()
@@ -51,7 +50,7 @@ class Tables:
                     if not self.entries.exists(key):
                         begun = time.perf_counter()
                         arrays = encoder.build_table(corpus_states)
-                        if self.on_built is not None:  # the build alone: the corpus pass is measured as encoding
+                        if self.on_built is not None:
                             self.on_built(encoder.table_identity()["kind"], base.speed_label, encoder.table_work(),
                                           time.perf_counter() - begun - sum(corpus_seconds))
                         self.entries.write(key, arrays, {"sentences": 0, "table": encoder.table_identity(),
