@@ -23,7 +23,8 @@ class Tables:
     def get(self, encoder) -> tuple[dict[str, np.ndarray], dict]:
         """The arrays of `encoder`'s table, built now if nobody built them yet; and notes to record."""
         base, sentences = encoder.table_source()
-        key = table_key(encoder.table_identity(), self.encoding.store_dtype)
+        identity = encoder.table_identity()  # hashes the whole corpus: once
+        key = table_key(identity, self.encoding.store_dtype)
         started = time.perf_counter()
         corpus_seconds = []  # the corpus pass, measured as encoding: left out of the build's own speed
 
@@ -51,9 +52,9 @@ class Tables:
                         begun = time.perf_counter()
                         arrays = encoder.build_table(corpus_states)
                         if self.on_built is not None:
-                            self.on_built(encoder.table_identity()["kind"], base.speed_label, encoder.table_work(),
+                            self.on_built(identity["kind"], base.speed_label, encoder.table_work(),
                                           time.perf_counter() - begun - sum(corpus_seconds))
-                        self.entries.write(key, arrays, {"sentences": 0, "table": encoder.table_identity(),
+                        self.entries.write(key, arrays, {"sentences": 0, "table": identity,
                                                          "kind": "table", "model": encoder.label, "request": "corpus"},
                                            self.encoding.store_dtype)
                         self.encoding.keep_budget({key})
