@@ -63,3 +63,23 @@ def test_unloadable_model_paths_name_the_fix(minilm_cfg, tmp_path):
         layers_of(str(tmp_path / "empty"))
     with pytest.raises(SentgridError, match="from the Hugging Face hub"):
         layers_of("no-such-org/no-such-model")
+
+
+def test_bfloat16_encode_equals_autocast_over_float32_weights(minilm_cfg, tmp_path):
+    """The encoder casts linear weights to bfloat16 once; autocast over float32 weights (what
+    sentence-transformers does under autocast) casts them per call: the numbers are the same."""
+    import torch
+    import transformers
+
+    sentences = ["A man is playing a guitar.", "Two dogs run across a snowy field.", "Hi"]
+    encoder = TransformerEncoder(OmegaConf.merge(minilm_cfg, {"dtype": "bfloat16", "device": "cpu"}), NONE,
+                                 fingerprints=tmp_path)
+    ours, _ = encoder.encode(sentences)
+    assert encoder.model.encoder.layer[0].attention.self.query.weight.dtype == torch.bfloat16
+    reference = transformers.AutoModel.from_pretrained(encoder.folder).eval()
+    batch = encoder.tokenizer(sentences, padding=True, return_tensors="pt")
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        last = reference(**batch).last_hidden_state.float()
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    mean = ((last * mask).sum(1) / mask.sum(1)).numpy()
+    np.testing.assert_allclose(ours["mean_all"][-1], mean, rtol=0, atol=1e-6)  # bfloat16 vs float32 differ by ~1e-2
