@@ -368,3 +368,56 @@ def test_a_pass_bigger_than_its_memory_bound_is_cut_in_groups_of_whole_entries(t
     assert calls(tmp_path / "log2") == [130]
     for name in requests:
         np.testing.assert_array_equal(grouped[name], whole[name])
+
+
+# -- writing past the page cache ----------------------------------------------------------------------
+def _write_pieces(path, pieces):
+    from sentgrid.store.direct import DirectFile
+
+    with DirectFile(path) as f:
+        for piece in pieces:
+            f.write(piece)
+        return f.direct
+
+
+@pytest.mark.parametrize("sizes", [[], [1], [4095], [4096], [4097], [128, 3 * 2**20, 4096, 6 * 2**20 + 5, 7]])
+def test_a_direct_file_holds_exactly_the_bytes_written(tmp_path, sizes):
+    rng = np.random.default_rng(len(sizes))
+    pieces = [rng.integers(0, 256, size, dtype=np.uint8) for size in sizes]
+    direct = _write_pieces(tmp_path / "f", [pieces[0].tobytes(), *pieces[1:]] if pieces else [])
+    assert (tmp_path / "f").read_bytes() == b"".join(p.tobytes() for p in pieces)
+    if hasattr(os, "O_DIRECT") and not direct:
+        pytest.skip(f"{tmp_path} does not take O_DIRECT writes: only the plain path was checked")
+
+
+def test_a_direct_file_falls_back_to_plain_writes(tmp_path, monkeypatch):
+    """Where O_DIRECT is refused at open (EINVAL) or at the first write, the same bytes are written plainly."""
+    import errno
+
+    from sentgrid.store import direct
+
+    data = np.arange(5 * 2**20 + 3, dtype=np.uint32).view(np.uint8)
+    open_, write_ = os.open, os.write
+
+    def refusing_open(path, flags, *args):
+        if flags & getattr(os, "O_DIRECT", 0):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return open_(path, flags, *args)
+
+    monkeypatch.setattr(direct.os, "open", refusing_open)
+    assert not _write_pieces(tmp_path / "a", [data[:100], data[100:]])
+    assert (tmp_path / "a").read_bytes() == data.tobytes()
+    monkeypatch.setattr(direct.os, "open", open_)
+    if not hasattr(os, "O_DIRECT"):
+        pytest.skip("no O_DIRECT on this OS")
+    calls = []
+
+    def refusing_write(fd, buffer):
+        calls.append(len(buffer))
+        if len(calls) == 2:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return write_(fd, buffer)
+
+    monkeypatch.setattr(direct.os, "write", refusing_write)
+    assert not _write_pieces(tmp_path / "b", [data])
+    assert (tmp_path / "b").read_bytes() == data.tobytes()
