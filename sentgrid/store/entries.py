@@ -9,8 +9,7 @@ the layers it uses. This room knows nothing of encoders or tables.
   only regular files are opened (a FIFO would hang a reader).
 * Writes are atomic and never memory-mapped: an entry is written with plain writes (past the page cache
   where the filesystem allows: direct.py) into a temporary folder (a full disk is an OSError, not a
-  SIGBUS) and renamed into place. NaN or infinite values are
-  never stored.
+  SIGBUS) and renamed into place. NaN or infinite values are never stored.
 * Temporaries carry their owner (host and PID): `stale_temporaries` finds those whose writer is gone.
 * Anything that cannot be trusted raises `CorruptEntry`; `set_aside` moves it out of the way.
 """
