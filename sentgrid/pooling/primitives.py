@@ -26,17 +26,19 @@ def token_primitives(hidden, attention, special, mask_positions=None) -> dict:
     content = torch.where(content.any(dim=1, keepdim=True), content, real)
     first = hidden[0]
     names = list(PRIMITIVES) + ([MASK] if mask_positions is not None else [])
-    out = torch.empty((len(names), len(hidden), first.shape[0], first.shape[-1]), dtype=torch.float32,
-                      device=first.device)
-    means = [(keep.to(torch.float32)[:, None, :], keep.sum(dim=1, keepdim=True).clamp(min=1)) for keep in (real, content)]
+    out = dict(zip(names, torch.empty((len(names), len(hidden), first.shape[0], first.shape[-1]),
+                                      dtype=torch.float32, device=first.device)))  # one buffer, a view per name
+    means = {name: (keep.to(torch.float32)[:, None, :], keep.sum(dim=1, keepdim=True).clamp(min=1))
+             for name, keep in ((MEAN_ALL, real), (MEAN_CONTENT, content))}
+    maxima = {MAX_ALL: real, MAX_CONTENT: content}
     rows = torch.arange(first.shape[0], device=first.device)
     for layer, states in enumerate(hidden):
         states = states.float()
-        out[0, layer] = states[:, 0]
-        for slot, (weights, count) in enumerate(means, start=1):
-            out[slot, layer] = torch.bmm(weights, states)[:, 0] / count
-        for slot, keep in enumerate((real, content), start=3):
-            out[slot, layer] = states.masked_fill(~keep[:, :, None], float("-inf")).amax(dim=1)
+        out[CLS][layer] = states[:, 0]
+        for name, (weights, count) in means.items():
+            out[name][layer] = torch.bmm(weights, states)[:, 0] / count
+        for name, keep in maxima.items():
+            out[name][layer] = states.masked_fill(~keep[:, :, None], float("-inf")).amax(dim=1)
         if mask_positions is not None:
-            out[5, layer] = states[rows, mask_positions]
-    return dict(zip(names, out))
+            out[MASK][layer] = states[rows, mask_positions]
+    return out
