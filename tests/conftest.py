@@ -126,6 +126,47 @@ def tiny_base(tmp_path_factory, minilm_cfg):
     return folder
 
 
+# -- a peer's Spearman against a cell's, on slices where two float paths can order near-ties differently -----
+def spearman_tie_margin(cosines, gold, eps: float) -> float:
+    """How far (x100) Spearman's rho of `cosines` against `gold` can move when every cosine moves by at most
+    `eps`: items i and j can change order only where |c_i - c_j| <= 2 eps, so item i's rank moves by at most
+    m_i, the count of such neighbours; rho = cov(ranks)/(sd sd) with the cosines' ranks a permutation, so
+    |d rho| <= sum_i m_i |q_i - mean q| / (n sd_r sd_q), q the gold's (tie-averaged) ranks."""
+    import numpy as np
+    from scipy.stats import rankdata
+
+    c, q = np.asarray(cosines, dtype=np.float64), rankdata(gold)
+    near = (np.abs(c[:, None] - c[None, :]) <= 2 * eps).sum(1) - 1
+    return 100 * float((near * np.abs(q - q.mean())).sum() / (len(c) * rankdata(c).std() * q.std()))
+
+
+def cosines(a, b):
+    import numpy as np
+
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+@pytest.fixture
+def spearman_agrees():
+    """spearman_agrees(recorded, encode, data, tolerance): the cell's recorded Spearman (x100) equals the
+    peer's on `data` (an STS slice) within `tolerance` plus what near-ties can move. `encode(sentences,
+    batch_size)` is the peer; it runs at its default batching and one sentence at a time, and twice their
+    largest cosine difference (at least 1e-5) is the float noise allowed: a 40-pair slice has pairs whose
+    cosines differ by 4e-6, and which of them comes first then depends on the CPU's kernels (issue 23)."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    def check(recorded: float, encode, data, tolerance: float = 0.01, label=""):
+        batched = cosines(encode(data.sentences1, 32), encode(data.sentences2, 32))
+        single = cosines(encode(data.sentences1, 1), encode(data.sentences2, 1))
+        eps = max(2 * float(np.abs(batched - single).max()), 1e-5)
+        peer = 100 * spearmanr(batched, data.scores).statistic
+        margin = spearman_tie_margin(batched, data.scores, eps)
+        assert abs(recorded - peer) <= tolerance + margin, (label, recorded, peer, f"near-tie margin {margin:.3f}")
+        return peer
+    return check
+
+
 # -- the fault ledger: rows added by tests/faults, one table at the end of the session --------------------
 # Here, not in tests/faults/conftest.py: with pytest-xdist (make test) the workers run the tests and the
 # controller, which loads only this conftest, prints the table from the rows the workers send back.
