@@ -205,5 +205,14 @@ def cli() -> None:
     gc.freeze()
 
 
+def run() -> None:
+    """cli(), with Ctrl-C before a cell has started (imports, composing the config) said in one line too."""
+    try:
+        cli()
+    except KeyboardInterrupt:
+        print("\nsentgrid: interrupted before anything was computed.", file=sys.stderr, flush=True)
+        sys.exit(130)
+
+
 if __name__ == "__main__":
-    cli()
+    run()

@@ -350,8 +350,9 @@ class Encoding:
                         committed, last_commit = filled, time.monotonic()
             except KeyboardInterrupt as exc:
                 try:
-                    partial.commit(committed, *rows.slice(committed, filled))
-                    committed = filled
+                    if filled > committed:  # before the first piece is done there is nothing to keep
+                        partial.commit(committed, *rows.slice(committed, filled))
+                        committed = filled
                 except OSError:
                     pass
                 raise Interrupted(f"kept {committed:,} of {n:,} encoded sentences in the cache; the next run encodes "

@@ -287,6 +287,33 @@ def test_ctrl_c_and_a_kill_keep_the_finished_encode(tmp_path, data_root, ledger)
     assert committed_segments(tmp_path / "cache") == 0  # the finished pass removed its segments
 
 
+def test_ctrl_c_before_the_first_commit_says_it_kept_nothing(tmp_path, data_root, ledger):
+    """Ctrl-C as the encode's lock is taken (the model about to load) and a few seconds later (its first
+    piece of 1,024 sentences under way), with no segment committed yet: each time the one line ("kept 0 of
+    ..."), an `interrupted` record and exit 130, never a traceback (issue 23: 20 s into a cold MPNet cell)."""
+    cell = ("task.sts.datasets=[STSB,SICK-R,STS12]", "task.max_items=1000", "tracking.enabled=false")
+    env = {**os.environ, "SENTGRID_DATA": str(data_root)}
+    correct = 0
+    for number, delay in enumerate((0.0, 3.0)):
+        cache = f"cache{number}"
+        process = subprocess.Popen(command(tmp_path, *cell, f"hydra.run.dir={tmp_path / str(number)}", cache=cache),
+                                   cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 300
+        while not list((tmp_path / cache).glob("locks/*.lock")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(delay)
+        assert process.poll() is None and committed_segments(tmp_path / cache) == 0, "interrupted too late"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+        record = json.loads((tmp_path / str(number) / "result.json").read_text())
+        lines = [line for line in stderr.splitlines() if "interrupted" in line]
+        assert process.returncode == 130 and "Traceback" not in stderr, stderr[-3000:]
+        assert record["status"] == "interrupted" and len(lines) == 1 and "kept 0 of " in lines[0], lines
+        correct += 1
+    ledger("Ctrl-C before the first commit", 2, correct)
+
+
 def test_sigkill_while_the_sqlite_store_is_created(tmp_path, ledger):
     """MLflow creates a SQLite store's tables in several transactions: a kill between them must not leave a
     store that no later call can open. Kills at spread-out moments of the creation, then the store is used."""

@@ -256,6 +256,19 @@ def test_an_interrupted_encode_keeps_its_finished_pieces_and_the_next_run_comput
     assert len(metas) == 2 and not any("partial_of" in m for m in metas)
 
 
+def test_an_encode_interrupted_in_its_first_piece_keeps_nothing_and_says_so(tmp_path):
+    """Ctrl-C before any piece is done (the model still loading, or its first 1,024 sentences): the same
+    one sentence, not a crash on rows that were never allocated (issue 23)."""
+    from sentgrid.errors import Interrupted
+
+    cache = Encoding(EntryStore(tmp_path / "cache"), commit_seconds=0.0)
+    with pytest.raises(Interrupted, match="kept 0 of 2,600 encoded sentences in the cache; the next run encodes only "
+                                          "the other 2,600"):
+        cache.primitives(InterruptedEncoder(tmp_path / "log", stop_at=1), {"a": many(2600)}, "cls", [1])
+    _, stats = cache.primitives(CountingEncoder(tmp_path / "log"), {"a": many(2600)}, "cls", [1])
+    assert stats.sentences_computed == 2600
+
+
 def test_a_damaged_segment_is_computed_again(tmp_path):
     from sentgrid.errors import Interrupted
 
