@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 from sentgrid.paths import PROJECT_ROOT
@@ -24,6 +25,10 @@ def test_the_wheel_runs_a_cell_from_any_folder(tmp_path, data_root):
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source_copy(tmp_path / "src")), "--no-deps",
                             "--no-build-isolation", "-q", "-w", str(wheels)], capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr[-3000:]
+    # every config group travels (a group left out of pyproject's packages would be missing, or warned about)
+    with zipfile.ZipFile(next(wheels.glob("sentgrid-*.whl"))) as wheel:
+        packed = {name.removeprefix("sentgrid/conf/") for name in wheel.namelist() if name.startswith("sentgrid/conf/")}
+    assert packed >= {str(p.relative_to(PROJECT_ROOT / "conf")) for p in (PROJECT_ROOT / "conf").rglob("*.yaml")}
     fresh = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True, timeout=120)
     python = fresh / "bin" / "python"
