@@ -44,8 +44,11 @@ lint: $(STAMP)
 # the full cell (all 27k sentences) will cost on this machine, from the speed the slice measured.
 demo: $(STAMP)
 	$(PY) -m sentgrid task.max_items=300
-	@echo "That was a 300-pair slice of each of the 8 STS datasets. The full cell is: python -m sentgrid"
-	@$(PY) -m sentgrid plan | head -n 4
+	@echo "That was a 300-pair slice of each of the 8 STS datasets. The full cell, from your shell:"
+	@echo "    export SENTGRID_DATA=$(SENTGRID_DATA) && . $(VENV)/bin/activate"
+	@echo "    python -m sentgrid"
+	@echo "What it will cost here (python -m sentgrid plan):"
+	@$(PY) -m sentgrid plan
 
 # The README's example sweep: 4 cells, 2 forward passes.
 sweep: $(STAMP)

@@ -83,7 +83,7 @@ class SweepSummary(Callback):
     def announce(self, config) -> float | None:
         """Print what `plan` estimates for the sweep about to run; its estimate in seconds. A sweep whose
         cache would not fit on its disk is refused (`self.refusal`)."""
-        from .plan import plan, too_big
+        from .plan import passes_phrase, plan, too_big
 
         try:
             report = plan(list(config.hydra.overrides.task))
@@ -95,8 +95,8 @@ class SweepSummary(Callback):
             from .store.kept_layers import write_sweep
 
             write_sweep(config.hydra.sweep.dir, report["kept_layers"])
-        passes = report["to_encode"]
-        encode = f", {passes} forward pass{'es' * (passes > 1)} to encode" if passes else ", all encodings cached"
+        encode = f"; {passes_phrase(report['forward_passes'])} to encode {report['to_encode']} cache entries" \
+            if report["to_encode"] else "; all encodings cached"
         print(f"sweep: {report['cells']} cells ({report['finished']} already finished{encode}); plan estimates "
               f"{report['estimate_seconds'] / 60:.1f} min", flush=True)
         return report["estimate_seconds"]

@@ -2,7 +2,8 @@
 
 Expands the sweep the way Hydra's basic sweeper does (command line plus an experiment's
 `hydra.sweeper.params`), composes every cell, and reports: cells, cells already finished, the
-distinct forward passes (cache entries) the cells need and how many are cached, the sentences left
+cache entries the cells need (one per dataset and encoder), how many are cached and in how many forward
+passes the rest are encoded (one per encoder identity: its entries' sentences together), the sentences left
 to encode per model, the static tables left to build, the disk they will take beside the space free,
 and a time estimate from measured throughput, table builds and cell times. A sweep that cannot fit on
 its cache's disk is refused at its start.
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
+from tqdm.auto import tqdm
 
 from . import layers as layer_spec
 from . import throughput
@@ -235,7 +237,10 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
     finished, seen_cells = [], set()
     entries = {}  # key -> (Pass, cache_dir, the layers it keeps: None for every layer)
     cell_profiles, listing, cache_specs, cell_passes, tables = [], [], {}, [], {}
-    for overrides in cells:
+    # A preset's cells read every dataset of their tasks once (26 with task=all): a minute or more to show
+    progress = tqdm(cells, desc="plan: reading datasets, composing cells", unit="cell", file=sys.stderr, delay=1,
+                    leave=False)
+    for overrides in progress:
         cfg = compose_cell(overrides)
         identity = cell_id(cfg, versions)
         index = FinishedCells(cfg.cache.dir)
@@ -265,7 +270,7 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
             item["keys"].append(key)
     to_encode, identities, disk = defaultdict(set), {}, defaultdict(float)
     later = defaultdict(lambda: (set(), set()))  # kept layers and sentences a later layer sweep encodes again
-    cached = 0
+    cached, pass_groups = 0, set()
     for key, (p, cache_dir, keep) in entries.items():
         identity = identities.setdefault(id(p.encoder), json.dumps(p.encoder.identity(), sort_keys=True, default=str))
         if keep is not None:
@@ -275,6 +280,8 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
         if EntryStore(cache_dir).exists(key):
             cached += 1
         else:
+            # a forward pass per encoder identity and kind: all of its missing entries are encoded together
+            pass_groups.add((identity, p.kind == TOKENS, cache_dir))
             disk[cache_dir] += entry_bytes(p.encoder, p.sentences, p.kind == TOKENS, cache_specs[cache_dir], keep)
             # each encoder identity (a template is another one) is its own pass over the sentences
             to_encode[(p.label, p.encoder.hidden_size, cache_dir)].update((identity, s) for s in p.sentences)
@@ -313,7 +320,8 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
         profile_, cache_dir = item.pop("profile")
         item["estimate_seconds"] = round(cell_seconds(profile_, finished_by_cache[cache_dir]), 1)
     return {"cells": len(cells), "listing": listing, "finished": len(finished), "to_run": len(cells) - len(finished),
-            "forward_passes": len(entries), "cached": cached, "to_encode": len(entries) - cached,
+            "entries": len(entries), "cached": cached, "to_encode": len(entries) - cached,
+            "forward_passes": len(pass_groups),
             "models": models, "tables": builds, "estimate_seconds": round(encode_seconds + table_seconds + per_cell, 1),
             "estimate_encode_seconds": round(encode_seconds, 1), "estimate_table_seconds": round(table_seconds, 1),
             "estimate_cells_seconds": round(per_cell, 1),
@@ -335,6 +343,12 @@ def on_workers(report: dict, workers: int) -> float:
     return encode + cells
 
 
+def passes_phrase(passes: int, lead: str = "") -> str:
+    """'2 forward passes' (after `lead`), or nothing when no entry is left to encode. A forward pass encodes
+    every missing entry (one per dataset) of one encoder identity together."""
+    return f"{lead}{passes} forward pass{'es' * (passes != 1)}" if passes else ""
+
+
 def format_plan(report: dict, cells: bool = False) -> str:
     lines = []
     if cells:
@@ -343,8 +357,8 @@ def format_plan(report: dict, cells: bool = False) -> str:
             lines.append(f"  {item['state']:<34}{estimate}  {' '.join(item['cell']) or 'defaults'}")
         lines.append("  (seconds besides encoding; encoding is estimated for the sweep as a whole below)\n")
     lines += [f"cells            {report['cells']} ({report['finished']} already finished, {report['to_run']} to run)",
-             f"forward passes   {report['forward_passes']} cache entries ({report['cached']} cached, "
-             f"{report['to_encode']} to encode)"]
+             f"cache entries    {report['entries']} ({report['cached']} cached, {report['to_encode']} to encode"
+             f"{passes_phrase(report['forward_passes'], ' in ')})"]
     for label, model in report["models"].items():
         lines.append(f"  {label:<22} {model['sentences']:,} sentences ({model['characters'] / 1e6:.1f} M characters) to "
                      f"encode at {model['characters_per_s']:,} characters/s ({model['throughput']})")
@@ -410,5 +424,6 @@ def main(arguments: list[str]) -> int:
         print(f"sentgrid plan: {refusal}", file=sys.stderr)
     for count in counts:
         print(f"on {count:>4} worker{'s' if count > 1 else ' '}  {on_workers(report, count) / 60:8.1f} min")
-    print(f"(planned in {time.perf_counter() - started:.1f} s; run it with: python -m sentgrid -m {' '.join(arguments)})")
+    command = f"python -m sentgrid -m {' '.join(arguments)}" if arguments else "python -m sentgrid"
+    print(f"(planned in {time.perf_counter() - started:.1f} s; run it with: {command})")
     return 1 if refusal else 0

@@ -65,15 +65,16 @@ def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(tmp_path, sentgrid_cli
 def test_plan_counts_cells_forward_passes_and_what_is_done(tmp_path, data_root, sentgrid_cli):
     common = [f"data.root={data_root}", f"cache.dir={tmp_path / 'cache'}", *SMALL]
     before = plan(["pooling=avg,max", "postproc=none,whiten", *common])
-    assert (before["cells"], before["finished"], before["forward_passes"], before["cached"]) == (4, 0, 2, 0)
+    assert (before["cells"], before["finished"], before["entries"], before["cached"]) == (4, 0, 2, 0)
+    assert before["forward_passes"] == 1  # the two datasets' entries are encoded together
     assert before["models"]["minilm (float32, cpu)"]["sentences"] > 0 and before["estimate_seconds"] > 0
     weighted = plan(["pooling.weighting=none,idf_task", *common])
-    assert weighted["forward_passes"] == 4  # token-level pooling reads token entries
+    assert (weighted["entries"], weighted["forward_passes"]) == (4, 2)  # token-level pooling reads token entries
     assert plan(["model=re", "layer=last,first_last", *common])["finished"] == 1  # one cell: RE has no layers
     run = sentgrid_cli("pooling=avg", *SMALL)
     assert run.returncode == 0, run.stderr[-3000:]
     after = plan(["pooling=avg,max", "postproc=none,whiten", *common])
-    assert (after["finished"], after["cached"], after["to_encode"]) == (1, 2, 0)
+    assert (after["finished"], after["cached"], after["to_encode"], after["forward_passes"]) == (1, 2, 0, 0)
     assert after["models"] == {}
 
 
