@@ -199,6 +199,13 @@ def cli() -> None:
         from .store.maintenance import main as cache_main
 
         sys.exit(cache_main(sys.argv[2:]))
+    from .overrides import check_choices
+
+    try:
+        check_choices(sys.argv[1:])
+    except SentgridError as exc:
+        print(f"sentgrid: error: {exc}", file=sys.stderr)
+        sys.exit(2)
     main()
     # The interpreter's last garbage collection walks every object MLflow and scikit-learn made (0.7 s of
     # each run's exit); results and logs are closed by now, and the exit frees the memory all the same.

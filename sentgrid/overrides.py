@@ -37,3 +37,36 @@ def check_added_keys(overrides: list[str], choices: dict) -> None:
         hint = (f"it is read by {group}={', '.join(readers)}: for example {group}={readers[0]} {path}={value}"
                 if readers else f"no {group} option reads it")
         raise SentgridError(f"{path} is not read by {group}={choice}, so +{path}={value} would change nothing; {hint}.")
+
+
+def check_choices(arguments: list[str]) -> None:
+    """A config group given an option it does not have (`pooling=avgg`) is refused in one sentence with
+    the nearest option and the list, before Hydra's own message (the config search path) is reached.
+    Overrides Hydra cannot parse, and sweep forms other than a comma list, are left to Hydra."""
+    from difflib import get_close_matches
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides([a for a in arguments if not a.startswith("-")])
+    except HydraException:
+        return
+    for override in parsed:
+        group = override.key_or_group.split("@")[0]
+        folder = Path(CONF_DIR) / group
+        if group.startswith("hydra") or override.is_delete() or not folder.is_dir():
+            continue
+        if override.is_sweep_override():
+            if not override.is_discrete_sweep():
+                continue
+            values = list(override.sweep_string_iterator())
+        else:
+            values = [override.value()]
+        options = sorted(p.stem for p in folder.glob("*.yaml"))
+        for value in values:
+            if not isinstance(value, str) or value in options:
+                continue
+            near = get_close_matches(value, options, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise SentgridError(f"{group}={value} is not an option of {group}{hint}; choose one of: {', '.join(options)}.")

@@ -62,6 +62,10 @@ def expand(arguments: list[str]) -> list[list[str]]:
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    from .overrides import check_choices
+
+    check_choices(arguments)
+
     parser = OverridesParser.create()
     parsed = parser.parse_overrides(arguments)
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]

@@ -108,6 +108,30 @@ class PostprocSpec:
         return bool(self.steps) and self.fit_on == "wikitext"
 
 
+def _number(setting: str, value, whole: bool, wanted: str) -> float:
+    """`value` as a number, or one sentence naming the setting (`task.max_items=abc`)."""
+    try:
+        number = float(value) if not isinstance(value, bool) else float("nan")
+    except (TypeError, ValueError):
+        number = float("nan")
+    if number != number or (whole and not number.is_integer()):
+        raise SentgridError(f"{setting}={value!r} is not {'a whole number' if whole else 'a number'}; give {wanted}.")
+    return number
+
+
+def at_least(setting: str, value, minimum: float, whole: bool = False, unit: str = "") -> None:
+    unit = f" ({unit})" if unit else ""
+    wanted = f"{'a whole number' if whole else 'a number'} of at least {minimum}{unit}"
+    if _number(setting, value, whole, wanted) < minimum:
+        raise SentgridError(f"{setting}={value} must be at least {minimum}{unit}.")
+
+
+def more_than(setting: str, value, minimum: float, unit: str) -> None:
+    wanted = f"more than {minimum} ({unit})"
+    if not _number(setting, value, False, f"a number {wanted}") > minimum:
+        raise SentgridError(f"{setting}={value} must be {wanted}.")
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     families: tuple = ("sts",)
@@ -123,8 +147,8 @@ class TaskSpec:
             if name not in self.settings:
                 raise SentgridError(f"task.families names {name!r} but the task has no `{name}` settings; "
                                     f"use task={name} or task=all.")
-        if self.max_items is not None and int(self.max_items) < 1:
-            raise SentgridError(f"task.max_items={self.max_items} must be at least 1 (or null for all items).")
+        if self.max_items is not None:
+            at_least("task.max_items", self.max_items, 1, whole=True, unit="or null for all items")
         known = {d for name in self.families for d in self.settings[name].datasets}
         unknown = set(self.skip) - known
         if unknown:
@@ -159,14 +183,11 @@ class CacheSpec:
     pass_memory_gb: float = 6.0  # one forward pass holds at most this much of primitives in memory
 
     def __post_init__(self):
-        if not float(self.lock_timeout_s) > 0:
-            raise SentgridError(f"cache.lock_timeout_s={self.lock_timeout_s} must be more than 0 (seconds).")
-        if not float(self.commit_seconds) >= 0:
-            raise SentgridError(f"cache.commit_seconds={self.commit_seconds} must be 0 or more (seconds).")
-        if self.max_gb is not None and not float(self.max_gb) > 0:
-            raise SentgridError(f"cache.max_gb={self.max_gb} must be more than 0 (GiB), or null for no budget.")
-        if not float(self.pass_memory_gb) > 0:
-            raise SentgridError(f"cache.pass_memory_gb={self.pass_memory_gb} must be more than 0 (GiB).")
+        more_than("cache.lock_timeout_s", self.lock_timeout_s, 0, "seconds")
+        at_least("cache.commit_seconds", self.commit_seconds, 0, unit="seconds")
+        if self.max_gb is not None:
+            more_than("cache.max_gb", self.max_gb, 0, "GiB, or null for no budget")
+        more_than("cache.pass_memory_gb", self.pass_memory_gb, 0, "GiB")
         _one_of("cache.dtype", self.dtype, STORE_DTYPES)
         _one_of("cache.token_dtype", self.token_dtype, STORE_DTYPES)
         _one_of("cache.mode", self.mode, CACHE_MODES)
@@ -198,8 +219,8 @@ class CellSpec:
                 notes["template"] = "pooling=template with template=none reads [MASK] of the promptbert template"
             template.require_mask()
         batch_size = cfg.model.get("batch_size")
-        if batch_size is not None and int(batch_size) < 1:
-            raise SentgridError(f"model.batch_size={batch_size} must be at least 1.")
+        if batch_size is not None:
+            at_least("model.batch_size", batch_size, 1, whole=True)
         task = cfg.task
         families = tuple(task.families)
         layer = cfg.layer

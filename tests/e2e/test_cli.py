@@ -59,7 +59,12 @@ def test_sweep_encodes_each_forward_pass_once_and_logs_every_cell(tmp_path, sent
 
 
 @pytest.mark.parametrize("args,message", [
-    (["pooling=median"], "Available options in 'pooling'"),
+    (["pooling=median"], "pooling=median is not an option of pooling; choose one of: avg, avg_content, cls"),
+    (["pooling=avgg"], "pooling=avgg is not an option of pooling (did you mean avg?)"),
+    (["-m", "postproc=none,whitten"], "postproc=whitten is not an option of postproc (did you mean whiten?)"),
+    (["task.max_items=abc"], "task.max_items='abc' is not a whole number; give a whole number of at least 1"),
+    (["model.batch_size=zero"], "model.batch_size='zero' is not a whole number"),
+    (["cache.max_gb=0"], "cache.max_gb=0 must be more than 0"),
     (["pooling.special_tokens=some"], "pooling.special_tokens='some' is not valid; choose one of: include, exclude"),
     (["layer=index", "layer.index=9"], "layer 9 is out of range for a model with 6 blocks"),
     (["pooling=template", "template=custom", "template.text='Just [X] here'"], "has no [MASK]"),
