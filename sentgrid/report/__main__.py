@@ -6,12 +6,13 @@
     --source auto|mlflow|records
 """
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
 from ..paths import home, register_resolvers
 from .figures import write_figures
-from .results import load
+from .results import FULL, SLICE_PREFIX, load
 from .tables import write_tables
 
 
@@ -41,16 +42,24 @@ def main(argv=None) -> int:
               "or check the filters", file=sys.stderr)
         return 1
     out = Path(args.out)
-    if args.what in ("tables", "all"):
-        files = write_tables(results, out / "tables")
-        print(f"tables: {len(files)} files in {out / 'tables'} (README.md shows them all)")
-        print((out / "tables" / "README.md").read_text().split("## Golden checks")[-1].strip())
-    if args.what in ("figures", "all"):
-        written, skipped = write_figures(results.frame, out / "figures")
-        for path in written:
-            print(f"figure: {path}")
-        for line in skipped:
-            print(line)
+    kinds = [k for k in ("tables", "figures") if args.what in (k, "all")]
+    for kind in kinds:  # a slice's tables and figures go to their own folder: slices never mix with full data
+        for old in (out / kind).glob(f"{SLICE_PREFIX}*"):
+            shutil.rmtree(old)
+    for label, part in results.by_data():
+        where = "" if label == FULL else f" ({label}: task.max_items={label.removeprefix(SLICE_PREFIX)})"
+        if "tables" in kinds:
+            folder = out / "tables" / ("" if label == FULL else label)
+            files = write_tables(part, folder, label)
+            print(f"tables{where}: {len(files)} files in {folder} (README.md shows them all)")
+            if label == FULL:
+                print((folder / "README.md").read_text().split("## Golden checks")[-1].strip())
+        if "figures" in kinds:
+            written, skipped = write_figures(part.frame, out / "figures" / ("" if label == FULL else label))
+            for path in written:
+                print(f"figure{where}: {path}")
+            for line in skipped if label == FULL else []:
+                print(line)
     return 0
 
 

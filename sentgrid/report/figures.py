@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 from scipy.stats import pearsonr  # noqa: E402
 
 from ..tasks import FAMILIES  # noqa: E402
-from .tables import config_columns, datasets_of, family_table, variant  # noqa: E402
+from .tables import datasets_of, family_table, variant  # noqa: E402
 
 NAMES = {"sts": "STS average (Spearman x100)", "clustering": "clustering average (accuracy x100)",
          "classification": "classification average (accuracy x100)"}
@@ -37,21 +37,30 @@ def cell_bars(frame: pd.DataFrame, path: Path) -> Path | None:
     rows = max(min(len(t), MOST_BARS) for t in tables.values())
     fig, axes = plt.subplots(1, len(tables), figsize=(6.5 * len(tables), 1.2 + 0.3 * rows), squeeze=False)
     for ax, (family, table) in zip(axes[0], tables.items()):
-        shown = [c for c in config_columns(table) if c not in ("fit_on",)]
+        # the varying choices, and the settings family_table added to tell look-alike rows apart
+        shown = [c for c in table.attrs["labels"] if c != "fit_on"]
         total = len(table)
         table = table.sort_values("avg", ascending=False).head(MOST_BARS).iloc[::-1]
-        labels = [" · ".join(str(r[c]) for c in shown if not pd.isna(r[c])) for _, r in table.iterrows()]
-        colours = ["C1" if value == table["avg"].max() else "C0" for value in table["avg"]]
-        ax.barh(range(len(table)), table["avg"], color=colours)
+        labels = [" · ".join(_short(c, r[c]) for c in shown if not pd.isna(r[c])) for _, r in table.iterrows()]
+        best = table["avg"] == table["avg"].max()
+        ax.barh(np.arange(len(table))[~best.values], table["avg"][~best], color="C0", label="cell")
+        ax.barh(np.arange(len(table))[best.values], table["avg"][best], color="C1", label="best")
         ax.set_yticks(range(len(table)), labels, fontsize=8)
         for y, value in enumerate(table["avg"]):
             ax.text(value, y, f" {value:.2f}", va="center", fontsize=7)
-        low = table["avg"].min()
-        ax.set_xlim(max(0, low - 5), table["avg"].max() + 3)
-        ax.set(xlabel=NAMES[family], ylabel=" · ".join(shown),
+        low = max(0.0, float(np.floor(table["avg"].min() - 5)))
+        ax.set_xlim(low, table["avg"].max() + 3)
+        axis = f" (axis starts at {low:g}, not 0)" if low > 0 else ""
+        ax.set(xlabel=NAMES[family] + axis, ylabel=" · ".join(shown),
                title=f"{family}: " + (f"the best {len(table)} of {total} cells" if total > len(table) else f"{total} cells"))
+        ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3, axis="x")
     return _save(fig, path)
+
+
+def _short(column: str, value) -> str:
+    """A bar label's part: a choice as it is (`avg`), a setting added to tell cells apart as `key=value`."""
+    return f"{column}={value}" if "." in column or column == "cell" else str(value)
 
 
 def isoscore_scatter(frame: pd.DataFrame, family: str, path: Path) -> Path | None:
@@ -88,15 +97,17 @@ def alignment_uniformity(frame: pd.DataFrame, path: Path) -> Path | None:
         # hollow, and smaller for each later post-processing: points that coincide stay visible
         ax.scatter(group["diagnostics/uniformity"], group["diagnostics/alignment"], marker=markers[postproc],
                    s=sizes[postproc], facecolors="none", edgecolors=colours[label], linewidths=1.6)
-    # Two legends: colour = pooling, marker = post-processing (none and normalize coincide: both are cosine-based).
+    # Two legends: colour = pooling, marker = post-processing (none and normalize coincide: both are cosine-based,
+    # so the legend says so).
     pooling_legend = ax.legend(handles=[plt.Line2D([], [], color=c, marker="o", linestyle="", label=label)
                                         for label, c in colours.items()], title="pooling", fontsize=7, loc="upper right")
     ax.add_artist(pooling_legend)
-    ax.legend(handles=[plt.Line2D([], [], color="grey", marker=m, linestyle="", markerfacecolor="none", label=p)
-                       for p, m in markers.items()],
+    said = {"normalize": "normalize (on none: both\nmeasure unit vectors)"} if "none" in markers else {}
+    ax.legend(handles=[plt.Line2D([], [], color="grey", marker=m, linestyle="", markerfacecolor="none",
+                                  label=said.get(p, p)) for p, m in markers.items()],
               title="post-processing", fontsize=7, loc="upper center")
     ax.set(xlabel="uniformity (lower = more uniform)", ylabel="alignment (lower = closer positives)",
-           title="Alignment and uniformity on STS-B")
+           title=f"Alignment and uniformity on STS-B ({models_named(data)})")
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -164,11 +175,18 @@ def mix_heatmap(frame: pd.DataFrame, path: Path) -> Path | None:
             ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7, color="white")
     best = np.unravel_index(np.nanargmax(grid.values), grid.shape)
     ax.add_patch(plt.Rectangle((best[1] - 0.5, best[0] - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
-    ax.set(xlabel="w (0 = base model, 1 = Avg.)", ylabel="layer",
-           title=f"BERT + Avg. STS average; max {grid.values[best]:.2f} at w={grid.columns[best[1]]:g}, "
-                 f"layer {grid.index[best[0]]}")
+    base = models_named(table, "base")
+    ax.set(xlabel=f"w (0 = {base} alone, 1 = its Avg. table)", ylabel="layer",
+           title=f"{base} + Avg. (the paper's BERT + Avg.), STS average\nmax {grid.values[best]:.2f} at "
+                 f"w={grid.columns[best[1]]:g}, layer {grid.index[best[0]]}")
     fig.colorbar(image, ax=ax, label=NAMES["sts"])
     return _save(fig, path)
+
+
+def models_named(table: pd.DataFrame, column: str = "model") -> str:
+    """The models (or the static tables' base models) a figure was drawn from, as its title says them."""
+    names = sorted({str(m) for m in table[column].dropna()}) if column in table else []
+    return ", ".join(names) or "unknown model"
 
 
 def _save(fig, path: Path) -> Path:

@@ -26,9 +26,17 @@ CONFIG_COLUMNS = ["model", "base", "w", "layer", "pooling", "special_tokens", "w
 
 @dataclass
 class Results:
-    frame: pd.DataFrame        # one row per cell: CONFIG_COLUMNS, cell_id, started_at, experiment, sweep_dir, metrics
+    frame: pd.DataFrame        # one row per cell: CONFIG_COLUMNS, data, cell_id, started_at, experiment, sweep_dir, metrics
     source: str
     duplicates: int            # runs dropped because a later run of the same cell exists
+
+    def by_data(self) -> list[tuple[str, "Results"]]:
+        """The results per data they were scored on: full data first, then each slice, smallest first."""
+        if self.frame.empty:
+            return []
+        labels = sorted(self.frame["data"].unique(), key=lambda d: (d != FULL, int(d.split("-")[1]) if d != FULL else 0))
+        return [(label, Results(self.frame[self.frame["data"] == label].reset_index(drop=True), self.source,
+                                self.duplicates)) for label in labels]
 
 
 def _cell_id(record: dict) -> str:
@@ -45,6 +53,15 @@ def _settings(record: dict) -> dict:
         return params_of(record)
     except (KeyError, TypeError, ValueError):  # a record from an older layout
         return {}
+
+
+FULL, SLICE_PREFIX = "full", "slice-"
+
+
+def data_label(max_items) -> str:
+    """What a cell was scored on: `full` data, or `slice-N` (task.max_items=N). Slices and full data never
+    share a table, a figure or a "best"."""
+    return FULL if max_items is None else f"{SLICE_PREFIX}{max_items}"
 
 
 def row(record: dict, experiment: str | None = None) -> dict:
@@ -65,6 +82,7 @@ def row(record: dict, experiment: str | None = None) -> dict:
         "postproc": config["postproc"]["name"],
         "fit_on": resolved.get("postproc_fit_on", "n/a"),
         "families": ",".join(config["task"]["families"]),
+        "data": data_label(config["task"].get("max_items")),
         "cell_id": _cell_id(record),
         "started_at": tags.get("started_at", ""),
         "experiment": experiment or config.get("tracking", {}).get("experiment"),

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..tasks import FAMILIES
 from .references import MINILM, REFERENCES
-from .results import CONFIG_COLUMNS, Results
+from .results import CONFIG_COLUMNS, FULL, SLICE_PREFIX, Results
 
 MISSING = "-"
 # The plainest choice of each column: among configurations that tie, the one with fewer departures wins.
@@ -72,7 +72,9 @@ def family_table(frame: pd.DataFrame, family: str, every_column: bool = False) -
             table.insert(len(order) + position, key, cells["settings"].apply(lambda s, k=key: s.get(k, MISSING))
                          if key != "cell" else cells["cell_id"].str[:8])
         order += extra
-    return table.sort_values(order, na_position="first").reset_index(drop=True)
+    table = table.sort_values(order, na_position="first").reset_index(drop=True)
+    table.attrs["labels"] = order  # the columns that name a row (figures label bars with them)
+    return table
 
 
 def tell_apart(table: pd.DataFrame, cells: pd.DataFrame, columns: list[str]) -> list[str]:
@@ -126,17 +128,17 @@ def variant(row) -> str:
 
 
 def pivots(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """{"<family> <model>": pooling variant x post-processing of the family average}, with layer and
-    template as row groups when they vary."""
+    """{"<family> <model>": pooling (with its token options, see `variant`) x post-processing of the family
+    average}, with layer and template as row groups when they vary."""
     out = {}
     for family in FAMILIES:
         table = family_table(frame, family, every_column=True)
         if table.empty:
             continue
-        table["variant"] = [variant(r) for _, r in table.iterrows()]
+        table["pooling"] = [variant(r) for _, r in table.iterrows()]
         table["model"] = [m if pd.isna(w) else f"{m} w={w:g}" for m, w in zip(table["model"], table["w"])]
         for model, group in table.groupby("model"):
-            rows = [c for c in ("layer", "template") if group[c].astype(str).nunique() > 1] + ["variant"]
+            rows = [c for c in ("layer", "template") if group[c].astype(str).nunique() > 1] + ["pooling"]
             out[f"{family} {model}"] = group.pivot_table(index=rows, columns="postproc", values="avg", aggfunc="max")
     return out
 
@@ -168,8 +170,10 @@ def golden(frame: pd.DataFrame) -> list[str]:
 
 
 def _markdown(table: pd.DataFrame, index: bool = False) -> str:
+    if index:  # the row labels as columns of their own: a MultiIndex would print as Python tuples
+        table = table.rename_axis(columns=None).reset_index()
     # tabulate prints NaN as "nan" unless it is None: missing must read as missing.
-    return table.astype(object).where(table.notna(), None).to_markdown(index=index, floatfmt=".2f", missingval=MISSING)
+    return table.astype(object).where(table.notna(), None).to_markdown(index=False, floatfmt=".2f", missingval=MISSING)
 
 
 def latex(table: pd.DataFrame, caption: str, label: str, scores: list[str], index: bool = False) -> str:
@@ -192,15 +196,18 @@ def _write(table: pd.DataFrame, folder: Path, name: str, caption: str, scores: l
 OWNED = ("*.csv", "*.md", "*.tex")  # the tables folder is rewritten whole: no file of an earlier report stays
 
 
-def write_tables(results: Results, folder: Path) -> list[Path]:
-    """Write every table to `folder` (Markdown, LaTeX, CSV) and a README.md that shows them all."""
+def write_tables(results: Results, folder: Path, data: str = FULL) -> list[Path]:
+    """Write every table to `folder` (Markdown, LaTeX, CSV) and a README.md that shows them all; `data`: what
+    the cells were scored on (full data or one slice: the caller never mixes them)."""
     folder.mkdir(parents=True, exist_ok=True)
     for pattern in OWNED:
         for old in folder.glob(pattern):
             old.unlink()
     frame = results.frame
-    sections = [f"# Tables\n\nSource: {results.source}; {len(frame)} cells; duplicate runs dropped (latest "
-                f"kept): {results.duplicates}. Scores x100 (STS: Spearman; clustering and classification: "
+    scored_on = "full data" if data == FULL else \
+        f"a slice of {data.removeprefix(SLICE_PREFIX)} items per dataset (task.max_items), not the paper's numbers"
+    sections = [f"# Tables ({scored_on})\n\nSource: {results.source}; {len(frame)} cells; duplicate runs dropped "
+                f"(latest kept): {results.duplicates}. Scores x100 (STS: Spearman; clustering and classification: "
                 f"accuracy). `{MISSING}` = not scored; an average over a partial set is never shown.\n"]
     for family in FAMILIES:
         table = family_table(frame, family)
@@ -223,6 +230,7 @@ def write_tables(results: Results, folder: Path) -> list[Path]:
                                         f"bold.", list(pivot.columns), index=True)
             sections.append(f"## {name}: pooling x post-processing (family average)\n\n"
                             f"{_markdown(pivot, index=True)}\n")
-    sections.append("## Golden checks\n\n" + "\n".join(golden(frame)) + "\n")
+    if data == FULL:  # the references are full-data numbers
+        sections.append("## Golden checks\n\n" + "\n".join(golden(frame)) + "\n")
     (folder / "README.md").write_text("\n".join(sections))
     return sorted(folder.iterdir())

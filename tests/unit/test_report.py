@@ -167,3 +167,34 @@ def test_figures_from_records(tmp_path):
     assert skipped == ["fig2_isoscore_clustering.png: skipped, the results have no cells with diagnostics and "
                        "clustering; feed it with: python -m sentgrid -m +experiment=isotropy"]
     assert all(p.stat().st_size > 10_000 for p in written)
+
+
+def test_slices_and_full_data_never_share_a_table_or_a_best(tmp_path):
+    """A 300-pair slice scores higher on STSB than the full data here: its row must not stand beside the
+    full-data rows, nor be bolded as their best (issue 23); it gets a folder of its own."""
+    from sentgrid.report.__main__ import main
+
+    sliced = record("s", metrics={"sts/STS12/spearman": 90.0, "sts/STSB/spearman": 95.0})
+    sliced["config"]["task"]["max_items"] = 300
+    write(tmp_path / "sweep", [record("f", metrics={"sts/STS12/spearman": 70.0, "sts/STSB/spearman": 80.0}),
+                               record("g", postproc="whiten", metrics={"sts/STS12/spearman": 60.0,
+                                                                       "sts/STSB/spearman": 66.0}), sliced])
+    (tmp_path / "out" / "tables" / "slice-40").mkdir(parents=True)  # a slice of an earlier report: cleared
+    assert main(["all", "--sweep", str(tmp_path / "sweep"), "--out", str(tmp_path / "out")]) == 0
+    full, part = tmp_path / "out" / "tables", tmp_path / "out" / "tables" / "slice-300"
+    assert "95.00" not in (full / "sts.md").read_text() and "80.00" in (full / "sts.md").read_text()
+    assert r"\textbf{95.00}" not in (full / "sts.tex").read_text() and "max_items" not in (full / "sts.md").read_text()
+    assert "95.00" in (part / "sts.md").read_text() and "80.00" not in (part / "sts.md").read_text()
+    assert (part / "README.md").read_text().startswith("# Tables (a slice of 300 items per dataset")
+    assert not (full / "slice-40").exists() and (tmp_path / "out" / "figures" / "slice-300" / "fig0_cells.png").exists()
+
+
+def test_pivot_rows_read_as_labels_not_tuples(tmp_path):
+    write(tmp_path / "s", [record(f"c{i}", postproc=p, weighting=w, metrics={"sts/STSB/spearman": 70.0 + i})
+                           for i, (p, w) in enumerate([("none", "none"), ("whiten", "none"), ("none", "idf_task")])])
+    frame = load("records", sweeps=[str(tmp_path / "s")]).frame
+    frame.loc[0, "template"] = "promptbert"  # two templates: a second row level
+    write_tables(type(load("records", sweeps=[str(tmp_path / "s")]))(frame, "records", 0), tmp_path / "t")
+    markdown = (tmp_path / "t" / "pivot_sts_minilm.md").read_text()
+    assert "('" not in markdown and "| template   | pooling" in markdown and "avg+idf_task" in markdown
+    assert "variant" not in (tmp_path / "t" / "pivot_sts_minilm.tex").read_text()
