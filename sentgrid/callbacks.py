@@ -9,6 +9,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 
 from .summary import comparison
+from .tracking_views import LOCAL_UI
 
 log = logging.getLogger("sentgrid")
 
@@ -109,11 +110,17 @@ class SweepSummary(Callback):
         try:
             logged = tracking.replay(sweep_dir, uri, experiment, timeout)
             runs = tracking.count_runs(uri, experiment, str(sweep_dir), timeout)
+            links = tracking.sweep_view(sweep_dir, uri, experiment, timeout) if runs else {}
         except Exception as exc:
             return f"MLflow: not reachable ({type(exc).__name__}); replay later: python -m sentgrid.tracking replay {sweep_dir}"
         expected = len(summary["ok"]) + len(summary["skipped"])
         note = f", {logged} logged now" if logged else ""
         state = "all logged" if runs >= expected else f"{expected - runs} missing: replay with " \
             f"python -m sentgrid.tracking replay {sweep_dir}"
-        return f"MLflow: {runs} runs of this sweep in experiment {experiment!r} for {expected} ok and skipped cells " \
-               f"({state}{note})"
+        lines = [f"MLflow: {runs} runs of this sweep in experiment {experiment!r} for {expected} ok and skipped cells "
+                 f"({state}{note})"]
+        if links:
+            start = " (start the UI with: make ui)" if links["runs"].startswith(LOCAL_UI) else ""
+            lines += [f"  its runs, with the settings that vary and the scores: {links['runs']}{start}",
+                      f"  compared (parallel coordinates, score against time): {links['compare']}"]
+        return "\n".join(lines)

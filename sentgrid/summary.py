@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .tasks import FAMILIES, family
 
-_OVERRIDE = re.compile(r",(?![^\[]*\])")  # commas between overrides, not inside [a,b]
+OVERRIDE = re.compile(r",(?![^\[]*\])")  # commas between overrides, not inside [a,b]
 
 
 def summary_table(record: dict) -> str:
@@ -56,7 +56,7 @@ def comparison(sweep_dir: Path) -> str:
         return ""
     rows.sort(key=lambda r: -r[0] if r[0] == r[0] else float("inf"))
     # Settings every cell shares are said once, above the table; each row shows what sets it apart.
-    parts = [_OVERRIDE.split(r[4]) for r in rows]
+    parts = [OVERRIDE.split(r[4]) for r in rows]
     shared = [p for p in parts[0] if all(p in other for other in parts)] if len(rows) > 1 else []
     rows = [(a, b, job, status, ",".join(p for p in part if p not in shared) or cell, fam)
             for (a, b, job, status, cell, fam), part in zip(rows, parts)]
@@ -69,6 +69,5 @@ def comparison(sweep_dir: Path) -> str:
         mark = "*" if index == 0 else " "
         lines.append(f" {mark} {job:>4}  {cell[:width]:<{width}}  {a:>16.2f}{b:>10.2f}  {status}")
     lines.append(f"\n(* best; averages x100) sweep folder: {sweep_dir}")
-    lines.append(f"tables: make tables ARGS=\"--sweep {sweep_dir}\"   runs: make ui, then filter "
-                 f"tags.sweep_dir = '{sweep_dir}'")
+    lines.append(f"tables: make tables ARGS=\"--sweep {sweep_dir}\"")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from filelock import FileLock
 
 from .paths import PROJECT_ROOT, home
 from .store.entries import temporary_name
+from .summary import OVERRIDE as _OVERRIDE
 
 log = logging.getLogger(__name__)
 
@@ -118,25 +119,32 @@ def _create_sqlite_store(mlflow, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-EXPERIMENT_NOTE = """Each run is one sentgrid cell; its name reads model·layers·pooling·template·post-processing·task·cell id.
-Compare a sweep: filter `tags.sweep_dir = '<the sweep folder>'` (printed at the end of every sweep), then show the
-columns `metrics.sts/avg/spearman` (or clustering/…, classification/…) and the params that vary. Costs are under
-`cost/…`; the full resolved config is in each run's result.json artifact."""
+EXPERIMENT_NOTE = """Each run is one sentgrid cell; its name starts with the overrides that set it apart, then reads
+model·layers·pooling·template·post-processing·task·cell id. Every sweep prints two links at its end: its runs with the
+settings that vary and the headline averages as columns (a saved view of this experiment, under Views), and the
+same runs compared (parallel coordinates, score against time). Costs are under `cost/…`; the run's start and end
+are the cell's; the full resolved config is in each run's result.json artifact."""
+# The experiment kind MLflow 3 opens an experiment by: "custom_model_development" (the UI's "Machine learning")
+# opens on its runs, not on the GenAI overview of traces.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def ensure_experiment(mlflow, name: str, uri: str) -> str:
     found = mlflow.get_experiment_by_name(name)
     if found:
         experiment_id = found.experiment_id
+        for key, value in EXPERIMENT_KIND.items():  # an experiment made before sentgrid set its kind
+            if found.tags.get(key) != value:
+                mlflow.MlflowClient().set_experiment_tag(experiment_id, key, value)
     else:
         experiment_id = mlflow.create_experiment(name, artifact_location=artifact_location(uri),
-                                                 tags={"mlflow.note.content": EXPERIMENT_NOTE})
-    mlflow.set_experiment(experiment_id=experiment_id)
+                                                 tags={"mlflow.note.content": EXPERIMENT_NOTE, **EXPERIMENT_KIND})
     return experiment_id
 
 
 def run_name(record: dict) -> str:
-    """Complete and distinct, short: minilm·L6·avg·whiten·sts·3f2a9c."""
+    """What sets the cell apart in its sweep first (its overrides), then complete and short:
+    `pooling=max postproc=whiten · minilm·L6·max·whiten·sts·3f2a9c`."""
     config, resolved = record["config"], record.get("resolved", {})
     layers = resolved.get("layers")
     pooling = config["pooling"]
@@ -146,7 +154,19 @@ def run_name(record: dict) -> str:
                        *(v for k in ("weighting", "bias_removal") if (v := pooling.get(k, "none")) != "none")]),
              *([t] if (t := resolved.get("template", {}).get("name", "none")) != "none" else []),
              config["postproc"]["name"], "+".join(config["task"]["families"]), record.get("cell_id", "")[:6]]
-    return "·".join(p for p in parts if p)
+    cell = record.get("tags", {}).get("cell", "defaults")
+    overrides = " ".join(_OVERRIDE.split(cell)) if cell != "defaults" else ""
+    return " · ".join(p for p in (overrides, "·".join(p for p in parts if p)) if p)
+
+
+def cell_times(record: dict) -> tuple[int, int]:
+    """The cell's start and end, in ms since the epoch: its `started_at` tag and its measured wall time (the run's
+    Duration is then the cell's, not the logging's)."""
+    try:
+        start = time.mktime(time.strptime(record["tags"]["started_at"], "%Y-%m-%dT%H:%M:%S"))
+    except (KeyError, TypeError, ValueError):
+        start = time.time()
+    return int(start * 1000), int((start + float(record.get("timings", {}).get("total", 0.0))) * 1000)
 
 
 def params_of(record: dict) -> dict[str, str]:
@@ -190,13 +210,27 @@ def log_to_mlflow(record: dict, uri: str, experiment: str, timeout_s: float = DE
         existing = _runs(mlflow, experiment_id, **{key: record["tags"].get(key) for key in match})
         if existing:
             return existing[0].info.run_id
-        with mlflow.start_run(run_name=run_name(record), tags={k: str(v) for k, v in record["tags"].items()}) as run:
-            mlflow.log_params(params_of(record))
-            mlflow.log_metrics(record["metrics"])
-            costs = {f"cost/encode/{k}": float(v) for k, v in record["encode"].items()}
-            mlflow.log_metrics({**costs, "cost/seconds": float(record.get("timings", {}).get("total", 0.0))})
-            mlflow.log_dict(record, RESULT_FILE)
-            return run.info.run_id
+        from mlflow.entities import Metric, Param
+
+        client = mlflow.MlflowClient()
+        start, end = cell_times(record)
+        run = client.create_run(experiment_id, start_time=start, run_name=run_name(record),
+                                tags={k: str(v) for k, v in record["tags"].items()})
+        run_id = run.info.run_id
+        costs = {f"cost/encode/{k}": float(v) for k, v in record["encode"].items()}
+        # scores to 4 decimals (x100: 1e-6 of a correlation), so the UI shows 79.2263, not 79.2262624...; the
+        # record (the run's result.json artifact) keeps every digit, and `make tables` reads it
+        scores = {k: round(float(v), 4) for k, v in record["metrics"].items()}
+        metrics = {**scores, **costs, "cost/seconds": float(record.get("timings", {}).get("total", 0.0))}
+        params = [Param(k, v) for k, v in params_of(record).items()]
+        values = [Metric(k, float(v), end, 0) for k, v in metrics.items()]
+        for i in range(0, len(params), 100):  # log_batch takes at most 100 params and 1,000 metrics a call
+            client.log_batch(run_id, params=params[i:i + 100])
+        for i in range(0, len(values), 1000):
+            client.log_batch(run_id, metrics=values[i:i + 1000])
+        client.log_dict(run_id, record, RESULT_FILE)
+        client.set_terminated(run_id, "FINISHED", end_time=end)
+        return run_id
 
 
 def track(record: dict, job_dir: Path, uri: str, experiment: str, timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -250,6 +284,22 @@ def replay(folder: Path, uri: str, experiment: str | None = None, timeout_s: flo
         if track(record, path.parent, uri, experiment or record["config"]["tracking"]["experiment"], timeout_s):
             logged += 1
     return logged
+
+
+def sweep_view(sweep_dir: Path, uri: str, experiment: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, str]:
+    """Save the MLflow UI view of a sweep's runs (tracking_views.py); its links, {"runs", "compare"}."""
+    from .summary import stored
+    from .tracking_views import write_view
+
+    records = []
+    for path in sorted(Path(sweep_dir).glob(f"*/{RESULT_FILE}")):
+        record = read_record(path)
+        record = stored(record, path.parent) if record else None
+        if record:
+            records.append(record)
+    with store(uri, timeout_s) as mlflow:
+        experiment_id = ensure_experiment(mlflow, experiment, uri)
+        return write_view(mlflow, experiment_id, str(sweep_dir), records, [params_of(r) for r in records], uri)
 
 
 def count_runs(uri: str, experiment: str, sweep_dir: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> int:

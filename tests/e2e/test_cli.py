@@ -1,5 +1,7 @@
 """`python -m sentgrid` as users run it: a real Hydra multirun, real MLflow, small real data slices."""
+import base64
 import json
+import zlib
 
 import pytest
 
@@ -37,11 +39,31 @@ def test_sweep_encodes_each_forward_pass_once_and_logs_every_cell(tmp_path, sent
     # costs apart from the scores.
     names = list(runs["tags.mlflow.runName"])
     assert len(set(names)) == 4 and "minilm·L6·template·promptbert·whiten·sts·" in " ".join(names)
+    assert {n.split(" · ")[0] for n in names} == {f"pooling={p} postproc={q} task.max_items=40"  # differ early
+                                                  for p in ("avg", "template") for q in ("none", "whiten")}
+    # a run lasts as long as its cell, not as long as its logging
+    durations = dict(zip(runs["tags.job_dir"], (runs["end_time"] - runs["start_time"]).dt.total_seconds()))
+    for job, cell in enumerate(cells):
+        assert abs(durations[str(tmp_path / "sweep" / str(job))] - cell["timings"]["total"]) <= 0.01
+    assert (runs["status"] == "FINISHED").all()
     params = [c for c in runs.columns if c.startswith("params.")]
     assert "params.data.root" not in params and "params.corpus.hub_config" not in params
     assert not any(str(tmp_path) in str(v) or "site-packages" in str(v) for v in runs[params].to_numpy().ravel())
     assert "metrics.cost/encode/sentences_computed" in runs and not any(c.startswith("metrics.encode/") for c in runs)
-    assert "Compare a sweep" in mlflow.get_experiment_by_name("sentgrid").tags["mlflow.note.content"]
+    # The experiment opens on its runs (a classic ML experiment), and the sweep printed links to its own view:
+    # its runs filtered and sorted, the varying settings and the scores as columns, and the compare charts.
+    from sentgrid.tracking_views import TAG_PREFIX, view_key
+    tags = mlflow.get_experiment_by_name("sentgrid").tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development" and "two links" in tags["mlflow.note.content"]
+    key = view_key(str(tmp_path / "sweep"))
+    assert f"runs?viewStateShareKey={key}" in run.stdout and f"viewStateShareKey={key}&compareRunsMode=CHART" in run.stdout
+    view = json.loads(tags[TAG_PREFIX + key])
+    state = json.loads(zlib.decompress(base64.b64decode(view["state"].removeprefix("deflate;"))))
+    assert state["searchFilter"] == f"tags.sweep_dir = '{tmp_path / 'sweep'}'"
+    assert state["selectedColumns"][1:3] == ["metrics.`sts/avg/spearman`", "metrics.`sts/avg/pearson`"]
+    assert {"params.`pooling.name`", "params.`postproc.name`"} <= set(state["selectedColumns"])
+    assert "params.`postproc.steps`" not in state["selectedColumns"]  # it only repeats postproc.name
+    assert [c["type"] for c in state["compareRunCharts"]] == ["PARALLEL", "SCATTER"]
 
     again = sentgrid_cli("-m", "pooling=avg,template", "postproc=none,whiten", SLICE, sweep="again")
     assert again.returncode == 0, again.stderr[-3000:]
