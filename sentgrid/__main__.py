@@ -3,6 +3,7 @@
 cache verify|gc|du` checks, tidies and lists the cache."""
 import gc
 import logging
+import os
 import signal
 import sys
 import threading
@@ -213,12 +214,16 @@ def cli() -> None:
 
 
 def run() -> None:
-    """cli(), with Ctrl-C before a cell has started (imports, composing the config) said in one line too."""
+    """cli(), with Ctrl-C before a cell has started (imports, composing the config) said in one line too, and
+a closed pipe (`| head`) ended quietly."""
     try:
         cli()
     except KeyboardInterrupt:
         print("\nsentgrid: interrupted before anything was computed.", file=sys.stderr, flush=True)
         sys.exit(130)
+    except BrokenPipeError:  # `... | head`: the reader has what it wanted; no traceback (Python's own recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 if __name__ == "__main__":

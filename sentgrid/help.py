@@ -24,7 +24,7 @@ subcommands:
   python -m sentgrid.local_cluster            a local Ray head + tracking server and a sweep on it (make cluster-demo)
 
 engines (-m hydra/launcher=NAME): joblib (processes here), ray (hydra.launcher.address=auto|host:port),
-  slurm (hydra.launcher.partition=..., gpus_per_task=...); README: "Beyond one machine"
+  slurm (hydra.launcher.partition=..., gpus_per_task=...); docs/scale-out.md
 """
 
 
@@ -49,7 +49,7 @@ def text() -> str:
         lines.append(f"  {group:<10}{', '.join(marked)}")
     lines.append(f"\npresets (-m +experiment=NAME): {', '.join(groups().get('experiment', []))}")
     lines.append("other settings: data.root, cache.dir, cache.dtype, cache.layers, cache.max_gb, tracking.uri,\n"
-                 "  tracking.experiment, corpus.*, diagnostics.enabled, force, fail_fast (see README.md);\n"
+                 "  tracking.experiment, corpus.*, diagnostics.enabled, force, fail_fast (see docs/running.md);\n"
                  "  every value: python -m sentgrid --cfg job")
     lines.append("Hydra's own help: python -m sentgrid --hydra-help")
     return "\n".join(lines)

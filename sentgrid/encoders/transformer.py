@@ -40,8 +40,9 @@ def cpu_has_bf16() -> bool:
 
 def resolve_dtype(name: str, device) -> str:
     """model.dtype=auto: bfloat16 on a CPU that multiplies it natively, float32 elsewhere. Measured (issue 14):
-    MPNet STS on such a CPU 2.6x faster, every dataset within 0.04 points of float32; on an H200 the encode
-    is bound by the host (tokenising, storing every layer), so bfloat16 gains nothing there."""
+    MPNet STS on such a CPU 2.6x faster; on an H200 the encode is bound by the host (tokenising, storing every
+    layer), so bfloat16 gains nothing there. No model's default: in bfloat16 a cell's scores move with the
+    other sentences of its pass (issue 23, docs/measurements.md)."""
     if name != "auto":
         return name
     return "bfloat16" if device.type == "cpu" and cpu_has_bf16() else "float32"
