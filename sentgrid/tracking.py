@@ -196,8 +196,13 @@ def prepare(uri: str, experiment: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> 
         ensure_experiment(mlflow, experiment, uri)
 
 
-def _runs(mlflow, experiment_id: str, **tags) -> list[str]:
+def _runs(mlflow, experiment_id: str, finished: bool = True, **tags) -> list:
+    """The runs with these tags; only the finished ones unless `finished=False`. A run is FINISHED only once
+    its params, metrics and record are all logged (log_to_mlflow ends it last), so a run a kill left behind
+    half-logged (RUNNING) is never taken for a logged one."""
     query = " and ".join(f"tags.{key} = '{value}'" for key, value in tags.items())
+    if finished and query:
+        query += " and attributes.status = 'FINISHED'"
     return list(mlflow.search_runs([experiment_id], filter_string=query, output_format="list",
                                    max_results=1000)) if query else []
 
@@ -207,12 +212,15 @@ def log_to_mlflow(record: dict, uri: str, experiment: str, timeout_s: float = DE
     """The run of `record` in `experiment`: found by the tags in `match`, or created once."""
     with store(uri, timeout_s) as mlflow:
         experiment_id = ensure_experiment(mlflow, experiment, uri)
-        existing = _runs(mlflow, experiment_id, **{key: record["tags"].get(key) for key in match})
+        tags = {key: record["tags"].get(key) for key in match}
+        existing = _runs(mlflow, experiment_id, **tags)
         if existing:
             return existing[0].info.run_id
         from mlflow.entities import Metric, Param
 
         client = mlflow.MlflowClient()
+        for half in _runs(mlflow, experiment_id, finished=False, **tags):  # killed while it was logged: log anew
+            client.delete_run(half.info.run_id)
         start, end = cell_times(record)
         run = client.create_run(experiment_id, start_time=start, run_name=run_name(record),
                                 tags={k: str(v) for k, v in record["tags"].items()})
