@@ -169,7 +169,7 @@ class Encoding:
         def lookup(key):
             for candidate, kept in ((whole.get(key), None), (key, keep)):
                 if candidate is not None:
-                    hit = self._try_read(candidate, kind, layers, stats, kept)
+                    hit = self._try_read(candidate, kind, layers, stats, kept, len(sentences_of[key]))
                     if hit is not None:
                         used.add(candidate)
                         return hit
@@ -218,9 +218,13 @@ class Encoding:
         small = self.entries.read_whole(key, ["ids", "offsets", "special", "mask_index"])
         return (TokenBatch.from_arrays(small), states), meta
 
-    def _try_read(self, key, kind, layers, stats: EncodeStats, keep=None):
+    def _try_read(self, key, kind, layers, stats: EncodeStats, keep=None, rows: int | None = None):
+        """The entry's arrays, or None when it is missing or damaged (set aside, counted). `rows`: the number
+        of sentences asked for; an entry of another size is not theirs (one copied under another key)."""
         try:
             hit = self._read(key, kind, _positions(layers, keep))
+            if hit is not None and rows is not None and hit[1].get("sentences") != rows:
+                raise CorruptEntry(f"it holds {hit[1].get('sentences')} sentences, {rows} were asked for")
         except CorruptEntry as exc:
             log.warning("cache entry %s is corrupt (%s); recomputing it", key[:12], exc)
             stats.entries_corrupt += 1

@@ -5,7 +5,8 @@ An entry is `<root>/<key[:2]>/<key>/`: one `<name>.npy` per array and `meta.json
 the layers it uses. This room knows nothing of encoders or tables.
 
 * Integrity covers every byte: each `.npy` header has a CRC32, each layer slab one, every other array its
-  whole file, and `meta.json` carries a CRC32 of its own content. Sizes are checked before reading, and
+  whole file, and `meta.json` carries a CRC32 of its own content and the entry's key, so an entry under
+  another key than its own (copied, moved) is damage, not a hit. Sizes are checked before reading, and
   only regular files are opened (a FIFO would hang a reader).
 * Writes are atomic and never memory-mapped: an entry is written with plain writes (past the page cache
   where the filesystem allows: direct.py) into a temporary folder (a full disk is an OSError, not a
@@ -154,6 +155,8 @@ class EntryStore:
             raise CorruptEntry(f"format {meta.get('format')} != {FORMAT_VERSION}")
         if meta.get("meta_crc32") != _meta_crc(meta):
             raise CorruptEntry("meta.json does not match its checksum")
+        if meta.get("key", folder.name) != folder.name:  # an entry copied or moved onto another key (older ones lack it)
+            raise CorruptEntry(f"the entry is {str(meta['key'])[:12]}'s, found under {folder.name[:12]}")
         return meta
 
     @staticmethod
@@ -257,7 +260,7 @@ class EntryStore:
                 record["sizes"][name] = (tmp / f"{name}.npy").stat().st_size
                 record["header_bytes"][name] = len(header)
                 record["header_crc32"][name] = crc(header)
-            meta = {**meta, **record, "format": FORMAT_VERSION, "arrays": sorted(arrays),
+            meta = {**meta, **record, "key": key, "format": FORMAT_VERSION, "arrays": sorted(arrays),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
             meta["meta_crc32"] = _meta_crc(meta)
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))

@@ -134,8 +134,16 @@ def test_damaged_entries_of_every_kind_are_recomputed(tmp_path, data_root, refer
         "missing meta.json": lambda f: (f / "meta.json").unlink(),
         "entry replaced by a file": lambda f: (shutil.rmtree(f), f.write_text("?")),
         "array replaced by a FIFO": lambda f: [(p.unlink(), os.mkfifo(p)) for p in list(f.glob("*.npy"))[:1]],
+        # whole and intact, but another dataset's (STS14's entry on STS12's key served 18.70 for 71.58)
+        "another entry under its key": lambda f: (shutil.rmtree(f), shutil.copytree(other(f), f)),
     }
     entries = sorted(p for p in (tmp_path / "cache").glob("[0-9a-f][0-9a-f]/*") if not p.name.startswith("."))
+    spare = tmp_path / "spare"  # intact copies of every entry, to put one where another belongs
+    for entry in entries:
+        shutil.copytree(entry, spare / entry.name)
+
+    def other(folder):
+        return spare / entries[(entries.index(folder) + 1) % len(entries)].name
     kinds = list(damage.items())
     injected = correct = wrong = 0
     for number in range(2):  # two rounds: every kind of damage, each on a different entry
@@ -149,7 +157,7 @@ def test_damaged_entries_of_every_kind_are_recomputed(tmp_path, data_root, refer
         wrong += wrong_numbers(records, reference)
         correct += len(records)
         assert sum(r["encode"]["entries_corrupt"] for _, r in records) == len(entries)
-    ledger("damaged cache entries (7 kinds)", injected, correct, 0, wrong)
+    ledger("damaged cache entries (8 kinds)", injected, correct, 0, wrong)
     assert wrong == 0
 
 

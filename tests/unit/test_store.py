@@ -256,6 +256,23 @@ def test_an_interrupted_encode_keeps_its_finished_pieces_and_the_next_run_comput
     assert len(metas) == 2 and not any("partial_of" in m for m in metas)
 
 
+def test_an_entry_under_another_key_is_damage_not_a_hit(tmp_path):
+    """An intact entry copied onto another key (issue 24: STS14's on STS12's served 18.70 for 71.58) is set
+    aside and recomputed, and `cache verify` calls it damaged."""
+    from sentgrid.store.maintenance import verify_entry
+
+    cache = store(tmp_path / "cache")
+    encoder = CountingEncoder(tmp_path / "log")
+    first, _ = cache.primitives(encoder, {"a": many(30), "b": many(40)[30:] + ["x", "y"]}, "cls", [1])
+    key_a, key_b = (cache.key_for(encoder.identity(), s, "cls") for s in (many(30), many(40)[30:] + ["x", "y"]))
+    shutil.rmtree(cache.entries.path(key_b))
+    shutil.copytree(cache.entries.path(key_a), cache.entries.path(key_b))
+    assert verify_entry(cache.entries, key_b) is not None and verify_entry(cache.entries, key_a) is None
+    again, stats = cache.primitives(encoder, {"b": many(40)[30:] + ["x", "y"]}, "cls", [1])
+    assert stats.entries_corrupt == 1 and stats.sentences_computed == 12
+    np.testing.assert_array_equal(again["b"], first["b"])
+
+
 def test_an_encode_interrupted_in_its_first_piece_keeps_nothing_and_says_so(tmp_path):
     """Ctrl-C before any piece is done (the model still loading, or its first 1,024 sentences): the same
     one sentence, not a crash on rows that were never allocated (issue 23)."""
