@@ -96,8 +96,8 @@ class SweepSummary(Callback):
             from .store.kept_layers import write_sweep
 
             write_sweep(config.hydra.sweep.dir, report["kept_layers"])
-        encode = f"; {passes_phrase(report['forward_passes'])} to encode {report['to_encode']} cache entries" \
-            if report["to_encode"] else "; all encodings cached"
+        encode = f", {passes_phrase(report['forward_passes'])} to encode {report['to_encode']} cache entries" \
+            if report["to_encode"] else ", all encodings cached"
         print(f"sweep: {report['cells']} cells ({report['finished']} already finished{encode}); plan estimates "
               f"{report['estimate_seconds'] / 60:.1f} min", flush=True)
         return report["estimate_seconds"]

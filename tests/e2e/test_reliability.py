@@ -5,6 +5,7 @@ import shutil
 import time
 
 from sentgrid.cells import cell_id
+from sentgrid.store.entries import _meta_crc
 
 SMALL = ("task.sts.datasets=[BIOSSES]", "task.max_items=30")
 
@@ -76,6 +77,10 @@ def test_cache_verify_finds_damage_and_gc_keeps_what_finished_cells_use(tmp_path
     used = entries[0]
     unused = cache / "ff" / ("f" * 64)  # an entry no finished cell recorded, written two hours ago
     shutil.copytree(used, unused)
+    meta = json.loads((unused / "meta.json").read_text())  # an intact entry of its own key
+    meta["key"] = unused.name
+    meta["meta_crc32"] = _meta_crc(meta)
+    (unused / "meta.json").write_text(json.dumps(meta))
     os.utime(unused, (time.time() - 7200, time.time() - 7200))
     array = next(used.glob("*.npy"))
     array.write_bytes(array.read_bytes()[:-3])
