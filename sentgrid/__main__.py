@@ -102,6 +102,8 @@ def main(cfg: DictConfig) -> float | None:
     preparing = _Preparing(cfg.tracking, enabled=cfg.tracking.enabled and not multirun)
     try:
         check_added_keys(list(hydra_cfg.overrides.task), dict(hydra_cfg.runtime.choices))
+        if cfg.tracking.enabled:  # a store MLflow cannot use fails here, not after the cell's work
+            tracking.resolve_uri(cfg.tracking.uri)
         identity = cell_id(cfg)
         finished = FinishedCells(cfg.cache.dir)
         done = None if cfg.get("force", False) else finished.get(identity)

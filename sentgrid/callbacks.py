@@ -58,7 +58,13 @@ class SweepSummary(Callback):
             sys.exit(2)
         if config.get("tracking", {}).get("enabled", False):
             from . import tracking
+            from .errors import SentgridError
 
+            try:
+                tracking.resolve_uri(config.tracking.uri)
+            except SentgridError as exc:  # before any cell: every one would fail to log
+                print(f"sentgrid: error: {exc}", file=sys.stderr, flush=True)
+                sys.exit(2)
             try:
                 tracking.prepare(config.tracking.uri, config.tracking.experiment, config.tracking.timeout_s)
             except Exception as exc:  # the cells record their results anyway; replay logs them later

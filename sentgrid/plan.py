@@ -202,12 +202,20 @@ def free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
 
+def size(count: float) -> str:
+    """Bytes in the unit that shows them: 1.50 GiB, 38.2 MiB, 512 KiB."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if count >= scale:
+            return f"{count / scale:.{2 if unit == 'GiB' else 1}f} {unit}"
+    return f"{count / 2**10:.0f} KiB"
+
+
 def too_big(report: dict) -> str | None:
     """One sentence when a sweep would store more than its cache's disk holds (and cache.check_space is on)."""
     for disk in report.get("disk", []):
         if disk["check_space"] and disk["bytes"] > disk["free"]:
-            return (f"this sweep would store about {disk['bytes'] / 2**30:.1f} GiB in cache.dir={disk['cache_dir']}, "
-                    f"but only {disk['free'] / 2**30:.1f} GiB are free there; free space (python -m sentgrid cache du), "
+            return (f"this sweep would store about {size(disk['bytes'])} in cache.dir={disk['cache_dir']}, "
+                    f"but only {size(disk['free'])} are free there; free space (python -m sentgrid cache du), "
                     f"set cache.dir elsewhere or cache.dtype=float16 (half the primitives' size), or start it anyway "
                     f"with cache.check_space=false.")
     return None
@@ -372,8 +380,8 @@ def format_plan(report: dict, cells: bool = False) -> str:
         budget = f"; cache.max_gb={disk['max_gb']}: least recently used entries are evicted beyond it" \
             if disk["max_gb"] is not None and disk["bytes"] > disk["max_gb"] * 2**30 else ""
         fits = "" if disk["bytes"] <= disk["free"] else " -- does not fit"
-        lines.append(f"disk             about {disk['bytes'] / 2**30:.2f} GiB to store in {disk['cache_dir']} "
-                     f"({disk['free'] / 2**30:.1f} GiB free{fits}{budget})")
+        lines.append(f"disk             about {size(disk['bytes'])} to store in {disk['cache_dir']} "
+                     f"({size(disk['free'])} free{fits}{budget})")
     for later in report.get("later_layers", []):
         lines.append(f"cache.layers     requested: {later['model']} entries keep layers {later['kept']}; a later sweep "
                      f"over other layers encodes their {later['sentences']:,} sentences again "

@@ -18,9 +18,11 @@ import sys
 import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from urllib.parse import urlparse
 
 from filelock import FileLock
 
+from .errors import SentgridError
 from .paths import PROJECT_ROOT, home
 from .store.entries import temporary_name
 from .summary import OVERRIDE as _OVERRIDE
@@ -77,7 +79,21 @@ def flatten(tree, prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def resolve_uri(uri: str) -> str:
+    """The tracking store as MLflow takes it, checked before any cell runs: a relative SQLite path made
+    absolute (MLflow cannot express one as a file URI and failed every cell), and a file store, which
+    MLflow 3 refuses, refused in one sentence."""
+    if uri.startswith("sqlite:///"):
+        path = Path(uri[len("sqlite:///"):])
+        return uri if path.is_absolute() else f"sqlite:///{path.resolve()}"
+    if urlparse(uri).scheme in ("", "file"):
+        raise SentgridError(f"tracking.uri={uri} is a folder of files, which MLflow 3 no longer keeps runs in; use a "
+                            f"database (sqlite:///<folder>/mlflow.db) or a tracking server (http://host:port).")
+    return uri
+
+
 def sqlite_path(uri: str) -> Path | None:
+    uri = resolve_uri(uri)
     return Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
 
 
@@ -96,6 +112,7 @@ def store(uri: str, timeout_s: float = DEFAULT_TIMEOUT_S):
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # a "View run at" line per cell
     os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(timeout_s))
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "1"
+    uri = resolve_uri(uri)
     path = sqlite_path(uri)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -316,7 +333,28 @@ def count_runs(uri: str, experiment: str, sweep_dir: str, timeout_s: float = DEF
         return len(_runs(mlflow, found.experiment_id, sweep_dir=sweep_dir)) if found else 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m sentgrid.tracking",
+                                     description="Log to MLflow every result under a folder that is not logged yet.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    replaying = commands.add_parser("replay", help="log every untracked result.json under FOLDER")
+    replaying.add_argument("folder", type=Path, help="a sweep or job folder (multirun/<date>/<time>)")
+    replaying.add_argument("uri", nargs="?", help="the tracking URI (the same as --uri)")
+    replaying.add_argument("--uri", dest="uri_option", metavar="URI",
+                           help="the tracking URI (default: $MLFLOW_TRACKING_URI, else the project's mlflow.db)")
+    replaying.add_argument("--experiment", help="the experiment (default: each record's own)")
+    args = parser.parse_args(argv)
+    if not args.folder.is_dir():
+        parser.error(f"{args.folder} is not a folder")
+    try:
+        uri = resolve_uri(args.uri_option or args.uri or default_uri())
+    except SentgridError as exc:
+        parser.error(str(exc))
+    print(f"logged {replay(args.folder, uri, args.experiment)} result(s) to {uri}")
+    return 0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] != "replay":
-        sys.exit("usage: python -m sentgrid.tracking replay FOLDER [TRACKING_URI]")
-    print(f"logged {replay(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else default_uri())} result(s)")
+    sys.exit(main())

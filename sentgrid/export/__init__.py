@@ -15,10 +15,10 @@ import argparse
 import json
 import shutil
 import sys
-import uuid
 from pathlib import Path
 
 from ..errors import SentgridError
+from ..store.entries import temporary_name
 from .refusal import refuse
 
 CHECK_SENTENCES = 256  # sentences compared between the loaded folder and the cell
@@ -83,6 +83,16 @@ def card(overrides: list[str], spec, scores: dict | None, fit: str, seen_test: b
     else:
         lines += ["", f"The cell has not been run: `python -m sentgrid {shown}` scores it."]
     return "\n".join(lines) + "\n"
+
+
+def remove_stale_exports(out: Path) -> None:
+    """The temporary folders of exports to `out` that were killed before they finished (SIGKILL: ~87 MB each),
+    whose writer is gone; a running export's is left alone."""
+    from ..store.entries import owner_gone
+
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        if stale.is_dir() and not stale.is_symlink() and owner_gone(stale.name, stale.stat().st_mtime):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def readable(folder: Path) -> None:
@@ -155,8 +165,11 @@ def export(overrides: list[str], out: Path, fit_on: str | None = None, cell: str
     from ..spec import CellSpec
     from ..workspace import Workspace
 
+    if out.exists() and not out.is_dir():
+        raise SentgridError(f"--out {out} is a file; give a folder (new or empty).")
     if out.exists() and any(out.iterdir()):
         raise SentgridError(f"--out {out} exists and is not empty; choose another folder or remove it.")
+    remove_stale_exports(out)
     register_resolvers()
     if cell is not None:  # the finished cell's own overrides, then those given here (cache.dir, data.root)
         overrides = [*overrides_of(cell, compose_cell(overrides).cache.dir), *overrides]
@@ -183,7 +196,7 @@ def export(overrides: list[str], out: Path, fit_on: str | None = None, cell: str
     if pipeline is not None:
         pipeline.fit(vectors["fit"])
 
-    folder = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    folder = out.parent / temporary_name(out.name)  # owner-tagged: a killed export's is removed by the next
     try:
         writer.write(folder, spec, encoder, layers, plan, pipeline, workspace)
         check = {"sentences": len(check_sentences), "layers": layers,

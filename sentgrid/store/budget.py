@@ -38,6 +38,8 @@ def entries(store) -> list[Entry]:
     """Every finished entry of the store (temporaries and set-aside entries aside), oldest use first."""
     found = []
     for shard in store.root.glob("[0-9a-f][0-9a-f]"):
+        if shard.is_symlink():  # not the cache's own folder: never evicted from
+            continue
         for path in shard.iterdir():
             if path.name.startswith(".") or not path.is_dir() or path.is_symlink():
                 continue

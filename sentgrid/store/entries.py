@@ -78,7 +78,7 @@ def temporary_name(base: str) -> str:
     return f".{base}.tmp-{owner_tag()}-{uuid.uuid4().hex[:8]}"
 
 
-def _owner_gone(name: str, mtime: float) -> bool:
+def owner_gone(name: str, mtime: float) -> bool:
     """Whether the writer named in a temporary's name (`...-<host>~<pid>-...`) is gone: a process of this
     host that no longer runs, or, for another host (a shared cache), a temporary older than a day."""
     mine = f"-{HOST}~"
@@ -280,9 +280,23 @@ class EntryStore:
         f.write(_raw_bytes(slab))
         return crc(slab)
 
+    def _through_link(self, path: Path) -> bool:
+        """Whether `path` lies in a shard folder that is a symbolic link (`cache/a3 -> /elsewhere`): nothing is
+        deleted or moved through one; the link itself is set aside (renamed: its target is not touched)."""
+        shard = path.parent
+        if shard == self.root or not shard.is_symlink():
+            return False
+        try:
+            os.rename(shard, self.root / f".damaged-{shard.name}-{owner_tag()}-{uuid.uuid4().hex[:8]}")
+        except OSError:
+            pass
+        return True
+
     def set_aside(self, key: str) -> None:
         """Move whatever is at an entry's path out of the way (`cache gc` removes it later)."""
         path = self.path(key)
+        if self._through_link(path):
+            return
         if os.path.lexists(path):
             try:
                 os.rename(path, path.parent / f".damaged-{key}-{owner_tag()}-{uuid.uuid4().hex[:8]}")
@@ -291,6 +305,8 @@ class EntryStore:
 
     def remove(self, key: str) -> None:
         path = self.path(key)
+        if self._through_link(path):
+            return
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         elif os.path.lexists(path):
@@ -324,8 +340,13 @@ class EntryStore:
                 f"sentences); if that job is gone, the filesystem of cache.dir={self.root} does not release its locks "
                 f"(POSIX locks are needed: a local disk, NFSv4 with locking, Lustre, GPFS); for longer encodes raise "
                 f"cache.lock_timeout_s.") from None
-        try:
-            owner.write_text(f"{owner_tag()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
+        except OSError as exc:  # a symlink (or anything but a file) where the lock file belongs: not followed
+            raise SentgridError(f"cannot lock cache entry {key[:12]}: {lock.lock_file} is not a plain file "
+                                f"({exc.strerror}); remove it (nobody else's job should have put it there).") from None
+        try:  # never through a symlink: whoever can write locks/ would otherwise pick the file we overwrite
+            descriptor = os.open(owner, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(descriptor, "w") as note:
+                note.write(f"{owner_tag()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
         except OSError:  # the owner note is for messages only
             pass
         return lock
@@ -337,13 +358,16 @@ class EntryStore:
         """Temporaries of every kind (entry writes, scratch, index and memo files) whose writer is gone;
         with `damaged`, entries set aside as damaged too."""
         found = []
-        for pattern in self.TEMPORARIES + (("*/.damaged-*",) if damaged else ()):
+        for pattern in self.TEMPORARIES + (("*/.damaged-*", ".damaged-*") if damaged else ()):
             for path in self.root.glob(pattern):
+                if path.parent != self.root and path.parent.is_symlink():  # never through a linked folder
+                    self._through_link(path)
+                    continue
                 try:
                     mtime = path.lstat().st_mtime
                 except OSError:
                     continue
-                if path.name.startswith(".damaged-") or _owner_gone(path.name, mtime):
+                if path.name.startswith(".damaged-") or owner_gone(path.name, mtime):
                     found.append(path)
         return found
 

@@ -25,7 +25,9 @@ RECENT_SECONDS = 3600
 
 
 def entry_keys(store: EntryStore) -> list[str]:
-    return sorted(p.name for p in store.root.glob("[0-9a-f][0-9a-f]/*") if not p.name.startswith("."))
+    """The entries of the store, not those seen through a shard folder that is a symbolic link."""
+    return sorted(p.name for p in store.root.glob("[0-9a-f][0-9a-f]/*")
+                  if not p.name.startswith(".") and not p.parent.is_symlink())
 
 
 def verify_entry(store: EntryStore, key: str) -> str | None:

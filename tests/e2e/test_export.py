@@ -124,6 +124,20 @@ def test_the_command_refuses_a_folder_in_use_with_one_sentence(tmp_path, common)
                                                    f"not empty; choose another folder or remove it."]
 
 
+def test_an_out_that_is_a_file_is_refused_and_a_killed_exports_temporary_is_removed(tmp_path, common):
+    from sentgrid.store.entries import HOST
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SentgridError, match="--out .*file is a file; give a folder"):
+        export(common, tmp_path / "file")
+    dead, alive = tmp_path / f".out.tmp-{HOST}~999999-abcd1234", tmp_path / f".out.tmp-{HOST}~1-abcd1234"
+    for folder in (dead, alive):  # a SIGKILLed export's leftover (~87 MB), and one whose writer still runs
+        folder.mkdir()
+        (folder / "model.safetensors").write_text("x")
+    export(["postproc=none", *common], tmp_path / "out")
+    assert not dead.exists() and alive.exists() and (tmp_path / "out" / "modules.json").exists()
+
+
 @pytest.mark.parametrize("cell", [
     ["model=re", "pooling.special_tokens=exclude", "postproc=whiten"],
     ["model=re", "pooling.special_tokens=exclude", "pooling.weighting=sif", "postproc=normalize"],

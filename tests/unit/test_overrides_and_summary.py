@@ -49,3 +49,18 @@ def test_sweep_comparison_ranks_cells_and_shows_skipped_ones_with_their_stored_s
     rows = [line for line in lines if "pooling=" in line]
     assert rows[0].startswith(" *") and "pooling=max" in rows[0] and "80.00" in rows[0] and rows[0].endswith("skipped")
     assert "pooling=avg" in rows[1] and "70.00" in rows[1] and len(rows) == 2
+
+
+def test_a_tracking_uri_mlflow_cannot_use_is_resolved_or_refused_in_one_sentence(tmp_path, monkeypatch):
+    from sentgrid.tracking import main, resolve_uri
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_uri("sqlite:///../x.db") == f"sqlite:///{tmp_path.parent / 'x.db'}"
+    assert resolve_uri("sqlite:////abs/m.db") == "sqlite:////abs/m.db" and resolve_uri("http://h:5055") == "http://h:5055"
+    for uri in ("file:///tmp/mlruns", "mlruns"):
+        with pytest.raises(SentgridError, match="MLflow 3 no longer keeps runs in"):
+            resolve_uri(uri)
+    (tmp_path / "sweep").mkdir()
+    assert main(["replay", str(tmp_path / "sweep"), "--uri", f"sqlite:///{tmp_path / 'm.db'}"]) == 0
+    with pytest.raises(SystemExit):
+        main(["replay", str(tmp_path / "nowhere")])

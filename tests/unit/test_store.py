@@ -451,3 +451,47 @@ def test_a_direct_file_falls_back_to_plain_writes(tmp_path, monkeypatch):
     monkeypatch.setattr(direct.os, "write", refusing_write)
     assert not _write_pieces(tmp_path / "b", [data])
     assert (tmp_path / "b").read_bytes() == data.tobytes()
+
+
+def test_nothing_is_deleted_through_a_symlinked_shard_folder(tmp_path, capsys):
+    """`cache/a3 -> /elsewhere` (issue 24: gc removed a folder outside the cache): gc, eviction, set_aside and
+    remove leave the target alone; the link is set aside."""
+    from sentgrid.store import budget
+    from sentgrid.store.entries import HOST
+    from sentgrid.store.maintenance import gc
+
+    cache = store(tmp_path / "cache")
+    cache.primitives(CountingEncoder(tmp_path / "log"), {"a": many(5)}, "cls", [1])
+    elsewhere = tmp_path / "elsewhere"
+    victim = elsewhere / ("a3" + "0" * 62)
+    victim.mkdir(parents=True)
+    (victim / "precious.txt").write_text("mine")
+    dead = elsewhere / f".tmp-x-{HOST}~999999-abcd"  # looks like a dead writer's temporary
+    dead.mkdir()
+    os.utime(victim, (time.time() - 7200, time.time() - 7200))
+    (tmp_path / "cache" / "a3").symlink_to(elsewhere, target_is_directory=True)
+    cache.entries.remove(victim.name)
+    cache.entries.set_aside(victim.name)
+    (tmp_path / "cache" / "a3").unlink(missing_ok=True)
+    (tmp_path / "cache" / "a3").symlink_to(elsewhere, target_is_directory=True)
+    gc(tmp_path / "cache")
+    budget.enforce(cache.entries, 0, set())
+    assert (victim / "precious.txt").read_text() == "mine" and dead.is_dir()
+
+
+def test_a_lock_never_writes_through_a_symlink(tmp_path):
+    """A symlink planted as an entry's owner note or lock file (anyone who can write locks/, issue 24): the
+    victim file is left as it is, and a linked lock file stops with one sentence naming it."""
+    from sentgrid.errors import SentgridError
+
+    entries = EntryStore(tmp_path / "cache")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    (tmp_path / "cache" / "locks").mkdir(parents=True)
+    (tmp_path / "cache" / "locks" / "k1.owner").symlink_to(victim)
+    entries.acquire("k1").release()
+    assert victim.read_text() == "mine"
+    (tmp_path / "cache" / "locks" / "k2.lock").symlink_to(victim)
+    with pytest.raises(SentgridError, match="k2.lock is not a plain file"):
+        entries.acquire("k2")
+    assert victim.read_text() == "mine"

@@ -42,7 +42,9 @@ def test_plan_sizes_entries_like_the_store_writes_them_and_refuses_what_cannot_f
     fits = {"cache_dir": "/c", "bytes": 10 * 2**30, "free": 20 * 2**30, "max_gb": None, "check_space": True}
     assert too_big({"disk": [fits]}) is None
     tight = {**fits, "free": 2**30}
-    assert "about 10.0 GiB in cache.dir=/c, but only 1.0 GiB" in too_big({"disk": [tight]})
+    assert "about 10.00 GiB in cache.dir=/c, but only 1.00 GiB" in too_big({"disk": [tight]})
+    small = {**tight, "bytes": 40 * 2**20, "free": 3 * 2**20}  # a small disk said in units that show it (not 0.0 GiB)
+    assert "about 40.0 MiB in cache.dir=/c, but only 3.0 MiB are free" in too_big({"disk": [small]})
     assert "cache.check_space=false" in too_big({"disk": [tight]})
     assert too_big({"disk": [{**tight, "check_space": False}]}) is None
 
