@@ -135,12 +135,12 @@ def main(cfg: DictConfig) -> float | None:
     record["cell_id"] = identity
     path = tracking.write_record(record, job_dir)  # before anything else can fail
     try:
-        finished.mark(identity, path, record)
+        finished.mark(identity, path or job_dir / tracking.RESULT_FILE, record)
     except OSError as exc:  # a read-only shared cache: the result is safe, it just is not indexed
         log.warning("could not mark the cell finished in %s (%s); its result is in %s", finished.root, exc, path)
     log.info("encode: %s", record["encode"])
     count = len(record.get("warnings", []))
-    warned = f"({count} library warning{'s' * (count > 1)} kept in {path}: warnings)\n" if count else ""
+    warned = f"({count} library warning{'s' * (count > 1)} kept in {path}: warnings)\n" if count and path else ""
     print(f"\n{tags['cell']}\n{summary_table(record)}\n{warned}", flush=True)
     if cfg.tracking.enabled:
         tracking.track(record, job_dir, cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.timeout_s)

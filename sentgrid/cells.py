@@ -6,13 +6,15 @@ of every data file the cell can read, so a run on edited data never counts for t
 models without layers (RE, GloVe, B2S) record `layer` as n/a, so a layer sweep over them is one cell.
 
 Finished cells are indexed under the cache folder (`<cache.dir>/cells/`), which every sweep and
-parallel job shares. An index entry holds the cell's whole record: it is the one immutable copy, which
-no later run into the same job folder can overwrite.
+parallel job shares. An index entry holds the cell's whole record, which no later run into the same job
+folder can overwrite; a `force=true` run's entry takes its place and the earlier one moves to `history/`.
 """
 import hashlib
 import json
 import os
+import shutil
 import time
+import uuid
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -129,7 +131,15 @@ class FinishedCells:
                  "record": record}
         tmp = path.parent / temporary_name(path.name)
         tmp.write_text(json.dumps(entry, indent=1))
-        os.replace(tmp, path)
+        if path.exists():  # force=true: the earlier record is kept (history/<id>.<when>.json), never replaced
+            history = path.parent / "history"
+            history.mkdir(exist_ok=True)
+            try:
+                earlier = str(json.loads(path.read_text()).get("finished", "")).replace(":", "")
+            except (OSError, ValueError):
+                earlier = ""
+            shutil.copy2(path, history / f"{identity}.{earlier or 'unknown'}.{uuid.uuid4().hex[:6]}.json")
+        os.replace(tmp, path)  # readers see the earlier entry or this one, never none
 
     def all(self) -> list[dict]:
         out = []

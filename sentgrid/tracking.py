@@ -49,12 +49,21 @@ def git_commit() -> str | None:
         return None
 
 
-def write_record(record: dict, job_dir: Path) -> Path:
+def write_record(record: dict, job_dir: Path) -> Path | None:
+    """`result.json` in the job folder, atomically; None (said in one line, no temporary left) when the folder
+    cannot take it (a full or read-only job disk): the caller keeps the result in the finished-cell index and
+    MLflow all the same."""
     path = Path(job_dir) / RESULT_FILE
     tmp = path.parent / temporary_name(RESULT_FILE)
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=False, default=str))
-    tmp.replace(path)
-    return path
+    try:
+        tmp.write_text(json.dumps(record, indent=2, sort_keys=False, default=str))
+        tmp.replace(path)
+        return path
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        print(f"sentgrid: warning: the job folder {job_dir} cannot take {RESULT_FILE} ({exc.strerror or exc}); "
+              f"the result is kept in the cache's finished-cell index and MLflow", file=sys.stderr, flush=True)
+        return None
 
 
 def read_record(path: Path) -> dict | None:
@@ -276,7 +285,10 @@ def track(record: dict, job_dir: Path, uri: str, experiment: str, timeout_s: flo
                     job_dir)
         return None
     if match == ("cell_id", "job_dir"):  # the record itself was logged (not an earlier one for a skip)
-        (Path(job_dir) / TRACKED_MARKER).write_text(run_id)
+        try:
+            (Path(job_dir) / TRACKED_MARKER).write_text(run_id)
+        except OSError:  # a full job folder: the run is logged, and replay finds it by its tags
+            pass
     return run_id
 
 

@@ -352,6 +352,33 @@ def test_a_half_logged_run_is_logged_anew_by_replay(tmp_path, data_root, ledger)
     assert count_runs(uri, "sentgrid", str(tmp_path / "sweep")) == 2
 
 
+def test_a_job_folder_that_cannot_take_the_record_loses_nothing(tmp_path, data_root, ledger):
+    """A job folder that refuses result.json (a full job disk; here the name is taken by a folder, which fails
+    the same write): one line, no temporary left, the result in the finished-cell index and in MLflow, and
+    a force=true re-run keeps the earlier index record under history/ (issue 24)."""
+    import mlflow
+
+    from sentgrid.cells import FinishedCells
+
+    job = tmp_path / "job"
+    (job / "result.json").mkdir(parents=True)
+    done = run(tmp_path, data_root, *SLICE, f"hydra.run.dir={job}")
+    lines = [line for line in done.stderr.splitlines() if "cannot take result.json" in line]
+    assert done.returncode == 0 and "Traceback" not in done.stderr and len(lines) == 1, done.stderr[-3000:]
+    assert not list(job.glob(".result.json.tmp-*"))
+    [entry] = FinishedCells(tmp_path / "cache").all()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["sentgrid"], output_format="list")
+    indexed_and_logged = entry["record"]["status"] == "ok" and len(runs) == 1 and "sts/avg/spearman" in runs[0].data.metrics
+    again = run(tmp_path, data_root, *SLICE, "force=true", f"hydra.run.dir={tmp_path / 'again'}")
+    assert again.returncode == 0, again.stderr[-3000:]
+    history = list((tmp_path / "cache" / "cells").glob("*/history/*.json"))
+    earlier_kept = len(history) == 1 and json.loads(history[0].read_text())["record"] == entry["record"]
+    kept = int(indexed_and_logged) + int(earlier_kept)
+    ledger("a job folder refusing result.json; force=true", 2, kept, 2 - kept, 0)
+    assert indexed_and_logged and earlier_kept
+
+
 def test_sigkill_while_the_sqlite_store_is_created(tmp_path, ledger):
     """MLflow creates a SQLite store's tables in several transactions: a kill between them must not leave a
     store that no later call can open. Kills at spread-out moments of the creation, then the store is used."""
