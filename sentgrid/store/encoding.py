@@ -226,9 +226,11 @@ class Encoding:
             if hit is not None and rows is not None and hit[1].get("sentences") != rows:
                 raise CorruptEntry(f"it holds {hit[1].get('sentences')} sentences, {rows} were asked for")
         except CorruptEntry as exc:
+            if not self.entries.exists(key):  # evicted (or removed by gc) while it was read: a miss, not damage
+                return None
             log.warning("cache entry %s is corrupt (%s); recomputing it", key[:12], exc)
             stats.entries_corrupt += 1
-            self.entries.remove(key)
+            self.entries.set_aside(key)  # a rename: safe without the key's lock, and gc removes it later
             return None
         if hit is None:
             return None

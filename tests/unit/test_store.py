@@ -495,3 +495,21 @@ def test_a_lock_never_writes_through_a_symlink(tmp_path):
     with pytest.raises(SentgridError, match="k2.lock is not a plain file"):
         entries.acquire("k2")
     assert victim.read_text() == "mine"
+
+
+def test_an_entry_evicted_while_it_is_read_is_a_miss_not_damage(tmp_path, monkeypatch, caplog):
+    """A read racing an eviction (issue 24: 3,337 "corrupt; recomputing" reports under stress) is a plain
+    miss: not counted as corrupt, nothing set aside, the sentences computed again."""
+    cache = store(tmp_path / "cache")
+    encoder = CountingEncoder(tmp_path / "log")
+    cache.primitives(encoder, {"a": many(20)}, "cls", [1])
+    read = EntryStore._meta
+
+    def evicted_meanwhile(self, folder):
+        shutil.rmtree(folder)  # another job's eviction, between the existence check and the read
+        return read(self, folder)
+
+    monkeypatch.setattr(EntryStore, "_meta", evicted_meanwhile)
+    _, stats = cache.primitives(encoder, {"a": many(20)}, "cls", [1])
+    assert stats.entries_corrupt == 0 and stats.sentences_computed == 20 and "corrupt" not in caplog.text
+    assert not list((tmp_path / "cache").glob("*/.damaged-*"))
