@@ -202,6 +202,11 @@ def cli() -> None:
         from .store.maintenance import main as cache_main
 
         sys.exit(cache_main(sys.argv[2:]))
+    # The Ray launcher registers hydra/launcher=ray when imported. Hydra finds plugins by scanning the
+    # hydra_plugins folders on sys.path, which an editable install's import hook is not (from another folder
+    # "Could not find 'hydra/launcher/ray'"); importing it here works wherever sentgrid is installed.
+    import hydra_plugins.sentgrid_ray_launcher.ray_launcher  # noqa: F401
+
     from .overrides import check_choices
 
     try:

@@ -137,3 +137,14 @@ def test_help_is_sentgrids_and_hydras_is_one_flag_away(sentgrid_cli):
     import sys
     plan = subprocess.run([sys.executable, "-m", "sentgrid", "plan", "--help"], capture_output=True, text=True)
     assert plan.returncode == 0 and "usage: python -m sentgrid plan" in plan.stdout
+
+
+def test_the_ray_launcher_is_found_from_any_folder(tmp_path, data_root):
+    """With an editable install Hydra's plugin scan does not see hydra_plugins/ from another folder (issue 24)."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "sentgrid", "hydra/launcher=ray", "--cfg", "hydra"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "SENTGRID_DATA": str(data_root)})
+    assert done.returncode == 0 and "sentgrid_ray_launcher.ray_launcher.RayLauncher" in done.stdout, done.stderr[-2000:]
