@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
+from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, run_job, setup_globals
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -38,6 +38,9 @@ class RayLauncherConf:
     env: list = field(default_factory=lambda: list(PASSED_ENV))
     runtime_env: dict = field(default_factory=dict)  # merged into Ray's runtime environment (pip, env_vars, ...)
     log_to_driver: bool = False  # each job's log is in its job folder; true streams every worker's output here
+    # a cell whose worker dies (a node lost, preempted, out of memory) runs again this many times (Ray's own
+    # retry); after that it is recorded as failed, with the reason, and the sweep goes on
+    max_retries: int = 1
 
 
 ConfigStore.instance().store(group="hydra/launcher", name="ray", node=RayLauncherConf, provider="sentgrid")
@@ -57,8 +60,9 @@ def run_cell(config: DictConfig, hydra_context: HydraContext, task_function: Tas
 
 class RayLauncher(Launcher):
     def __init__(self, address: str = "auto", num_cpus: float = 1.0, num_gpus: float = 0.0, env: Sequence[str] = (),
-                 runtime_env: dict | None = None, log_to_driver: bool = False) -> None:
+                 runtime_env: dict | None = None, log_to_driver: bool = False, max_retries: int = 1) -> None:
         self.address, self.num_cpus, self.num_gpus = str(address), float(num_cpus), float(num_gpus)
+        self.max_retries = int(max_retries)
         self.env, self.log_to_driver = list(env), bool(log_to_driver)
         self.runtime_env = OmegaConf.to_container(runtime_env, resolve=True) if isinstance(runtime_env, DictConfig) \
             else dict(runtime_env or {})
@@ -95,7 +99,9 @@ class RayLauncher(Launcher):
         log.info(f"Ray launcher: {len(job_overrides)} jobs on a cluster with {ray.cluster_resources().get('CPU', 0):g} "
                  f"CPUs and {ray.cluster_resources().get('GPU', 0):g} GPUs ({self.num_cpus:g} CPU, {self.num_gpus:g} GPU "
                  f"per job)")
-        task = ray.remote(run_cell).options(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_retries=0)
+        # Ray retries a task whose worker died (not one whose cell raised: sentgrid records those itself)
+        task = ray.remote(run_cell).options(num_cpus=self.num_cpus, num_gpus=self.num_gpus,
+                                            max_retries=self.max_retries, retry_exceptions=False)
         state = Singleton.get_state()
         pending = []
         for number, overrides in enumerate(job_overrides, start=initial_job_idx):
@@ -103,8 +109,32 @@ class RayLauncher(Launcher):
             config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
             with open_dict(config):
                 config.hydra.job.id, config.hydra.job.num = f"ray_{number}", number
-            pending.append(task.remote(config, self.hydra_context, self.task_function, state))
-        return ray.get(pending)
+            pending.append((config, overrides, task.remote(config, self.hydra_context, self.task_function, state)))
+        return [self._result(ray, config, overrides, ref) for config, overrides, ref in pending]
+
+    def _result(self, ray, config: DictConfig, overrides: Sequence[str], ref) -> JobReturn:
+        """The job's return; for a job whose worker died on every try (a crashed process or node, out of memory),
+        a failed record in its job folder with the reason, as a cell that fails records itself, and a return
+        the sweep goes on from (the other cells finish; the summary and exit code say it failed)."""
+        try:
+            return ray.get(ref)
+        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.OutOfMemoryError,
+                ray.exceptions.TaskUnschedulableError, ray.exceptions.RayActorError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        from sentgrid import tracking
+
+        job_dir = Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
+        job_dir.mkdir(parents=True, exist_ok=True)
+        cell = ",".join(filter_overrides(overrides)) or "defaults"
+        error = (f"the Ray worker running it died on each of its {self.max_retries + 1} tries "
+                 f"(hydra.launcher.max_retries={self.max_retries}): {reason}")
+        tracking.write_record({"status": "failed", "error": error, "tags": {
+            "cell": cell, "job_dir": str(job_dir), "sweep_dir": str(config.hydra.sweep.dir)}}, job_dir)
+        log.error(f"cell {cell} failed: {error}")
+        result = JobReturn()
+        result.overrides, result.working_dir, result.status = list(overrides), str(job_dir), JobStatus.COMPLETED
+        result.return_value = None
+        return result
 
 
 __all__: list[Any] = ["RayLauncher", "RayLauncherConf"]

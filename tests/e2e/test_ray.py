@@ -35,3 +35,49 @@ def test_a_sweep_on_ray_encodes_a_shared_key_once_and_logs_every_run(tmp_path, s
     assert all(Path(c["tags"]["job_dir"]).parent == tmp_path / "sweep" for c in cells[:4])
     summary = json.loads((tmp_path / "sweep" / "summary.json").read_text())
     assert len(summary["ok"]) == 4
+
+
+def running_cells() -> list[int]:
+    """PIDs of Ray workers running a cell now (Ray titles a busy worker `ray::run_cell`)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "cmdline").read_bytes().startswith(b"ray::run_cell"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_worker_killed_mid_cell_fails_that_cell_and_the_sweep_goes_on(tmp_path, data_root, records, ray_head):
+    """SIGKILL of one Ray worker while it runs a cell (a node lost, preempted, out of memory): with no retry
+    left, that cell is recorded failed with the reason; the other 5 finish and are logged; the sweep ends with
+    its summary and exit 1 (issue 24: the driver died, and all 4 cells of its sweep were lost)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sentgrid.local_cluster import QUIET
+    from sentgrid.paths import PROJECT_ROOT
+
+    env = {**os.environ, **QUIET, "SENTGRID_DATA": str(data_root)}
+    sweep = subprocess.Popen([sys.executable, "-m", "sentgrid", "-m", "hydra/launcher=ray",
+                              f"hydra.launcher.address={ray_head}", "hydra.launcher.max_retries=0",
+                              "pooling=avg,max,cls", "postproc=none,zscore", *SMALL, f"cache.dir={tmp_path / 'cache'}",
+                              f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+                             cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not running_cells() and sweep.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # inside the cell: its imports, the model, the encode
+    victims = running_cells()
+    assert victims, "no cell was running to kill"
+    os.kill(victims[0], signal.SIGKILL)
+    out, err = sweep.communicate(timeout=600)
+    cells = records(tmp_path / "sweep")
+    statuses = [c["status"] for c in cells]
+    assert sweep.returncode == 1 and len(cells) == 6 and statuses.count("ok") == 5, out[-3000:] + err[-3000:]
+    failed = cells[statuses.index("failed")]
+    assert "the Ray worker running it died" in failed["error"] and "max_retries=0" in failed["error"]
+    assert "sweep summary: 5 ok, 1 failed" in out and "MLflow: 5 runs of this sweep" in out
