@@ -68,3 +68,31 @@ def test_a_server_stopped_mid_sweep_loses_no_result(tmp_path, data_root, server)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     found = runs_found(uri, sweep)
     assert len(found) == 4 and len({r.data.tags["job_dir"] for r in found}) == 4
+
+
+def test_the_database_asks_every_connection_for_its_password(server):
+    """`make tracking-server` made every local account a database superuser (`initdb -A trust`; issue 24): now
+    scram-sha-256 on every line of pg_hba.conf, the secret 0600, and not on any command line."""
+    import os
+
+    from sentgrid import tracking_server
+
+    uri, folder, (_, db_port) = server
+    password = folder / "db-password"
+    assert oct(password.stat().st_mode & 0o777) == "0o600"
+    rules = [line.split() for line in (folder / "pgdata" / "pg_hba.conf").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert rules and all(rule[-1] == "scram-sha-256" for rule in rules), rules
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    query = [tracking_server._pg("psql"), "-h", "127.0.0.1", "-p", str(db_port), "-U", "postgres", "-w", "-tAc", "SELECT 1"]
+    assert subprocess.run(query, capture_output=True, text=True, env=env, timeout=30).returncode != 0
+    allowed = subprocess.run(query, capture_output=True, text=True, env={**env, "PGPASSWORD": password.read_text()},
+                             timeout=30)
+    assert allowed.returncode == 0 and allowed.stdout.strip() == "1", allowed.stderr
+    def command_line(process: Path) -> bytes:
+        try:
+            return (process / "cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            return b""
+
+    assert not any(password.read_text().encode() in command_line(p) for p in Path("/proc").glob("[0-9]*"))
