@@ -6,6 +6,7 @@ holds; everything it started is stopped by PID at the end.
 """
 import argparse
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -31,9 +32,18 @@ def free_port() -> int:
 
 @contextmanager
 def ray_head(num_cpus: int = 2):
-    """A Ray head on 127.0.0.1 with `num_cpus` CPUs; yields its address. `ray start --block` is stopped by
-    its PID (it stops what it started). Fails if the head is not on loopback."""
+    """A Ray head on 127.0.0.1 with `num_cpus` CPUs and Ray's token authentication on; yields its address,
+    with this process's environment holding the token (RAY_AUTH_MODE, RAY_AUTH_TOKEN_PATH) for the drivers it
+    starts. Ray's servers listen on every interface whatever the node address says, so without the token
+    anyone who reaches this machine could run code on the head. `ray start --block` is stopped by its PID
+    (it stops what it started). Fails if the head is not on loopback."""
     port, temp = free_port(), tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay short
+    token = Path(temp) / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    token.chmod(0o600)
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+    saved = {name: os.environ.get(name) for name in auth}
+    os.environ.update(auth)
     env = {**os.environ, **QUIET}
     head = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", "--head", "--block",
                              "--node-ip-address=127.0.0.1", f"--port={port}", f"--num-cpus={num_cpus}",
@@ -62,6 +72,11 @@ def ray_head(num_cpus: int = 2):
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
         shutil.rmtree(temp, ignore_errors=True)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def runs_found(uri: str, sweep_dir: Path) -> list:

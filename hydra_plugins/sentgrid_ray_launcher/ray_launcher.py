@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 log = logging.getLogger(__name__)
 
 PASSED_ENV = ["SENTGRID_DATA", "SENTGRID_CACHE", "SENTGRID_MODELS", "SENTGRID_MEMORY_CACHE_GB", "MLFLOW_TRACKING_URI",
+              "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH",
               "MLFLOW_DISABLE_TELEMETRY", "HF_HOME", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"]
 
 
@@ -87,6 +88,11 @@ class RayLauncher(Launcher):
         if not ray.is_initialized():
             ray.init(address=None if self.address == "local" else self.address, runtime_env=runtime_env,
                      include_dashboard=False, log_to_driver=self.log_to_driver)
+        addresses = sorted({node["NodeManagerAddress"] for node in ray.nodes() if node.get("Alive")})
+        if os.environ.get("RAY_AUTH_MODE") != "token" and any(not a.startswith("127.") for a in addresses):
+            log.warning(f"the Ray cluster ({', '.join(addresses)}) runs without token authentication on addresses "
+                        f"beyond this machine: anyone who reaches its ports can run code on it. Start it with "
+                        f"RAY_AUTH_MODE=token (docs/scale-out.md), on a trusted network only.")
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         import ray

@@ -81,3 +81,4 @@ def test_a_worker_killed_mid_cell_fails_that_cell_and_the_sweep_goes_on(tmp_path
     failed = cells[statuses.index("failed")]
     assert "the Ray worker running it died" in failed["error"] and "max_retries=0" in failed["error"]
     assert "sweep summary: 5 ok, 1 failed" in out and "MLflow: 5 runs of this sweep" in out
+
