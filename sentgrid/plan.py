@@ -250,7 +250,7 @@ def plan(arguments: list[str], throughput_override: float | None = None) -> dict
     entries = {}  # key -> (Pass, cache_dir, the layers it keeps: None for every layer)
     cell_profiles, listing, cache_specs, cell_passes, tables = [], [], {}, [], {}
     # A preset's cells read every dataset of their tasks once (26 with task=all): a minute or more to show
-    progress = tqdm(cells, desc="plan: reading datasets, composing cells", unit="cell", file=sys.stderr, delay=1,
+    progress = tqdm(cells, desc="plan: reading datasets, composing cells", unit="cell", file=sys.stderr, delay=3,
                     leave=False)
     for overrides in progress:
         cfg = compose_cell(overrides)
