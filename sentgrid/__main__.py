@@ -221,8 +221,8 @@ def cli() -> None:
 
 
 def run() -> None:
-    """cli(), with Ctrl-C before a cell has started (imports, composing the config) said in one line too, and
-a closed pipe (`| head`) ended quietly."""
+    """cli(), with Ctrl-C before a cell has started (imports, composing the config) said in one line too,
+    and a closed pipe (`| head`) ended quietly."""
     try:
         cli()
     except KeyboardInterrupt:
