@@ -137,7 +137,7 @@ class EntryStore:
                  lock_timeout_s: float = LOCK_TIMEOUT_S):
         self.root = Path(root)
         self.recent = RecentSlabs(memory_bytes)
-        self.lock_mode = 0o666 if shared else 0o644  # less the umask: group-writable locks in a shared cache
+        self.lock_mode = 0o664 if shared else 0o644  # group-writable locks in a shared cache, never world-writable
         self.lock_timeout_s = lock_timeout_s
 
     def path(self, key: str) -> Path:
@@ -340,9 +340,10 @@ class EntryStore:
                 f"sentences); if that job is gone, the filesystem of cache.dir={self.root} does not release its locks "
                 f"(POSIX locks are needed: a local disk, NFSv4 with locking, Lustre, GPFS); for longer encodes raise "
                 f"cache.lock_timeout_s.") from None
-        except OSError as exc:  # a symlink (or anything but a file) where the lock file belongs: not followed
-            raise SentgridError(f"cannot lock cache entry {key[:12]}: {lock.lock_file} is not a plain file "
-                                f"({exc.strerror}); remove it (nobody else's job should have put it there).") from None
+        except OSError as exc:  # a symlink (never followed), or a file this user may not open
+            raise SentgridError(f"cannot lock cache entry {key[:12]}: {lock.lock_file} cannot be opened ({exc.strerror}); "
+                                f"a symbolic link there is never followed: remove it, or, for another user's file, "
+                                f"share the cache with cache.mode=group.") from None
         try:  # never through a symlink: whoever can write locks/ would otherwise pick the file we overwrite
             descriptor = os.open(owner, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
             with os.fdopen(descriptor, "w") as note:

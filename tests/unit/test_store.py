@@ -492,9 +492,17 @@ def test_a_lock_never_writes_through_a_symlink(tmp_path):
     entries.acquire("k1").release()
     assert victim.read_text() == "mine"
     (tmp_path / "cache" / "locks" / "k2.lock").symlink_to(victim)
-    with pytest.raises(SentgridError, match="k2.lock is not a plain file"):
+    with pytest.raises(SentgridError, match="k2.lock cannot be opened .* a symbolic link there is never followed"):
         entries.acquire("k2")
     assert victim.read_text() == "mine"
+
+
+def test_a_shared_caches_lock_files_are_not_world_writable(tmp_path):
+    """cache.mode=group made lock files 0666 (issue 24): group-writable, so members share locks, no more."""
+    shared = EntryStore(tmp_path / "cache", shared=True)
+    shared.acquire("k").release()
+    mode = (tmp_path / "cache" / "locks" / "k.lock").stat().st_mode
+    assert not mode & 0o002
 
 
 def test_an_entry_evicted_while_it_is_read_is_a_miss_not_damage(tmp_path, monkeypatch, caplog):
