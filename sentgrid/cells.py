@@ -21,6 +21,7 @@ from omegaconf import OmegaConf
 
 from .encoders import is_layered
 from .encoders.fingerprint import file_sha256
+from .store import sharing
 from .store.entries import temporary_name
 from .versions import versions as result_versions
 
@@ -123,23 +124,29 @@ class FinishedCells:
 
     def mark(self, identity: str, result_path: Path, record: dict) -> None:
         path = self.path(identity)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        sharing.make_folder(path.parent)
         entry = {"cell_id": identity, "result": str(Path(result_path).resolve()), "cell": record["tags"].get("cell"),
                  "families": list(record["config"]["task"]["families"]), "profile": profile(record["config"]),
                  "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": record["timings"]["total"],
                  "evaluate_seconds": seconds_besides_encoding(record),
                  "record": record}
+        if path.exists() and path.lstat().st_uid != os.getuid() and os.getuid() != 0:
+            raise PermissionError(f"its finished record is {sharing.owner_name(path)}'s (a group cache keeps it)")
         tmp = path.parent / temporary_name(path.name)
-        tmp.write_text(json.dumps(entry, indent=1))
-        if path.exists():  # force=true: the earlier record is kept (history/<id>.<when>.json), never replaced
-            history = path.parent / "history"
-            history.mkdir(exist_ok=True)
-            try:
-                earlier = str(json.loads(path.read_text()).get("finished", "")).replace(":", "")
-            except (OSError, ValueError):
-                earlier = ""
-            shutil.copy2(path, history / f"{identity}.{earlier or 'unknown'}.{uuid.uuid4().hex[:6]}.json")
-        os.replace(tmp, path)  # readers see the earlier entry or this one, never none
+        try:
+            tmp.write_text(json.dumps(entry, indent=1))
+            sharing.publish(tmp)  # read-only: nobody rewrites a record in place
+            if path.exists():  # force=true: the earlier record is kept (history/<id>.<when>.json), never replaced
+                history = path.parent / "history"
+                sharing.make_folder(history)
+                try:
+                    earlier = str(json.loads(path.read_text()).get("finished", "")).replace(":", "")
+                except (OSError, ValueError):
+                    earlier = ""
+                shutil.copy2(path, history / f"{identity}.{earlier or 'unknown'}.{uuid.uuid4().hex[:6]}.json")
+            os.replace(tmp, path)  # readers see the earlier entry or this one, never none
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def all(self) -> list[dict]:
         out = []

@@ -3,7 +3,6 @@ and built tables, recently read slabs, the corpus). Cells of a sweep that run in
 basic launcher) share it, so a model loads once and a slab is read once.
 """
 import json
-import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from .data.corpus import Corpora
 from .encoders import Produces, build
 from .errors import SentgridError
 from .spec import CacheSpec, CellSpec
-from .store import Encoding, EntryStore, Tables
+from .store import Encoding, EntryStore, Tables, sharing
 from .store.entries import temporary_name
 
 KEEP_ENCODERS = 2  # a sweep alternates between few models; each may hold a model and a big table
@@ -25,12 +24,10 @@ class Workspace:
 
     def __init__(self, cache: CacheSpec):
         self.root = Path(cache.dir)
-        if cache.mode == "group":
-            os.umask(0o002)  # every file and folder this process makes is group-writable
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            if cache.mode == "group" and self.root.stat().st_uid == os.getuid():
-                self.root.chmod(0o2775)  # setgid: what is made inside keeps the folder's group
+            if cache.mode == "group":
+                sharing.open_group_cache(self.root)
             probe = self.root / temporary_name("probe")
             probe.write_bytes(b"")
             probe.unlink()

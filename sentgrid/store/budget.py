@@ -67,16 +67,18 @@ def enforce(store, max_bytes: int, keep: set[str]) -> tuple[int, int]:
         except Timeout:  # a running job holds it
             continue
         try:
-            store.remove(entry.key)
+            gone = store.remove(entry.key)
         finally:
             lock.release()
+        if not gone:  # another user's entry, in a group cache
+            continue
         total -= entry.bytes
         freed += entry.bytes
         evicted += 1
     if evicted:
         log.info("cache.max_gb: evicted %d least recently used entries (%.2f GiB)", evicted, freed / 2**30)
     if total > max_bytes:
-        log.warning("the cache holds %.2f GiB, over cache.max_gb=%.2f: every other entry is in use or was used in the "
-                    "last %d s; raise cache.max_gb or free space (python -m sentgrid cache du)",
+        log.warning("the cache holds %.2f GiB, over cache.max_gb=%.2f: every other entry is in use, was used in the "
+                    "last %d s or is another user's; raise cache.max_gb or free space (python -m sentgrid cache du)",
                     total / 2**30, max_bytes / 2**30, GRACE_SECONDS)
     return evicted, freed

@@ -17,6 +17,7 @@ the layers it uses. This room knows nothing of encoders or tables.
 import hashlib
 import io
 import json
+import logging
 import os
 import shutil
 import socket
@@ -31,6 +32,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from ..errors import SentgridError
+from . import sharing
 from .direct import DirectFile
 
 FORMAT_VERSION = 2
@@ -38,6 +40,9 @@ STORE_DTYPES = ("float32", "float16")
 HOST = socket.gethostname()
 STALE_FOREIGN_SECONDS = 24 * 3600  # a temporary of another host is left alone for this long
 LOCK_TIMEOUT_S = 6 * 3600  # the longest wait for another job computing the same entry (cache.lock_timeout_s)
+
+
+log = logging.getLogger(__name__)
 
 
 class CorruptEntry(Exception):
@@ -239,8 +244,13 @@ class EntryStore:
         layer, written layer by layer so a big one never sits in memory at once); anything else (token
         ids, offsets, counts) is kept as it is. Refuses NaN and infinite values."""
         final = self.path(key)
+        if self._through_link(final):  # a link where the shard folder should be: never written through
+            log.warning("cache entry %s not stored: %s is a symbolic link, and another user's (it stays)",
+                        key[:12], final.parent)
+            return
+        sharing.make_folder(final.parent)
         tmp = final.parent / f".tmp-{key}-{owner_tag()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir(parents=True)
+        tmp.mkdir()
         try:
             record = {"crc32": {}, "shapes": {}, "sizes": {}, "header_bytes": {}, "header_crc32": {}, "layered": []}
             for name, array in arrays.items():
@@ -264,8 +274,13 @@ class EntryStore:
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
             meta["meta_crc32"] = _meta_crc(meta)
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+            sharing.publish(tmp)  # read-only before anyone can see it
             if os.path.lexists(final):  # a damaged entry we are replacing
                 self.set_aside(key)
+            if os.path.lexists(final):  # another user's, in a group cache: theirs to set aside (cache verify --fix)
+                log.warning("cache entry %s not stored: a damaged entry of %s is in its place (they can set it "
+                            "aside: python -m sentgrid cache verify --fix)", key[:12], sharing.owner_name(final))
+                return
             os.rename(tmp, final)
         finally:
             if tmp.exists():
@@ -288,9 +303,9 @@ class EntryStore:
             return False
         try:
             os.rename(shard, self.root / f".damaged-{shard.name}-{owner_tag()}-{uuid.uuid4().hex[:8]}")
-        except OSError:
-            pass
-        return True
+        except OSError:  # another user's link in a group cache: it stays, and is never followed
+            return True
+        return path.parent.is_symlink()  # set aside, unless another link took its place meanwhile
 
     def set_aside(self, key: str) -> None:
         """Move whatever is at an entry's path out of the way (`cache gc` removes it later)."""
@@ -303,14 +318,19 @@ class EntryStore:
             except OSError:
                 self.remove(key)
 
-    def remove(self, key: str) -> None:
+    def remove(self, key: str) -> bool:
+        """Remove an entry; whether it is gone (another user's, in a group cache, stays)."""
         path = self.path(key)
         if self._through_link(path):
-            return
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-        elif os.path.lexists(path):
-            path.unlink(missing_ok=True)
+            return False
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.lexists(path):
+                path.unlink(missing_ok=True)
+        except PermissionError:  # another user's, in a group cache
+            pass
+        return not os.path.lexists(path)
 
     def touch(self, key: str) -> None:
         """Mark an entry as just used (its folder's mtime): the budget evicts the least recently used."""
@@ -321,7 +341,7 @@ class EntryStore:
 
     def lock(self, key: str) -> FileLock:
         locks = self.root / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
+        sharing.make_folder(locks)
         return FileLock(str(locks / f"{key}.lock"), mode=self.lock_mode)
 
     def acquire(self, key: str) -> FileLock:
@@ -375,9 +395,12 @@ class EntryStore:
     def remove_stale_temporaries(self, damaged: bool = False) -> int:
         removed = 0
         for path in self.stale_temporaries(damaged):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+            try:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+            except PermissionError:  # another user's, in a group cache: theirs to remove
+                continue
             removed += 1
         return removed

@@ -9,6 +9,7 @@ temporaries, set-aside entries, and entries that no finished cell recorded using
 their lock or wrote or read them in the last hour (a running cell that has not finished yet).
 """
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from filelock import Timeout
 
-from . import budget
+from . import budget, sharing
 from .entries import CorruptEntry, EntryStore
 
 RECENT_SECONDS = 3600
@@ -58,9 +59,11 @@ def verify(root: Path, fix: bool = False) -> int:
         problem = verify_entry(store, key)
         if problem:
             damaged += 1
-            print(f"damaged entry {key[:16]}: {problem}" + (" (set aside)" if fix else ""))
             if fix:
                 store.set_aside(key)
+            kept = fix and os.path.lexists(store.path(key))
+            print(f"damaged entry {key[:16]}: {problem}" + (f" (left: {sharing.owner_name(store.path(key))}'s to set "
+                                                             f"aside)" if kept else " (set aside)" if fix else ""))
     index = index_files(root)
     for path in index:
         try:
@@ -69,9 +72,14 @@ def verify(root: Path, fix: bool = False) -> int:
                 raise ValueError("not a finished-cell entry with its record")
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             damaged += 1
-            print(f"damaged index entry {path.name}: {exc}" + (" (removed)" if fix else ""))
+            outcome = ""
             if fix:
-                path.unlink(missing_ok=True)
+                try:
+                    path.unlink(missing_ok=True)
+                    outcome = " (removed)"
+                except PermissionError:
+                    outcome = f" (left: {sharing.owner_name(path)}'s to remove)"
+            print(f"damaged index entry {path.name}: {exc}{outcome}")
     print(f"{len(keys)} entries and {len(index)} finished cells checked: {damaged} damaged"
           + ("" if fix or not damaged else "; --fix sets them aside"))
     return 1 if damaged and not fix else 0
@@ -110,7 +118,7 @@ def gc(root: Path) -> int:
     for path in temporaries:
         freed += _size(path)
     store.remove_stale_temporaries(damaged=True)
-    used, removed, kept_busy = used_keys(root), 0, 0
+    used, removed, kept_busy, others = used_keys(root), 0, 0, 0
     for key in entry_keys(store):
         path = store.path(key)
         if key in used or time.time() - path.lstat().st_mtime < RECENT_SECONDS:
@@ -122,15 +130,20 @@ def gc(root: Path) -> int:
             kept_busy += 1
             continue
         try:
-            freed += _size(path)
-            store.remove(key)
-            removed += 1
+            size = _size(path)
+            if store.remove(key):
+                freed += size
+                removed += 1
+            else:
+                others += 1
         finally:
             lock.release()
-            Path(lock.lock_file).unlink(missing_ok=True)
-            Path(lock.lock_file).with_suffix(".owner").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # another user's lock files, in a group cache, stay
+                Path(lock.lock_file).unlink(missing_ok=True)
+                Path(lock.lock_file).with_suffix(".owner").unlink(missing_ok=True)
     print(f"removed {len(temporaries)} temporaries and {removed} unused entries ({freed / 2**20:.1f} MiB); "
-          f"kept {len(used)} entries that finished cells use" + (f", {kept_busy} in use" if kept_busy else ""))
+          f"kept {len(used)} entries that finished cells use" + (f", {kept_busy} in use" if kept_busy else "")
+          + (f", {others} unused entries of other users (theirs to remove)" if others else ""))
     return 0
 
 

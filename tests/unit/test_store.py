@@ -521,3 +521,35 @@ def test_an_entry_evicted_while_it_is_read_is_a_miss_not_damage(tmp_path, monkey
     _, stats = cache.primitives(encoder, {"a": many(20)}, "cls", [1])
     assert stats.entries_corrupt == 0 and stats.sentences_computed == 20 and "corrupt" not in caplog.text
     assert not list((tmp_path / "cache").glob("*/.damaged-*"))
+
+
+def test_published_entries_and_index_records_are_read_only(tmp_path):
+    """Issue 24: nobody rewrites an entry or a finished record in place; its folder is its owner's alone."""
+    from sentgrid.cells import FinishedCells
+
+    cache = store(tmp_path / "cache")
+    cache.primitives(CountingEncoder(tmp_path / "log"), {"a": many(5)}, "cls", [1])
+    folders = [p for p in (tmp_path / "cache").glob("[0-9a-f][0-9a-f]/*") if not p.name.startswith(".")]
+    assert folders and not any(p.stat().st_mode & 0o022 for p in folders)
+    assert {oct(p.stat().st_mode & 0o777) for f in folders for p in f.iterdir()} == {"0o444"}
+    record = {"tags": {"cell": "c"}, "config": {"task": {"families": ["sts"]}, "model": {"name": "m"}},
+              "timings": {"total": 1.0}}
+    FinishedCells(tmp_path / "cache").mark("ab" * 32, tmp_path / "result.json", record)
+    FinishedCells(tmp_path / "cache").mark("ab" * 32, tmp_path / "result.json", record)  # force=true: replaced
+    records = list((tmp_path / "cache" / "cells").rglob("*.json"))
+    assert len(records) == 2 and {oct(p.stat().st_mode & 0o777) for p in records} == {"0o444"}
+
+
+def test_an_entry_is_never_written_through_a_symlinked_shard_folder(tmp_path):
+    """A link planted where an entry's shard folder goes (issue 24): the entry is written in the cache, the
+    link's target gets nothing."""
+    cache = store(tmp_path / "cache")
+    encoder = CountingEncoder(tmp_path / "log")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "cache").mkdir(exist_ok=True)
+    for shard in range(256):  # wherever the entry's key falls
+        (tmp_path / "cache" / f"{shard:02x}").symlink_to(elsewhere, target_is_directory=True)
+    cache.primitives(encoder, {"a": many(5)}, "cls", [1])
+    written = [p for p in (tmp_path / "cache").glob("[0-9a-f][0-9a-f]/*") if not p.name.startswith(".")]
+    assert list(elsewhere.iterdir()) == [] and written and not written[0].parent.is_symlink()
