@@ -82,3 +82,31 @@ def test_a_worker_killed_mid_cell_fails_that_cell_and_the_sweep_goes_on(tmp_path
     assert "the Ray worker running it died" in failed["error"] and "max_retries=0" in failed["error"]
     assert "sweep summary: 5 ok, 1 failed" in out and "MLflow: 5 runs of this sweep" in out
 
+
+
+PROBE = """
+import sys
+from ray._raylet import GcsClient
+try:
+    GcsClient(address=sys.argv[1]).internal_kv_get(b"probe", None, timeout=10)
+    print("answered")
+except Exception as exc:
+    print("refused" if "Unauthenticated" in str(exc) or "token" in str(exc).lower() else f"{type(exc).__name__}: {exc}")
+"""
+
+
+def test_the_local_head_refuses_a_client_without_its_token(tmp_path, ray_head):
+    """Issue 24: Ray's servers listen on every interface, so the head the project starts must refuse whoever
+    lacks its token: no token, or another token, is refused at once; the head's own token is answered."""
+    import subprocess
+    import sys
+
+    other = tmp_path / "other_token"
+    other.write_text("0" * 64)
+    without = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    clients = {"no token": without, "another token": {**without, "RAY_AUTH_MODE": "token",
+                                                      "RAY_AUTH_TOKEN_PATH": str(other)},
+               "the head's token": dict(os.environ)}
+    outcomes = {label: subprocess.run([sys.executable, "-c", PROBE, ray_head], env=env, capture_output=True,
+                                      text=True, timeout=120).stdout.strip() for label, env in clients.items()}
+    assert outcomes == {"no token": "refused", "another token": "refused", "the head's token": "answered"}
