@@ -35,12 +35,11 @@ from .store import TOKENS, Encoding, EntryStore
 from .store.entries import table_key
 from .store.kept_layers import group as kept_group
 from .store.kept_layers import to_keep
+from .tasks import FAMILIES
 
 # Characters per second on a 2-core CPU when nothing was measured on this machine yet: REFERENCE.md §5's
 # sentences per second (MiniLM 400, bert-base 45) times 57, the mean characters of an STS sentence.
 DEFAULT_THROUGHPUT = {384: 400.0 * 57, 768: 45.0 * 57}
-# Seconds per cell on cached encodings, by family (measured with MiniLM; bench.py --tasks), until measured here.
-DEFAULT_CELL_SECONDS = {"sts": 2.0, "clustering": 10.0, "classification": 80.0}
 START_SECONDS, SKIP_SECONDS = 6.0, 0.2  # a sweep's start (imports, model load); one finished cell's skip
 
 
@@ -238,7 +237,7 @@ def cell_seconds(cell_profile: list, finished: list[dict]) -> float:
         return statistics.median([cost(e) for e in ([e for e in same if cached(e)] or same)])
     families = cell_profile[0]
     similar = [cost(e) for e in finished if e.get("families") == families]
-    return statistics.median(similar) if similar else sum(DEFAULT_CELL_SECONDS.get(f, 10.0) for f in families)
+    return statistics.median(similar) if similar else sum(FAMILIES[f].cell_seconds for f in families if f in FAMILIES)
 
 
 def plan(arguments: list[str], throughput_override: float | None = None) -> dict:

@@ -3,6 +3,10 @@
 Each step is fitted on the fit set (the task's own sentences or the corpus) and applied to the
 evaluation vectors. Fitted steps expose `report_`, a small dict recorded in the result (for example
 how many dimensions whitening kept when there were fewer fit sentences than dimensions).
+
+What export needs, a step says itself: an affine step has `affine()`, the fitted `(mean, matrix)` with
+`transform(x) == (x - mean) @ matrix`; a step that scales each vector to length 1 has `unit_length = True`;
+any other step (quantile) is refused by the exporters, naming the step and its docstring's first line.
 """
 import warnings
 
@@ -62,6 +66,9 @@ class Whitener(TransformerMixin, BaseEstimator):
     def transform(self, X):
         return ((X - self.mean_) @ self.projection_).astype(np.float32)
 
+    def affine(self):
+        return self.mean_, self.projection_
+
 
 class ABTT(TransformerMixin, BaseEstimator):
     """All-but-the-top (Mu & Viswanath, 2018): remove the mean and the top D principal directions.
@@ -86,12 +93,52 @@ class ABTT(TransformerMixin, BaseEstimator):
         centred = X - self.mean_
         return (centred - (centred @ self.components_.T) @ self.components_).astype(np.float32)
 
+    def affine(self):
+        return self.mean_, np.eye(len(self.mean_)) - self.components_.T @ self.components_
+
+
+class Project(TransformerMixin, BaseEstimator):
+    """PCA: centre, then keep the top `n_components` principal directions (shorter vectors)."""
+
+    def __init__(self, n_components: int = 128):
+        self.n_components = n_components
+
+    def fit(self, X, y=None):
+        n, d = X.shape
+        if n < 2:
+            raise SentgridError(f"pca needs at least 2 fit sentences, got {n}.")
+        kept = min(int(self.n_components), n, d)
+        pca = PCA(n_components=kept, svd_solver="full").fit(X.astype(np.float64))
+        self.mean_, self.components_ = pca.mean_, pca.components_
+        self.report_ = {"dims_in": d, "dims_kept": kept, "fit_sentences": n,
+                        "variance_kept": round(float(pca.explained_variance_ratio_.sum()), 4)}
+        return self
+
+    def transform(self, X):
+        return ((X - self.mean_) @ self.components_.T).astype(np.float32)
+
+    def affine(self):
+        return self.mean_, self.components_.T
+
 
 class ZScore(StandardScaler):
+    """Each dimension centred and scaled to unit variance on the fit set."""
+
     def fit(self, X, y=None, sample_weight=None):
         super().fit(X, y, sample_weight)
         self.report_ = {"fit_sentences": X.shape[0]}
         return self
+
+    def affine(self):
+        width = self.n_features_in_
+        mean = self.mean_ if self.mean_ is not None else np.zeros(width)
+        return mean, np.diag(1.0 / (self.scale_ if self.scale_ is not None else np.ones(width)))
+
+
+class UnitLength(Normalizer):
+    """Each vector scaled to length 1."""
+
+    unit_length = True
 
 
 class Quantile(QuantileTransformer):
@@ -111,12 +158,35 @@ def _quantile(n_quantiles: int = 1000, subsample: int = 100_000, random_state: i
 
 
 STEPS = {
-    "normalize": lambda: Normalizer(norm="l2"),
+    "normalize": lambda: UnitLength(norm="l2"),
     "zscore": ZScore,
     "whiten": Whitener,
     "abtt": ABTT,
+    "pca": Project,
     "quantile": _quantile,
 }
+
+
+def is_affine(step) -> bool:
+    return callable(getattr(step, "affine", None))
+
+
+def is_unit_length(step) -> bool:
+    return bool(getattr(step, "unit_length", False))
+
+
+def steps_of(steps) -> list[tuple[str, object]]:
+    """(name, unfitted step) of each configured step."""
+    return [_step(spec) for spec in steps]
+
+
+def unmapped(steps) -> tuple[str, str] | None:
+    """The first configured step that is neither affine nor a scaling to length 1 (name, what it does), or None."""
+    for name, step in steps_of(steps):
+        if not (is_affine(step) or is_unit_length(step)):
+            what = (type(step).__doc__ or name).strip().splitlines()[0].rstrip(".")
+            return name, what[0].lower() + what[1:]
+    return None
 
 
 def _step(spec):

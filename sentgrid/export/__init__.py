@@ -44,8 +44,7 @@ def fit_set(spec, requests, fit_on: str | None, corpus) -> tuple[list[str] | Non
         if dataset.name == fit_on:
             scorer = family(dataset.family).scorer
             sentences = scorer.fit_sentences(dataset.data)
-            test = set(sentences) & set(dataset.data.sentences) if dataset.family == "sts" else \
-                set() if "test" in dataset.data.splits else set(sentences)  # no test split: cross-validated
+            test = set(sentences) & set(scorer.scored_sentences(dataset.data))
             return sentences, f"{dataset.key} ({len(sentences):,} sentences)", bool(test)
     path = Path(fit_on)
     if not path.is_file():
@@ -114,8 +113,13 @@ def local_name(path) -> str:
 
 
 def headline_scores(record: dict) -> dict:
-    metrics = record.get("metrics", {})
-    return {k: v for k, v in metrics.items() if "/avg/" in k or k.endswith(("/spearman", "/v_measure", "/accuracy"))}
+    """Each family's averages and each dataset's objective (its family's first headline metric)."""
+    from ..tasks import FAMILIES
+
+    def headline(key: str) -> bool:
+        name, _, metric = key.partition("/")
+        return name in FAMILIES and ("/avg/" in key or metric.rpartition("/")[2] == FAMILIES[name].headline[0])
+    return {k: v for k, v in record.get("metrics", {}).items() if headline(k)}
 
 
 def writer_for(encoder):

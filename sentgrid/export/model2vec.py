@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import postproc
 from .refusal import refuse
 
 LIBRARY, PACKAGE, EXTRA = "Model2Vec", "model2vec", "m2v"
@@ -35,18 +36,20 @@ def check(spec, encoder, layers: list[int]) -> dict:
     if pooling.weighting == "idf_task":
         raise refuse("pooling.weighting=idf_task weighs tokens by each dataset's own counts; one model has one "
                      "table (idf_corpus and sif export).")
-    if "quantile" in steps:
-        raise refuse("postproc step quantile maps each dimension through its empirical CDF, which is not an affine "
-                     "map and cannot be applied to the rows.")
-    if "normalize" in steps[:-1]:
+    unmapped = postproc.unmapped(spec.postproc.steps)
+    if unmapped:
+        raise refuse(f"postproc step {unmapped[0]} ({unmapped[1]}) is not an affine map and cannot be applied to "
+                     f"the rows.")
+    unit_length = [postproc.is_unit_length(step) for _, step in postproc.steps_of(spec.postproc.steps)]
+    if any(unit_length[:-1]):
         raise refuse("a normalisation before another post-processing step is not a map of the rows.")
     scaled = not pooling.plain or (encoder.known() is not None and not encoder.known().all())
-    affine = [s for s in steps if s != "normalize"]
+    affine = [name for name, unit in zip(steps, unit_length) if not unit]
     if scaled and affine:
         raise refuse(f"token weights, bias removal or rows without a vector change each sentence's scale in a "
                      f"StaticModel's mean (a count, not the weights' sum), which {', '.join(affine)} would see; export "
                      f"the cell with postproc=none or normalize.")
-    return {"scaled": scaled, "normalize": bool(steps) and steps[-1] == "normalize",
+    return {"scaled": scaled, "normalize": bool(unit_length) and unit_length[-1],
             "drops_unknown": encoder.kind == "m2v"}  # tokenised as Model2Vec: [UNK] left out by the cell too
 
 
@@ -78,7 +81,7 @@ def write(folder: Path, spec, encoder, layers: list[int], plan: dict, pipeline, 
         weights = np.where(known, weights, 0.0)
     rows = rows * weights[:, None]
     if pipeline is not None and not plan["scaled"]:
-        affine = [step for _, step in pipeline.steps if type(step).__name__ != "Normalizer"]
+        affine = [step for _, step in pipeline.steps if not postproc.is_unit_length(step)]
         for step in affine:  # affine maps commute with the mean: each row mapped, the mean is the mapped mean
             rows = step.transform(rows)
     tokenizer, max_length = _tokenizer(encoder)

@@ -3,19 +3,17 @@
 `WeightedLayerPooling` picking the cell's layers, `Pooling` in the cell's mode (a prefix-only template
 becomes the default prompt), then each fitted post-processing step as the affine map it is (`Dense`:
 whitening, z-score, ABTT, centred then mapped) or `Normalize`. What these modules cannot say exactly is
-refused in one sentence (quantile, token weighting, bias removal, special tokens left out, a mask-token
-template, max over several layers)."""
+refused in one sentence (a step that is not affine, token weighting, bias removal, special tokens left out,
+a pooling mode sentence-transformers lacks, max over several layers)."""
 from pathlib import Path
 
 import numpy as np
 
+from .. import postproc
 from .refusal import refuse
 
 LIBRARY, PACKAGE, EXTRA = "sentence-transformers", "sentence_transformers", "export"
 LOAD = ["from sentence_transformers import SentenceTransformer", 'model = SentenceTransformer("<this folder>")']
-# sentgrid pooling mode -> sentence-transformers Pooling mode (special tokens included)
-POOLING = {"avg": "mean", "cls": "cls", "max": "max", "lasttoken": "lasttoken",
-           "mean_sqrt_len": "mean_sqrt_len_tokens", "weightedmean": "weightedmean"}
 
 
 def check(spec, encoder, layers: list[int]) -> str | None:
@@ -24,21 +22,22 @@ def check(spec, encoder, layers: list[int]) -> str | None:
     if encoder.random_init:
         raise refuse(f"model={encoder.label} is a randomly initialised transformer with no weights folder to ship.")
     pooling = spec.pooling
-    if pooling.name not in POOLING:
-        raise refuse(f"pooling={pooling.name} reads the template's [MASK] state, which sentence-transformers' "
-                     f"Pooling has no mode for.")
+    if pooling.mode.st_name is None:
+        raise refuse(f"pooling={pooling.name} ({pooling.mode.description}) has no mode in sentence-transformers' "
+                     f"Pooling.")
     if not pooling.plain:
         raise refuse("pooling.weighting / pooling.bias_removal weigh tokens by corpus statistics, which "
                      "sentence-transformers' Pooling does not take.")
     if pooling.special_tokens == "exclude" and not pooling.mode.one_token:
         raise refuse("pooling.special_tokens=exclude leaves [CLS]/[SEP] out, which sentence-transformers' Pooling "
                      "always includes.")
-    if pooling.name == "max" and len(layers) > 1:
-        raise refuse("pooling=max over several layers averages per-layer maxima; sentence-transformers averages "
-                     "the layers first.")
-    if "quantile" in spec.postproc.names:
-        raise refuse("postproc step quantile maps each dimension through its empirical CDF, which is not an "
-                     "affine map; sentence-transformers has no module for it.")
+    if not pooling.mode.linear and len(layers) > 1:
+        raise refuse(f"pooling={pooling.name} over several layers averages what each layer pools; "
+                     f"sentence-transformers averages the layers first, which gives other vectors for this mode.")
+    unmapped = postproc.unmapped(spec.postproc.steps)
+    if unmapped:
+        raise refuse(f"postproc step {unmapped[0]} ({unmapped[1]}) is not an affine map; sentence-transformers has "
+                     f"no module for it.")
     template = spec.template
     if template.text is None and not template.punctuation:
         return None
@@ -54,8 +53,6 @@ def affine_modules(pipeline, width: int) -> list:
     import torch
     from sentence_transformers.sentence_transformer.modules import Dense, Normalize
 
-    from ..postproc import ABTT, Whitener, ZScore
-
     def dense(weight, bias=None):
         return Dense(weight.shape[1], weight.shape[0], bias=bias is not None, activation_function=None,
                      init_weight=torch.tensor(weight, dtype=torch.float32),
@@ -63,21 +60,15 @@ def affine_modules(pipeline, width: int) -> list:
 
     out = []
     for _, step in ([] if pipeline is None else pipeline.steps):
+        if postproc.is_unit_length(step):
+            out.append(Normalize())
+            continue
         # Each affine step as the fitted steps compute it: centre, then map. Folding the mean into one
         # bias (W x - W mu) would cancel catastrophically in float32 where W is large (a z-score of a
         # near-constant dimension, whitening's smallest directions).
-        if isinstance(step, Whitener):
-            mean, weight = step.mean_, step.projection_.T
-        elif isinstance(step, ZScore):
-            mean = step.mean_ if step.mean_ is not None else np.zeros(width)
-            weight = np.diag(1.0 / (step.scale_ if step.scale_ is not None else np.ones(width)))
-        elif isinstance(step, ABTT):
-            mean, weight = step.mean_, np.eye(width) - step.components_.T @ step.components_
-        else:  # sklearn's Normalizer (quantile was refused before)
-            out.append(Normalize())
-            continue
-        out += [dense(np.eye(width), -mean), dense(weight)]
-        width = weight.shape[0]
+        mean, matrix = step.affine()
+        out += [dense(np.eye(width), -mean), dense(matrix.T)]
+        width = matrix.shape[1]
     return out
 
 
@@ -100,7 +91,7 @@ def st_model(encoder, layers: list[int], spec, prompt: str | None, pipeline):
         weights = torch.tensor([float(i in layers) for i in range(start, last + 1)])
         modules.append(WeightedLayerPooling(width, num_hidden_layers=last, layer_start=start,
                                             layer_weights=torch.nn.Parameter(weights, requires_grad=False)))
-    modules.append(Pooling(width, pooling_mode=POOLING[spec.pooling.name]))
+    modules.append(Pooling(width, pooling_mode=spec.pooling.mode.st_name))
     modules += affine_modules(pipeline, width)
     prompts = {"sentgrid": prompt} if prompt else None
     return SentenceTransformer(modules=modules, device="cpu", prompts=prompts,

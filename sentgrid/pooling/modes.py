@@ -71,6 +71,8 @@ class Mode:
     one_token: bool = False          # reads one token: weighting and bias removal do not apply
     weighted: bool = True            # takes token weights (idf, SIF); bias removal works for every multi-token mode
     sqrt_length: bool = False        # served from a mean primitive times sqrt(tokens): needs token counts
+    st_name: str | None = None       # sentence-transformers' Pooling mode (special tokens included); None: it has none
+    linear: bool = True              # pooling commutes with averaging layers (max does not): layers may be averaged first
 
     def served_by(self, special_tokens: str) -> str | None:
         return None if self.primitive is None else self.primitive[special_tokens]
@@ -81,15 +83,17 @@ def _both(name):
 
 
 MODES = {mode.name: mode for mode in [
-    Mode("cls", "the first token's state ([CLS])", _first, _both(p.CLS), one_token=True),
-    Mode("avg", "mean over tokens", _mean, {"include": p.MEAN_ALL, "exclude": p.MEAN_CONTENT}),
+    Mode("cls", "the first token's state ([CLS])", _first, _both(p.CLS), one_token=True, st_name="cls"),
+    Mode("avg", "mean over tokens", _mean, {"include": p.MEAN_ALL, "exclude": p.MEAN_CONTENT}, st_name="mean"),
     Mode("max", "element-wise max over tokens", _max, {"include": p.MAX_ALL, "exclude": p.MAX_CONTENT},
-         weighted=False),
+         weighted=False, st_name="max", linear=False),
     Mode("template", "the state at the template's [MASK]", _mask, _both(p.MASK), one_token=True),
-    Mode("lasttoken", "the last token's state (decoder models; [SEP] for BERT)", _last, one_token=True),
+    Mode("lasttoken", "the last token's state (decoder models; [SEP] for BERT)", _last, one_token=True,
+         st_name="lasttoken"),
     Mode("mean_sqrt_len", "sum over tokens / sqrt(number of tokens)", _mean_sqrt_len,
-         {"include": p.MEAN_ALL, "exclude": p.MEAN_CONTENT}, sqrt_length=True),
-    Mode("weightedmean", "position-weighted mean (SGPT): token i weighs i", _position_weighted_mean, weighted=False),
+         {"include": p.MEAN_ALL, "exclude": p.MEAN_CONTENT}, sqrt_length=True, st_name="mean_sqrt_len_tokens"),
+    Mode("weightedmean", "position-weighted mean (SGPT): token i weighs i", _position_weighted_mean, weighted=False,
+         st_name="weightedmean"),
 ]}
 
 

@@ -20,10 +20,6 @@ from scipy.stats import pearsonr  # noqa: E402
 from ..tasks import FAMILIES  # noqa: E402
 from .tables import datasets_of, family_table, variant  # noqa: E402
 
-NAMES = {"sts": "STS average (Spearman x100)", "clustering": "clustering average (accuracy x100)",
-         "classification": "classification average (accuracy x100)"}
-
-
 MOST_BARS = 40
 
 
@@ -51,7 +47,7 @@ def cell_bars(frame: pd.DataFrame, path: Path) -> Path | None:
         low = max(0.0, float(np.floor(table["avg"].min() - 5)))
         ax.set_xlim(low, table["avg"].max() + 3)
         axis = f" (axis starts at {low:g}, not 0)" if low > 0 else ""
-        ax.set(xlabel=NAMES[family] + axis, ylabel=" · ".join(shown),
+        ax.set(xlabel=FAMILIES[family].axis_label + axis, ylabel=" · ".join(shown),
                title=f"{family}: " + (f"the best {len(table)} of {total} cells" if total > len(table) else f"{total} cells"))
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3, axis="x")
@@ -74,7 +70,7 @@ def isoscore_scatter(frame: pd.DataFrame, family: str, path: Path) -> Path | Non
     for model, group in data.groupby("model"):
         ax.scatter(group["diagnostics/isoscore"], group["avg"], label=model, s=28, alpha=0.8)
     r = pearsonr(data["diagnostics/isoscore"], data["avg"]).statistic
-    ax.set(xlabel="IsoScore of corpus sentence vectors", ylabel=NAMES[family],
+    ax.set(xlabel="IsoScore of corpus sentence vectors", ylabel=FAMILIES[family].axis_label,
            title=f"IsoScore vs {family} (Pearson r = {r:.2f}, {len(data)} cells)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -147,7 +143,8 @@ def layer_curves(frame: pd.DataFrame, path: Path) -> Path | None:
                 ticks = list(group["x"]) + [x]
                 ax.set_xticks(ticks, [str(t) for t in group["x"]] + ["first+last"])
             drawn = True
-        ax.set(xlabel="layer (0 = embeddings)", ylabel=NAMES[family], title=f"{family} by layer (band: +-1 sd over datasets)")
+        ax.set(xlabel="layer (0 = embeddings)", ylabel=FAMILIES[family].axis_label,
+               title=f"{family} by layer (band: +-1 sd over datasets)")
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
@@ -179,7 +176,7 @@ def mix_heatmap(frame: pd.DataFrame, path: Path) -> Path | None:
     ax.set(xlabel=f"w (0 = {base} alone, 1 = its Avg. table)", ylabel="layer",
            title=f"{base} + Avg. (the paper's BERT + Avg.), STS average\nmax {grid.values[best]:.2f} at "
                  f"w={grid.columns[best[1]]:g}, layer {grid.index[best[0]]}")
-    fig.colorbar(image, ax=ax, label=NAMES["sts"])
+    fig.colorbar(image, ax=ax, label=FAMILIES["sts"].axis_label)
     return _save(fig, path)
 
 

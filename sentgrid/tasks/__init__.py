@@ -17,11 +17,14 @@ from ..errors import choice_error
 @dataclass(frozen=True)
 class Family:
     name: str
+    label: str                      # how tables and figures name it
     data_module: str                # reads the family's datasets: DATASETS, load, files, rows, expected_rows
-    scorer_module: str              # scores them: evaluate, fit_sentences
+    scorer_module: str              # scores them: evaluate, fit_sentences, scored_sentences
     headline: tuple[str, str]       # the two metrics a summary shows; the first is the objective
     averaged: tuple[str, ...]       # metrics averaged over the family's datasets (`<family>/avg/<metric>`)
+    cell_seconds: float             # a cell's scoring on cached encodings, for `plan` until measured here (MiniLM)
     heavy: bool = False             # evaluation takes seconds (fits models): worth a worker process per dataset
+    objective_label: str = ""       # the first headline metric in words (its name when empty)
 
     @cached_property
     def data(self) -> ModuleType:
@@ -35,14 +38,20 @@ class Family:
     def datasets(self) -> list[str]:
         return list(self.data.DATASETS)
 
+    @property
+    def axis_label(self) -> str:
+        """The family average's name on a figure's axis."""
+        return f"{self.label} average ({self.objective_label or self.headline[0]} x100)"
+
 
 FAMILIES = {f.name: f for f in (  # in the paper's order
-    Family("sts", "sentgrid.data.sts", "sentgrid.tasks.sts", headline=("spearman", "pearson"),
-           averaged=("spearman", "pearson", "spearman_mean", "spearman_wmean", "pearson_mean", "pearson_wmean")),
-    Family("clustering", "sentgrid.data.clustering", "sentgrid.tasks.clustering", headline=("accuracy", "nmi"),
-           averaged=("accuracy", "nmi"), heavy=True),
-    Family("classification", "sentgrid.data.classification", "sentgrid.tasks.classification",
-           headline=("accuracy", "f1"), averaged=("accuracy", "f1"), heavy=True),
+    Family("sts", "STS", "sentgrid.data.sts", "sentgrid.tasks.sts", headline=("spearman", "pearson"),
+           averaged=("spearman", "pearson", "spearman_mean", "spearman_wmean", "pearson_mean", "pearson_wmean"),
+           cell_seconds=2.0, objective_label="Spearman"),
+    Family("clustering", "clustering", "sentgrid.data.clustering", "sentgrid.tasks.clustering",
+           headline=("accuracy", "nmi"), averaged=("accuracy", "nmi"), cell_seconds=10.0, heavy=True),
+    Family("classification", "classification", "sentgrid.data.classification", "sentgrid.tasks.classification",
+           headline=("accuracy", "f1"), averaged=("accuracy", "f1"), cell_seconds=80.0, heavy=True),
 )}
 
 

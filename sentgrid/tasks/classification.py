@@ -29,10 +29,19 @@ SOLVERS = ("float32", "sklearn")
 MAX_ITER = 1000
 
 
+def _texts(data: ClassificationData, split: str) -> list[str]:
+    items, _ = data.splits[split]
+    return sorted({t for item in items for t in (item if data.pairs else (item,))})
+
+
 def fit_sentences(data: ClassificationData) -> list[str]:
     """Post-processing is fitted on the training split only (all data when cross-validating)."""
-    items, _ = data.splits["train"]
-    return sorted({t for item in items for t in (item if data.pairs else (item,))})
+    return _texts(data, "train")
+
+
+def scored_sentences(data: ClassificationData) -> list[str]:
+    """The sentences whose predictions are scored: the test split, or every item when cross-validating."""
+    return _texts(data, "test" if "test" in data.splits else "train")
 
 
 def features(data: ClassificationData, split: str, vectors: np.ndarray, row: dict) -> tuple[np.ndarray, np.ndarray]:

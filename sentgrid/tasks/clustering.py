@@ -23,6 +23,11 @@ def fit_sentences(data: ClusteringData) -> list[str]:
     return data.sentences
 
 
+def scored_sentences(data: ClusteringData) -> list[str]:
+    """The sentences whose vectors the scores are computed from (every text is clustered)."""
+    return data.sentences
+
+
 def evaluate(data: ClusteringData, vectors: np.ndarray, sentences: list[str], cfg) -> dict[str, float]:
     row = {s: i for i, s in enumerate(sentences)}
     X = vectors[[row[t] for t in data.texts]]

@@ -46,3 +46,8 @@ def evaluate(data: STSData, vectors: np.ndarray, sentences: list[str], cfg=None)
 
 def fit_sentences(data: STSData) -> list[str]:
     return data.sentences
+
+
+def scored_sentences(data: STSData) -> list[str]:
+    """The sentences whose vectors the scores are computed from (a fit set holding them has seen the test)."""
+    return data.sentences

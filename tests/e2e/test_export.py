@@ -101,11 +101,11 @@ def test_a_fit_per_dataset_needs_a_fit_set_named_and_a_test_fit_is_said(tmp_path
 
 
 @pytest.mark.parametrize("cell, message", [
-    (["postproc=quantile", "postproc.fit_on=wikitext"], "quantile maps each dimension through its empirical CDF"),
-    (["pooling=template", "template=promptbert"], "reads the template's \\[MASK\\] state"),
+    (["postproc=quantile", "postproc.fit_on=wikitext"], "quantile \\(each dimension mapped to uniform .* not an affine"),
+    (["pooling=template", "template=promptbert"], "pooling=template \\(the state at the template's \\[MASK\\]\\) has no mode"),
     (["template=promptbert"], "a sentence-transformers prompt is a prefix only"),
     (["pooling.weighting=idf_task"], "weigh tokens by corpus statistics"),
-    (["pooling=max", "layer=first_last"], "averages per-layer maxima"),
+    (["pooling=max", "layer=first_last"], "pooling=max over several layers averages what each layer pools"),
     (["pooling.special_tokens=exclude"], "always includes"),
 ])
 def test_what_cannot_be_exported_exactly_is_refused_in_one_sentence(tmp_path, common, cell, message):

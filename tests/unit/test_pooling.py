@@ -3,9 +3,8 @@ import pytest
 import torch
 
 from sentgrid.errors import SentgridError
-from sentgrid.pooling import MODES, pool_primitive, pool_tokens
+from sentgrid.pooling import MODES, pool_primitive
 from sentgrid.pooling.primitives import token_primitives
-from sentgrid.pooling.tokens import TokenBatch
 from sentgrid.spec import PoolingSpec
 
 
@@ -45,7 +44,7 @@ def test_pooling_choices_read_the_right_primitive(name, special, primitive):
 
 
 def test_unknown_pooling_lists_the_choices():
-    with pytest.raises(SentgridError, match="choose one of: cls, avg, max, template, lasttoken, mean_sqrt_len"):
+    with pytest.raises(SentgridError, match="choose one of: " + ", ".join(MODES)):
         PoolingSpec(name="median")
 
 
@@ -54,43 +53,27 @@ def test_layers_are_averaged():
     np.testing.assert_allclose(pool_primitive(per_layer, MODES["avg"]), 2 * np.ones((2, 3)))
 
 
-# -- every mode sentence-transformers' Pooling has, held to it on the same token states -------------
-ST_MODES = {"cls": "cls", "avg": "mean", "max": "max", "mean_sqrt_len": "mean_sqrt_len_tokens",
-            "weightedmean": "weightedmean", "lasttoken": "lasttoken"}
-
-
+# -- the modes served from primitives, held to sentence-transformers' Pooling (every mode's token path is
+# held to it in test_registries.py) ---------------------------------------------------------------------
 def padded_batch(seed=0, lengths=(5, 2, 7, 1), dim=6):
-    """Token states [batch, tokens, dim] with right padding, its attention mask, and the same as a flat batch."""
+    """Token states [batch, tokens, dim] with right padding and its attention mask."""
     generator = torch.Generator().manual_seed(seed)
     tokens = torch.randn(len(lengths), max(lengths), dim, generator=generator)
     mask = torch.tensor([[1] * n + [0] * (max(lengths) - n) for n in lengths])
-    flat = torch.cat([tokens[i, :n] for i, n in enumerate(lengths)]).numpy()
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    batch = TokenBatch(np.zeros(len(flat), np.int64), offsets, np.zeros(len(flat), bool))
-    return tokens, mask, flat, batch
+    return tokens, mask
 
 
-def sentence_transformers_pooling(mode, tokens, mask):
-    from sentence_transformers.sentence_transformer.modules import Pooling
-
-    module = Pooling(tokens.shape[-1], pooling_mode=ST_MODES[mode])
-    return module({"token_embeddings": tokens, "attention_mask": mask})["sentence_embedding"].numpy()
-
-
-@pytest.mark.parametrize("mode", list(ST_MODES))
-def test_token_level_pooling_equals_sentence_transformers(mode):
-    tokens, mask, flat, batch = padded_batch()
-    ours, _ = pool_tokens(flat[None], batch, MODES[mode])
-    np.testing.assert_allclose(ours, sentence_transformers_pooling(mode, tokens, mask), atol=1e-5)
-
-
-@pytest.mark.parametrize("mode", [m for m in ST_MODES if MODES[m].served_by("include")])
+@pytest.mark.parametrize("mode", [m for m, spec in MODES.items() if spec.st_name and spec.served_by("include")])
 def test_primitive_pooling_equals_sentence_transformers(mode):
     """Modes served from the cached primitives (no token states, no new forward pass) give the same vectors."""
-    tokens, mask, _, _ = padded_batch(seed=1)
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    tokens, mask = padded_batch(seed=1)
     per_layer = token_primitives(tokens[None], mask, torch.zeros_like(mask), None)[MODES[mode].served_by("include")]
     ours = pool_primitive(per_layer.numpy(), MODES[mode], token_counts=mask.sum(dim=1).numpy())
-    np.testing.assert_allclose(ours, sentence_transformers_pooling(mode, tokens, mask), atol=1e-5)
+    module = Pooling(tokens.shape[-1], pooling_mode=MODES[mode].st_name)
+    theirs = module({"token_embeddings": tokens, "attention_mask": mask})["sentence_embedding"].numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
 def test_one_token_modes_refuse_token_weights():

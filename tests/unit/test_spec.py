@@ -33,8 +33,5 @@ def test_template_pooling_without_a_template_reads_promptbert(compose_cell):
     assert spec.template.name == "promptbert" and spec.template.has_mask and "template" in spec.notes
 
 
-def test_every_family_declares_what_the_pipeline_and_reports_read():
-    assert list(FAMILIES) == ["sts", "clustering", "classification"]
-    for family in FAMILIES.values():
-        assert family.headline[0] in family.averaged and family.datasets
-        assert callable(family.scorer.evaluate) and callable(family.data.load)
+def test_the_paper_families_come_in_the_papers_order():
+    assert list(FAMILIES)[:3] == ["sts", "clustering", "classification"]  # every family's contract: test_registries
