@@ -35,7 +35,8 @@ def check(root: Path) -> int:
     from ..tasks import FAMILIES
 
     problems = total = 0
-    print(f"data root: {root}\n{'family':<15}{'dataset':<26}{'rows':>20}{'expected':>20}  files")
+    width = max(len(name) for name in FAMILIES) + 2
+    print(f"data root: {root}\n{'family':<{width}}{'dataset':<26}{'rows':>20}{'expected':>20}  files")
     for family in FAMILIES.values():
         reader = family.data
         for name in family.datasets:
@@ -50,9 +51,9 @@ def check(root: Path) -> int:
             ok = not issues and found == expected
             total += 1
             problems += not ok
-            print(f"{family.name:<15}{name:<26}{found:>20}{expected:>20}  {'ok' if ok else 'FAIL'} ({len(files)} files)")
+            print(f"{family.name:<{width}}{name:<26}{found:>20}{expected:>20}  {'ok' if ok else 'FAIL'} ({len(files)} files)")
             for issue in issues:
-                print(f"{'':<41}- {issue}")
+                print(f"{'':<{width + 26}}- {issue}")
     print(f"\n{total - problems} of {total} datasets ok" + (f", {problems} with problems" if problems else ""))
     return 1 if problems else 0
 

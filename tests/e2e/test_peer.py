@@ -50,3 +50,26 @@ def test_whitening_matches_the_reference_formula_on_real_vectors(compose_cell, d
     cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert abs(whitened["metrics"]["sts/SICK-R/spearman"] - 100 * spearmanr(cos, data.scores).statistic) < 0.05
     assert plain["metrics"]["sts/SICK-R/spearman"] != whitened["metrics"]["sts/SICK-R/spearman"]
+
+
+def test_pair_classification_equals_sentence_transformers_evaluator(compose_cell, data_root, sentence_transformer):
+    """task=pair_classification (MRPC) against sentence-transformers' BinaryClassificationEvaluator on its own
+    encoding. The thresholds are exact on equal similarities; where the peer's cosines of a positive and a
+    negative pair lie within float noise of each other they may swap, which moves accuracy and F1 by at most
+    one pair each and AP by a bounded amount: only then is that much allowed."""
+    from sentence_transformers.sentence_transformer.evaluation import BinaryClassificationEvaluator
+
+    from sentgrid.data.pair_classification import load
+
+    record = run_cell(compose_cell("task=pair_classification", f"task.max_items={SLICE}"))
+    data = load("MRPC", data_root).take(SLICE)
+    first, second = zip(*data.pairs)
+    theirs = BinaryClassificationEvaluator(list(first), list(second), data.labels.tolist(), write_csv=False,
+                                           similarity_fn_names=["cosine"])
+    scores = theirs.compute_metrics(sentence_transformer)["cosine"]
+    a, b = sentence_transformer.encode(list(first)), sentence_transformer.encode(list(second))
+    cosines = np.sort((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))
+    near_ties = int((np.diff(cosines) < 1e-5).sum())
+    allowed = 100 * near_ties / len(data) + 1e-6
+    for metric in ("accuracy", "f1", "ap"):
+        assert abs(record["metrics"][f"pair_classification/MRPC/{metric}"] - 100 * scores[metric]) <= allowed, metric

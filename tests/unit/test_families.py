@@ -157,3 +157,19 @@ def test_malformed_lines_name_file_and_line(tmp_path):
         readers.csv_columns(write(tmp_path / "b.csv", "text,category\nok,a\nonly text\n"), "text", "category")
     with pytest.raises(SentgridError, match=r"m.txt:2: expected 5 tab-separated columns"):
         readers.mrpc(write(tmp_path / "m.txt", "header\n1\t2\t3\tonly a\n"))
+
+
+def test_pair_classification_thresholds_equal_sentence_transformers_evaluator():
+    """Best accuracy and F1 over thresholds, ties kept together, as sentence-transformers' (and MTEB's) evaluator."""
+    from sentence_transformers.sentence_transformer.evaluation import BinaryClassificationEvaluator as peer
+
+    from sentgrid.tasks.pair_classification import best_accuracy_and_f1
+
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        n = int(rng.integers(2, 80))
+        labels = rng.integers(0, 2, n)
+        scores = np.round(rng.uniform(-1, 1, n) + 0.5 * labels, 1 if trial % 2 else 6)  # coarse rounding: many ties
+        accuracy, f1 = best_accuracy_and_f1(scores, labels)
+        assert accuracy == pytest.approx(peer.find_best_acc_and_threshold(scores, labels, True)[0], abs=1e-12)
+        assert f1 == pytest.approx(peer.find_best_f1_and_threshold(scores, labels, True)[0], abs=1e-12)
