@@ -29,6 +29,7 @@ from .data.corpus import Corpora
 from .encoders import Produces, build
 from .errors import SentgridError
 from .paths import CONF_DIR, register_resolvers
+from .pooling.primitives import names as primitive_names
 from .requests import load_datasets, requests_for
 from .spec import CellSpec
 from .store import TOKENS, Encoding, EntryStore
@@ -182,11 +183,11 @@ TOKENS_PER_CHARACTER = 0.25
 
 
 def entry_bytes(encoder, sentences: list[str], tokens: bool, cache, keep: list[int] | None = None) -> float:
-    """What an entry to encode will take on disk: every kept layer (all when `keep` is None) of the five
-    primitives (six with a template's [MASK]) per sentence, or, for a token entry, every token's state too
+    """What an entry to encode will take on disk: every kept layer (all when `keep` is None) of the primitives
+    (pooling/primitives.py; one more with a template's [MASK]) per sentence, or, for a token entry, every token's state too
     (estimated from the characters)."""
     layers, width = len(keep) if keep else encoder.num_layers + 1, encoder.hidden_size
-    primitives = 6 if getattr(encoder, "template", None) is not None and encoder.template.has_mask else 5
+    primitives = len(primitive_names(getattr(encoder, "template", None) is not None and encoder.template.has_mask))
     size = len(sentences) * layers * width * primitives * np.dtype(cache.dtype).itemsize
     if tokens:
         count = sum(len(s) for s in sentences) * TOKENS_PER_CHARACTER + 2 * len(sentences)

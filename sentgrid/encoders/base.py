@@ -28,14 +28,14 @@ class Encoder(Protocol):
     layered: bool            # False: one static table, the cell's `layer` is recorded as n/a
     kind: str
     label: str               # the model's name in plans and logs
+    exports_to: str | None   # the export/ module that writes it (sentence_transformers, model2vec); None: refused,
+    #                          naming the class docstring's first line
 
     @property
     def num_layers(self) -> int: ...          # transformer blocks (0 when not layered)
 
     @property
-    def forward_model(self): ...              # the transformer whose forward passes are cached, or None
-    # A forward model also has `hidden_size` and `speed_label` (its name with the precision and device
-    # its throughput is kept under).
+    def forward_model(self) -> "ForwardModel | None": ...  # the transformer whose forward passes are cached
 
     def identity(self) -> dict: ...           # everything that changes the output (the cache key)
 
@@ -48,6 +48,33 @@ class Encoder(Protocol):
     def token_states(self, requests: dict, layers: list[int], computed: dict | None) -> tuple[dict, dict]:
         """{name: (TokenBatch, states [len(layers), T, dim])} from `computed` (the forward model's token
         entries, when there is a forward model) and/or a table; and statistics to record."""
+        ...
+
+
+@runtime_checkable
+class ForwardModel(Protocol):
+    """What the store (store/encoding.py) and `plan` call on a model whose forward passes are cached."""
+    label: str
+
+    @property
+    def num_layers(self) -> int: ...          # blocks; a pass gives num_layers + 1 states (0 = embeddings)
+
+    @property
+    def hidden_size(self) -> int: ...
+
+    @property
+    def speed_label(self) -> str: ...         # its name with the precision and device its throughput is kept under
+
+    def identity(self) -> dict: ...
+
+    def token_counts(self, sentences: list[str], special_tokens: str = "include"): ...  # [n] tokens of each pass
+
+    def encode(self, sentences: list[str], progress=None, token_dir=None) -> tuple[dict, dict]:
+        """({primitive: [num_layers + 1, n, dim] float32} for each of pooling.primitives.names(), in the order
+        of `sentences`; stats). stats: `lengths` ([n] tokens before truncation), `max_length`, `tokens` (after
+        truncation), `load_seconds`; `mask_truncated` with a [MASK] template; with `token_dir`, every token's
+        state in a memory map there (`token_states` [num_layers + 1, T, dim]) and `token_batch` (TokenBatch)
+        saying which token is where. Rows it did not compute are an error, never returned."""
         ...
 
 

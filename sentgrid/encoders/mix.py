@@ -16,7 +16,10 @@ from .static import base_encoder
 
 
 class MixEncoder:
+    """A transformer's token states mixed with its averaged static table (BERT + Avg.)."""
+
     kind = "bert_avg"
+    exports_to = None  # neither sentence-transformers nor Model2Vec has a module for the mix
     produces = Produces.TOKENS | Produces.TABLE
     TABLE_WORK_PER_S = AveragedEncoder.TABLE_WORK_PER_S  # its table is the Avg. table
     layered = True

@@ -40,6 +40,7 @@ class StaticEncoder:
     """Token vectors from `table()` ([layers, V, dim]); `known()` ([V] bool) marks the rows that have one."""
 
     kind = "static"
+    exports_to = "model2vec"
     produces = Produces.TOKENS
     layered = False
     forward_model = None

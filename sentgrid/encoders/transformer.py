@@ -17,6 +17,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from ..errors import SentgridError, choice_error
+from ..pooling.primitives import names as primitive_names
 from ..pooling.primitives import token_primitives
 from ..pooling.tokens import tokenize
 from ..pooling.weighting import Vocabulary
@@ -90,6 +91,7 @@ class TransformerEncoder:
     """A Hugging Face model: primitives and token states from cached forward passes."""
 
     kind = "transformer"
+    exports_to = "sentence_transformers"
     produces = Produces.PRIMITIVES | Produces.TOKENS
     layered = True
 
@@ -274,8 +276,7 @@ class TransformerEncoder:
         order = np.argsort(-lengths, kind="stable")  # longest first: little padding, early OOM
         special_ids = torch.tensor(sorted(set(tok.all_special_ids) - {tok.mask_token_id, tok.unk_token_id}))
         n, layers, dim = len(texts), self.num_layers + 1, self.hidden_size
-        names = ["cls", "mean_all", "mean_content", "max_all", "max_content"] + (["mask"] if self.template.has_mask else [])
-        out = {name: np.empty((layers, n, dim), dtype=np.float32) for name in names}
+        out = {name: np.empty((layers, n, dim), dtype=np.float32) for name in primitive_names(self.template.has_mask)}
         mask_lost = filled = 0
         token_batch = token_states = None
         if token_dir is not None:

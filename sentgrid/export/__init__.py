@@ -123,14 +123,16 @@ def headline_scores(record: dict) -> dict:
 
 
 def writer_for(encoder):
-    """The library a cell's encoder exports to (its module), or one sentence why there is none."""
-    if encoder.kind == "transformer":
-        from . import sentence_transformers as writer
-    elif encoder.forward_model is None:
-        from . import model2vec as writer
-    else:
-        raise refuse(f"model={encoder.label} mixes a transformer's states with a static table; neither "
-                     f"sentence-transformers nor Model2Vec has a module for that.")
+    """The library a cell's encoder exports to (its module, named by the encoder's `exports_to`), or one
+    sentence why there is none."""
+    import importlib
+
+    target = getattr(encoder, "exports_to", None)
+    if target is None:
+        what = (type(encoder).__doc__ or encoder.kind).strip().splitlines()[0].rstrip(".")
+        raise refuse(f"model={encoder.label} is {what[0].lower() + what[1:]}; neither sentence-transformers nor "
+                     f"Model2Vec has a module for that.")
+    writer = importlib.import_module(f"{__name__}.{target}")
     try:
         __import__(writer.PACKAGE)
     except ImportError:

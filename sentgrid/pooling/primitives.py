@@ -6,6 +6,12 @@ to these few vectors; the store keeps them, and every pooling mode that can be s
 """
 CLS, MEAN_ALL, MEAN_CONTENT, MAX_ALL, MAX_CONTENT, MASK = "cls", "mean_all", "mean_content", "max_all", "max_content", "mask"
 PRIMITIVES = (CLS, MEAN_ALL, MEAN_CONTENT, MAX_ALL, MAX_CONTENT)  # MASK only when the template has a [MASK]
+MOST_PRIMITIVES = len(PRIMITIVES) + 1  # per sentence and layer, what a pass holds at most (sizes its memory and disk)
+
+
+def names(has_mask: bool) -> list[str]:
+    """The primitives a forward pass computes and a primitive entry stores."""
+    return list(PRIMITIVES) + ([MASK] if has_mask else [])
 
 
 def token_primitives(hidden, attention, special, mask_positions=None) -> dict:
@@ -25,8 +31,8 @@ def token_primitives(hidden, attention, special, mask_positions=None) -> dict:
     # A sentence with no content tokens (empty text) falls back to all its real tokens.
     content = torch.where(content.any(dim=1, keepdim=True), content, real)
     first = hidden[0]
-    names = list(PRIMITIVES) + ([MASK] if mask_positions is not None else [])
-    out = dict(zip(names, torch.empty((len(names), len(hidden), first.shape[0], first.shape[-1]),
+    names_ = names(mask_positions is not None)
+    out = dict(zip(names_, torch.empty((len(names_), len(hidden), first.shape[0], first.shape[-1]),
                                       dtype=torch.float32, device=first.device)))  # one buffer, a view per name
     means = {name: (keep.to(torch.float32)[:, None, :], keep.sum(dim=1, keepdim=True).clamp(min=1))
              for name, keep in ((MEAN_ALL, real), (MEAN_CONTENT, content))}

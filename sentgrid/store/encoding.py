@@ -21,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import Interrupted, SentgridError, choice_error
+from ..pooling.primitives import MOST_PRIMITIVES
 from ..pooling.tokens import TokenBatch
 from . import budget
 from .entries import STORE_DTYPES, CorruptEntry, EntryStore, entry_key, owner_tag
@@ -248,7 +249,7 @@ class Encoding:
         (cache.pass_memory_gb); a sentence that two groups share is encoded twice. An entry is never split."""
         try:
             layers = len(keep) if keep is not None else encoder.num_layers + 1
-            row = layers * encoder.hidden_size * 6 * 4  # up to six primitives, float32
+            row = layers * encoder.hidden_size * MOST_PRIMITIVES * 4  # float32
         except AttributeError:  # an encoder without a transformer config: one pass
             return [missing] if missing else []
         limit = max(1, self.pass_bytes // row)

@@ -163,7 +163,7 @@ def test_a_static_cell_exports_to_a_model2vec_folder_with_its_vectors_and_scores
     (["model=re", "pooling.special_tokens=exclude", "pooling.weighting=sif", "postproc=whiten"], "which whiten would see"),
     (["model=re", "pooling.special_tokens=exclude", "template=custom", "template.text='It says [X] here'"],
      "has no prompt template"),
-    (["model=bert_avg"], "mixes a transformer's states with a static table"),
+    (["model=bert_avg"], "a transformer's token states mixed with its averaged static table"),
 ])
 def test_what_a_static_model_cannot_do_exactly_is_refused(tmp_path, common, cell, message):
     with pytest.raises(SentgridError, match=f"cannot be exported exactly: .*{message}"):

@@ -1,6 +1,7 @@
 """Contract tests over every registry: each pooling mode, post-processing step, task family and model config
 keeps the promises the outer ring (export, report, plan) relies on. A plug-in is checked by being
 registered; nothing here lists the plug-ins by name."""
+import importlib.util
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -147,3 +148,33 @@ def test_a_familys_results_render_as_tables_and_figures(tmp_path, name):
     assert len(family_table(frame, name)) == 3 and not best_table(frame).empty
     written, _ = write_figures(frame, tmp_path / "figures")
     assert "fig0_cells.png" in {p.name for p in written}
+
+
+# -- model configs ------------------------------------------------------------------------------------
+def _members(protocol) -> set[str]:
+    return {n for n in vars(protocol) if not n.startswith("_")} | set(getattr(protocol, "__annotations__", {}))
+
+
+def _declares(obj, name: str) -> bool:
+    """Whether `obj` offers `name`, without evaluating a property (some would load a model)."""
+    return name in vars(obj) or any(name in vars(klass) for klass in type(obj).__mro__)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (Path(CONF_DIR) / "model").glob("*.yaml")))
+def test_every_model_config_builds_an_encoder_that_keeps_the_contract(name, compose_cell):
+    from sentgrid.encoders import build
+    from sentgrid.encoders.base import Encoder, ForwardModel
+    from sentgrid.export import writer_for
+    from sentgrid.templates import Template
+
+    cfg = compose_cell(f"model={name}")
+    encoder = build(cfg.model, Template("none", None), corpus=lambda: [], fingerprints=None)
+    assert {m for m in _members(Encoder) if not _declares(encoder, m)} == set()
+    model = encoder.forward_model  # a transformer is its own; a mix names its base; a static table has none
+    if model is not None:
+        assert {m for m in _members(ForwardModel) if not _declares(model, m)} == set()
+    if encoder.exports_to is None:
+        with pytest.raises(SentgridError, match="has a module for that"):
+            writer_for(encoder)
+    else:
+        assert importlib.util.find_spec(f"sentgrid.export.{encoder.exports_to}") is not None

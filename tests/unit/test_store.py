@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sentgrid.pooling.primitives import PRIMITIVES
 from sentgrid.store import Encoding, EntryStore, entry_key
 
 
@@ -22,6 +23,7 @@ class CountingEncoder:
     which appends one line to `log` per encode call so tests can count forward passes."""
 
     label = "counting"
+    primitives = PRIMITIVES
 
     def __init__(self, log: Path, delay: float = 0.0, dim: int = 4, layers: int = 3):
         self.log, self.delay, self.dim, self.layers = log, delay, dim, layers
@@ -35,7 +37,7 @@ class CountingEncoder:
         time.sleep(self.delay)
         base = np.array([[zlib.crc32(s.encode()) % 1000 for _ in range(self.dim)] for s in sentences], dtype=np.float32)
         out = {name: np.stack([base + 10 * layer + i for layer in range(self.layers)])
-               for i, name in enumerate(["cls", "mean_all", "mean_content", "max_all", "max_content"])}
+               for i, name in enumerate(self.primitives)}
         return out, {"lengths": np.full(len(sentences), 5), "max_length": 4, "tokens": 4 * len(sentences)}
 
 
@@ -553,3 +555,22 @@ def test_an_entry_is_never_written_through_a_symlinked_shard_folder(tmp_path):
     cache.primitives(encoder, {"a": many(5)}, "cls", [1])
     written = [p for p in (tmp_path / "cache").glob("[0-9a-f][0-9a-f]/*") if not p.name.startswith(".")]
     assert list(elsewhere.iterdir()) == [] and written and not written[0].parent.is_symlink()
+
+
+def test_an_entry_written_before_a_primitive_existed_is_a_miss_for_it_alone(tmp_path):
+    """Adding a primitive keeps every cache (issue 25): an entry without it serves the others; asking for the new
+    one recomputes that entry (not damage, nothing set aside as corrupt), and the rewritten entry holds both."""
+    class Older(CountingEncoder):
+        primitives = PRIMITIVES[:-1]  # as if the last primitive had been added since
+
+    cache = store(tmp_path / "cache")
+    cache.primitives(Older(tmp_path / "log"), {"a": many(6)}, "cls", [1])
+    encoder = CountingEncoder(tmp_path / "log")
+    _, stats = cache.primitives(encoder, {"a": many(6)}, "cls", [1])
+    assert stats.sentences_computed == 0 and calls(tmp_path / "log") == [6]
+    newest, stats = cache.primitives(encoder, {"a": many(6)}, PRIMITIVES[-1], [1])
+    assert stats.sentences_computed == 6 and stats.entries_corrupt == 0
+    again, stats = cache.primitives(encoder, {"a": many(6)}, PRIMITIVES[-1], [1])
+    assert stats.sentences_computed == 0 and np.array_equal(again["a"], newest["a"])
+    _, stats = cache.primitives(encoder, {"a": many(6)}, "cls", [1])
+    assert stats.sentences_computed == 0 and calls(tmp_path / "log") == [6, 6]
