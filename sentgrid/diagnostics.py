@@ -47,13 +47,16 @@ def measure(spec, requests, vectors: dict) -> dict:
     fitted on held-out corpus sentences, for STS-B fitted like the task (STS-B itself, or the corpus
     with fit_on=wikitext)."""
     from . import postproc
+    from .requests import Dataset
+    from .scoring import rows_of
 
     steps = list(spec.postproc.steps)
     sets = requests.diagnostics
     corpus, _ = postproc.fit_transform(postproc.build(steps), vectors["diagnostics/corpus-fit"],
                                        vectors["diagnostics/corpus"])
     stsb_vectors = vectors["diagnostics/STSB"]
-    fit_set = vectors["corpus"] if spec.postproc.fit_on_corpus else stsb_vectors
+    fit = Dataset("sts", "STSB", sets.stsb).fit_sentences(spec.postproc.fit_on_corpus)
+    fit_set = vectors["corpus"] if fit is None else stsb_vectors[rows_of(sets.stsb.sentences, fit)]
     stsb_vectors, _ = postproc.fit_transform(postproc.build(steps), fit_set, stsb_vectors)
     row = {s: i for i, s in enumerate(sets.stsb.sentences)}
     positive = np.asarray(sets.stsb.scores) >= float(spec.diagnostics.positive_min_score)

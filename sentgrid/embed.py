@@ -2,9 +2,9 @@
 store, then pool. Served from primitives when the pooling allows it; from token states otherwise."""
 from dataclasses import dataclass
 
-from .encoders import Produces
 from .pooling import pool_primitive, pool_tokens
 from .pooling.weighting import token_weights
+from .reading import Reading
 from .spec import CellSpec
 from .store import EncodeStats
 from .store.kept_layers import to_keep
@@ -19,15 +19,14 @@ class Embedded:
     source: str         # the primitive the vectors were pooled from, or "tokens"
 
 
-def embed(workspace, encoder, spec: CellSpec, sentences: dict[str, list[str]], layers: list[int],
+def embed(workspace, encoder, spec: CellSpec, sentences: dict[str, list[str]], read: Reading,
           sweep_layers: dict | None = None) -> Embedded:
-    """Vectors for every sentence list of the cell, pooled as the cell says. `sweep_layers`: the layers
-    the sweep asks of each model (cache.layers=requested keeps those)."""
-    pooling = spec.pooling
-    primitive = pooling.primitive if Produces.PRIMITIVES in encoder.produces else None
+    """Vectors for every sentence list of the cell, pooled as the cell says, from what `read` names
+    (reading.py). `sweep_layers`: the layers the sweep asks of each model (cache.layers=requested keeps those)."""
+    pooling, layers, primitive = spec.pooling, read.layers, read.primitive
     if primitive is not None:
-        keep = to_keep(spec.cache.layers, encoder, layers, sweep_layers or {})
-        arrays, stats = workspace.encoding.primitives(encoder, sentences, primitive, layers, keep)
+        keep = to_keep(spec.cache.layers, read.forward, layers, sweep_layers or {})
+        arrays, stats = workspace.encoding.primitives(read.forward, sentences, primitive, layers, keep)
         counts = {name: encoder.token_counts(s, pooling.special_tokens) if pooling.mode.sqrt_length else None
                   for name, s in sentences.items()}
         vectors = {name: pool_primitive(array, pooling.mode, counts[name]) for name, array in arrays.items()}

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from omegaconf import OmegaConf
 
 from . import diagnostics
-from . import layers as layer_spec
 from .embed import embed
 from .errors import SentgridError
+from .reading import reading
 from .requests import requests_for
 from .scoring import Workers, score
 from .spec import CellSpec
@@ -78,13 +78,14 @@ def _run(cfg, while_scoring=None) -> dict:
     workspace = Workspace.shared(spec.cache)
     encoder = workspace.encoder(spec)
     # Static tables without layers (RE, GloVe, B2S) read their one table; `layer` is recorded as n/a.
-    layers = layer_spec.resolve(spec.layer, encoder.num_layers) if encoder.layered else [0]
+    read = reading(encoder, spec)
+    layers = read.layers
     with _timed(timings, "load_data"):
         requests = requests_for(spec, workspace.corpus(spec.corpus))
     # they start while the vectors are read
     workers = Workers(requests, evaluation_jobs(cfg.get("jobs", 1)), postprocessed=bool(spec.postproc.steps))
     with _timed(timings, "encode"):
-        embedded = embed(workspace, encoder, spec, requests.sentences(), layers, kept_layers.of_sweep())
+        embedded = embed(workspace, encoder, spec, requests.sentences(), read, kept_layers.of_sweep())
     if while_scoring is not None:
         while_scoring()
     metrics, reports = score(spec, requests, embedded.vectors, timings, workers, blas_threads(cfg.get("blas_threads", 1)))

@@ -22,7 +22,6 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
-from . import layers as layer_spec
 from . import throughput
 from .cells import FinishedCells, cell_id, profile, result_versions, seconds_besides_encoding
 from .data.corpus import Corpora
@@ -30,6 +29,7 @@ from .encoders import Produces, build
 from .errors import SentgridError
 from .paths import CONF_DIR, register_resolvers
 from .pooling.primitives import names as primitive_names
+from .reading import reading
 from .requests import load_datasets, requests_for
 from .spec import CellSpec
 from .store import TOKENS, Encoding, EntryStore
@@ -143,13 +143,11 @@ def forward_passes(cfg, memo: _Memo) -> tuple[list[Pass], dict]:
     base, corpus_sentences = encoder.table_source() if Produces.TABLE in encoder.produces else (None, [])
     if corpus_sentences:  # the corpus through the base model, once per table (Model2Vec passes its vocabulary)
         out.append(Pass(encoding, base, TOKENS, throughput.label(base.speed_label, True), corpus_sentences, None, "all"))
-    forward = encoder.forward_model
-    if forward is not None:
-        primitive = spec.pooling.primitive if Produces.PRIMITIVES in encoder.produces else None
-        kind = primitive or TOKENS
-        layers = layer_spec.resolve(spec.layer, encoder.num_layers) if encoder.layered else [0]
-        model = throughput.label(forward.speed_label, kind == TOKENS)
-        out += [Pass(encoding, forward, kind, model, s, layers, spec.cache.layers) for s in sentences.values()]
+    read = reading(encoder, spec)
+    if read.forward is not None:
+        model = throughput.label(read.forward.speed_label, read.kind == TOKENS)
+        out += [Pass(encoding, read.forward, read.kind, model, s, read.layers, spec.cache.layers)
+                for s in sentences.values()]
     tables = {}
     if base is not None:
         identity = encoder.table_identity()

@@ -19,6 +19,12 @@ class Dataset:
     def key(self) -> str:
         return f"{self.family}/{self.name}"
 
+    def fit_sentences(self, on_corpus: bool) -> list[str] | None:
+        """The sentences its post-processing is fitted on, decided here for scoring, diagnostics and export:
+        None when it is fitted on the corpus (postproc.fit_on=wikitext), else its family's choice (the
+        dataset's own sentences; its training split where it has one)."""
+        return None if on_corpus else family_of(self.family).scorer.fit_sentences(self.data)
+
 
 @dataclass
 class Diagnostics:

@@ -24,7 +24,8 @@ def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps
         warnings.simplefilter("always")
         scorer = family(dataset.family).scorer
         started = time.perf_counter()
-        fit_set = corpus if corpus is not None else own[rows_of(sentences, scorer.fit_sentences(dataset.data))]
+        fit = dataset.fit_sentences(on_corpus=corpus is not None)
+        fit_set = corpus if fit is None else own[rows_of(sentences, fit)]
         processed, report = postproc.fit_transform(postproc.build(steps), fit_set, own)
         postproc_seconds = time.perf_counter() - started
         started = time.perf_counter()

@@ -42,9 +42,8 @@ def fit_set(spec, requests, fit_on: str | None, corpus) -> tuple[list[str] | Non
         return corpus(), f"the corpus ({local_name(spec.corpus.path)})", False
     for dataset in requests.datasets:
         if dataset.name == fit_on:
-            scorer = family(dataset.family).scorer
-            sentences = scorer.fit_sentences(dataset.data)
-            test = set(sentences) & set(scorer.scored_sentences(dataset.data))
+            sentences = dataset.fit_sentences(on_corpus=False)
+            test = set(sentences) & set(family(dataset.family).scorer.scored_sentences(dataset.data))
             return sentences, f"{dataset.key} ({len(sentences):,} sentences)", bool(test)
     path = Path(fit_on)
     if not path.is_file():
@@ -163,10 +162,10 @@ def overrides_of(cell: str, cache_dir) -> list[str]:
 def export(overrides: list[str], out: Path, fit_on: str | None = None, cell: str | None = None) -> dict:
     from ..cells import FinishedCells, cell_id, stored_record
     from ..embed import embed
-    from ..layers import resolve
     from ..paths import register_resolvers
     from ..plan import compose_cell
     from ..postproc import build
+    from ..reading import reading
     from ..requests import requests_for
     from ..spec import CellSpec
     from ..workspace import Workspace
@@ -183,7 +182,8 @@ def export(overrides: list[str], out: Path, fit_on: str | None = None, cell: str
     spec = CellSpec.from_config(cfg)
     workspace = Workspace.shared(spec.cache)
     encoder = workspace.encoder(spec)
-    layers = resolve(spec.layer, encoder.num_layers) if encoder.layered else [0]
+    read = reading(encoder, spec)
+    layers = read.layers
     writer = writer_for(encoder)
     plan = writer.check(spec, encoder, layers)
     corpus = workspace.corpus(spec.corpus)
@@ -197,7 +197,7 @@ def export(overrides: list[str], out: Path, fit_on: str | None = None, cell: str
     print(f"sentgrid export: the cell's vectors of {'the fit set, ' + fit + ', and ' if fit_sentences else ''}"
           f"{len(check_sentences)} sentences to check the export against (cached ones are read)", file=sys.stderr,
           flush=True)
-    vectors = embed(workspace, encoder, spec, wanted, layers).vectors
+    vectors = embed(workspace, encoder, spec, wanted, read).vectors
     pipeline = build(list(spec.postproc.steps))
     if pipeline is not None:
         pipeline.fit(vectors["fit"])
