@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentgrid.pooling.primitives import PRIMITIVES
+from sentgrid.pooling.primitives import MOST_PRIMITIVES, PRIMITIVES
 from sentgrid.store import Encoding, EntryStore, entry_key
 
 
@@ -389,10 +389,10 @@ def test_a_pass_bigger_than_its_memory_bound_is_cut_in_groups_of_whole_entries(t
     """cache.pass_memory_gb: entries are grouped so that one pass holds at most that many rows; the
     numbers equal one big pass's, and only sentences two groups share are encoded twice."""
     class Wide(CountingEncoder):
-        num_layers, hidden_size = 2, 4  # three layers of width 4: 3 * 4 * 6 * 4 = 288 bytes per row
+        num_layers, hidden_size = 2, 4  # three layers of width 4, float32: 48 bytes per row and primitive
 
     requests = {"a": many(50), "b": many(80)[40:], "c": many(200)[150:]}  # 50 + 40 + 50 rows, 10 shared
-    bounded = Encoding(EntryStore(tmp_path / "bounded"), pass_bytes=100 * 288)
+    bounded = Encoding(EntryStore(tmp_path / "bounded"), pass_bytes=100 * 48 * MOST_PRIMITIVES)
     grouped, stats = bounded.primitives(Wide(tmp_path / "log"), requests, "cls", [0, 2])
     passes = calls(tmp_path / "log")  # any order of the entries: two passes, the 10 shared rows twice
     assert len(passes) == 2 and max(passes) <= 100 and sum(passes) == stats.sentences_computed == 140

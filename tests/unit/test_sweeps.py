@@ -3,6 +3,7 @@ import json
 
 from sentgrid.callbacks import format_summary, summarise
 from sentgrid.plan import expand
+from sentgrid.pooling.primitives import PRIMITIVES
 
 
 def test_summary_counts_statuses(tmp_path):
@@ -36,8 +37,8 @@ def test_plan_sizes_entries_like_the_store_writes_them_and_refuses_what_cannot_f
 
     sentences = ["A man is playing a guitar.", "Two dogs run on the beach."]
     # 7 layers x 384 dims x 5 primitives per sentence, halved by float16
-    assert entry_bytes(minilm, sentences, False, CacheSpec()) == 2 * 7 * 384 * 5 * 4
-    assert entry_bytes(minilm, sentences, False, CacheSpec(dtype="float16")) == 2 * 7 * 384 * 5 * 2
+    assert entry_bytes(minilm, sentences, False, CacheSpec()) == 2 * 7 * 384 * len(PRIMITIVES) * 4
+    assert entry_bytes(minilm, sentences, False, CacheSpec(dtype="float16")) == 2 * 7 * 384 * len(PRIMITIVES) * 2
     assert entry_bytes(minilm, sentences, True, CacheSpec()) > entry_bytes(minilm, sentences, False, CacheSpec())
     fits = {"cache_dir": "/c", "bytes": 10 * 2**30, "free": 20 * 2**30, "max_gb": None, "check_space": True}
     assert too_big({"disk": [fits]}) is None
