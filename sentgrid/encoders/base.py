@@ -69,12 +69,13 @@ class ForwardModel(Protocol):
 
     def token_counts(self, sentences: list[str], special_tokens: str = "include"): ...  # [n] tokens of each pass
 
-    def encode(self, sentences: list[str], progress=None, token_dir=None) -> tuple[dict, dict]:
+    def encode(self, sentences: list[str], progress=None, token_states=None) -> tuple[dict, dict]:
         """({primitive: [num_layers + 1, n, dim] float32} for each of pooling.primitives.names(), in the order
         of `sentences`; stats). stats: `lengths` ([n] tokens before truncation), `max_length`, `tokens` (after
-        truncation), `load_seconds`; `mask_truncated` with a [MASK] template; with `token_dir`, every token's
-        state in a memory map there (`token_states` [num_layers + 1, T, dim]) and `token_batch` (TokenBatch)
-        saying which token is where. Rows it did not compute are an error, never returned."""
+        truncation), `load_seconds`; `mask_truncated` with a [MASK] template. With `token_states`, the store's
+        allocator ((layers, tokens, dim) -> a writable array), every token's state too: stats `token_states`
+        (that array, filled) and `token_batch` (TokenBatch) saying which token is where. Rows it did not
+        compute are an error, never returned. `progress` (a tqdm bar) is advanced by each batch."""
         ...
 
 

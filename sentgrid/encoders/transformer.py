@@ -260,13 +260,12 @@ class TransformerEncoder:
         return np.where(content > 0, content, batch.lengths)
 
     # -- the forward pass ---------------------------------------------------------------------------
-    def encode(self, sentences: list[str], progress=None, token_dir: Path | None = None
-               ) -> tuple[dict[str, np.ndarray], dict]:
+    def encode(self, sentences: list[str], progress=None, token_states=None) -> tuple[dict[str, np.ndarray], dict]:
         """Primitives {name: [layers+1, n, dim] float32} for `sentences`, in order, and encode statistics;
-        `progress` (a tqdm bar) is advanced by each batch.
+        `progress` (a tqdm bar) is advanced by each batch (the contract: encoders/base.ForwardModel).
 
-        With `token_dir`, every token's state is kept too, in a memory-mapped [layers+1, T, dim] array
-        there (stats `token_states`, with `token_batch` saying which token is where)."""
+        With `token_states` (layers, tokens, dim -> a writable array, the store's), every token's state is
+        kept too (stats `token_states`, with `token_batch` saying which token is where)."""
         import torch
 
         tok = self.tokenizer
@@ -278,15 +277,10 @@ class TransformerEncoder:
         n, layers, dim = len(texts), self.num_layers + 1, self.hidden_size
         out = {name: np.empty((layers, n, dim), dtype=np.float32) for name in primitive_names(self.template.has_mask)}
         mask_lost = filled = 0
-        token_batch = token_states = None
-        if token_dir is not None:
+        token_batch = states_out = None
+        if token_states is not None:
             token_batch = tokenize(tok, texts, max_length, self.template.has_mask)
-            Path(token_dir).mkdir(parents=True, exist_ok=True)
-            token_states = np.lib.format.open_memmap(Path(token_dir) / "states.npy", mode="w+", dtype=np.float32,
-                                                     shape=(layers, len(token_batch.ids), dim))
-            # Reserve the disk now: a memory map over a full disk dies by SIGBUS, a reservation fails cleanly.
-            with open(Path(token_dir) / "states.npy", "r+b") as f:
-                os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
+            states_out = token_states(layers, len(token_batch.ids), dim)
         loading = time.perf_counter()
         model, device = self.model, self.model.device  # loads it on the first pass
         load_seconds = time.perf_counter() - loading
@@ -307,11 +301,11 @@ class TransformerEncoder:
                 prims = token_primitives(hidden, attention.to(device), torch.isin(ids, special_ids).to(device), masks)
                 for name, value in prims.items():
                     out[name][:, rows] = value.cpu().numpy()
-                if token_states is not None:
+                if states_out is not None:
                     stacked = torch.stack(hidden).float().cpu().numpy()  # [layers, batch, tokens, dim]
                     for b, i in enumerate(rows):
                         start, end = token_batch.offsets[i], token_batch.offsets[i + 1]
-                        token_states[:, start:end] = stacked[:, b, :end - start]
+                        states_out[:, start:end] = stacked[:, b, :end - start]
                 filled += len(rows)
                 if progress is not None:
                     progress.update(len(rows))
@@ -322,7 +316,6 @@ class TransformerEncoder:
                  "load_seconds": load_seconds}
         if self.template.has_mask:
             stats["mask_truncated"] = mask_lost
-        if token_states is not None:
-            token_states.flush()
-            stats.update(token_batch=token_batch, token_states=token_states)
+        if states_out is not None:
+            stats.update(token_batch=token_batch, token_states=states_out)
         return out, stats

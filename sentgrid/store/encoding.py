@@ -11,11 +11,13 @@ writes the primitive entry of the same sentences too.
 """
 import errno
 import logging
+import os
 import shutil
 import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -98,6 +100,20 @@ def _kept(primitives: dict, keep: list[int] | None) -> dict:
 def _positions(layers: list[int], keep: list[int] | None) -> list[int]:
     """Where `layers` sit in an entry that keeps `keep` (every layer when None)."""
     return list(layers) if keep is None else [keep.index(layer) for layer in layers]
+
+
+def scratch_states(scratch: Path):
+    """The token-state array a token pass fills, allocated by the store in its scratch folder: a memory map of
+    [layers, tokens, dim] float32 whose disk is reserved at once (a memory map over a full disk dies by SIGBUS;
+    a reservation fails cleanly, as an OSError)."""
+    def allocate(layers: int, tokens: int, dim: int) -> np.ndarray:
+        scratch.mkdir(parents=True, exist_ok=True)
+        path = scratch / "states.npy"
+        states = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(layers, tokens, dim))
+        with open(path, "r+b") as f:
+            os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
+        return states
+    return allocate
 
 
 def _check_rows(encoder, primitives: dict, expected: int) -> None:
@@ -320,7 +336,8 @@ class Encoding:
         """One pass keeping every token's state (in a memory map in `scratch`); it keeps nothing until done."""
         try:
             with self._bar(encoder, len(union)) as bar:
-                primitives, encoded = encoder.encode(union, progress=bar, token_dir=scratch)
+                primitives, encoded = encoder.encode(union, progress=bar, token_states=scratch_states(scratch))
+            encoded["token_states"].flush()
         except KeyboardInterrupt as exc:
             raise Interrupted(f"a token pass keeps nothing until it completes: its {len(union):,} sentences are "
                               f"encoded again by the next run") from exc

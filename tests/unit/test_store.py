@@ -31,7 +31,7 @@ class CountingEncoder:
     def identity(self):
         return {"model": "counting", "dim": self.dim}
 
-    def encode(self, sentences, progress=None, token_dir=None):
+    def encode(self, sentences, progress=None, token_states=None):
         with open(self.log, "a") as f:
             f.write(f"{len(sentences)}\n")
         time.sleep(self.delay)
@@ -200,8 +200,8 @@ class BrokenEncoder(CountingEncoder):
         super().__init__(log)
         self.fault = fault
 
-    def encode(self, sentences, progress=None, token_dir=None):
-        out, stats = super().encode(sentences, progress, token_dir)
+    def encode(self, sentences, progress=None, token_states=None):
+        out, stats = super().encode(sentences, progress, token_states)
         if self.fault == "nan":
             out["cls"][1, 0, 0] = np.nan
         else:  # rows left unfilled
@@ -228,11 +228,11 @@ class InterruptedEncoder(CountingEncoder):
         super().__init__(log)
         self.stop_at, self.passes = stop_at, 0
 
-    def encode(self, sentences, progress=None, token_dir=None):
+    def encode(self, sentences, progress=None, token_states=None):
         self.passes += 1
         if self.passes == self.stop_at:
             raise KeyboardInterrupt
-        return super().encode(sentences, progress, token_dir)
+        return super().encode(sentences, progress, token_states)
 
 
 def many(n):
