@@ -5,6 +5,7 @@ the two users may run (the venv's own may lie in root's home: then the system Py
 runs the venv's packages)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,9 +47,10 @@ def python_as(user, folder, data_root, code: str):
 def two_users(data_root):
     if os.geteuid() != 0 or not shutil.which("useradd"):
         pytest.skip("making two users needs root and useradd")
-    tag = f"sg{os.getpid() % 100000}"  # two test runs at once make their own users
+    remove_stale_users()
+    tag = f"sg{os.getpid()}"  # two test runs at once make their own users
     group, names = f"{tag}g", [f"{tag}a", f"{tag}b"]
-    folder = Path(tempfile.mkdtemp(prefix="sentgrid-group-"))  # not under pytest's 0700 folders
+    folder = Path(tempfile.mkdtemp(prefix=f"sentgrid-group-{tag}-"))  # not under pytest's 0700 folders
     folder.chmod(0o755)
     made = []
     try:
@@ -73,6 +75,23 @@ def two_users(data_root):
         for command, name in made:
             subprocess.run([command, name], capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale_users() -> None:
+    """The users, group and folder of an earlier run that was killed before it could remove them (its process
+    is gone, or it had this process's id)."""
+    def gone(pid: str) -> bool:
+        return int(pid) == os.getpid() or not os.path.exists(f"/proc/{pid}")
+
+    for database, command in (("passwd", "userdel"), ("group", "groupdel")):
+        listing = subprocess.run(["getent", database], capture_output=True, text=True).stdout
+        for name in (line.split(":")[0] for line in listing.splitlines()):
+            match = re.fullmatch(r"sg(\d+)[abg]", name)
+            if match and gone(match.group(1)):
+                subprocess.run([command, name], capture_output=True)
+    for folder in Path(tempfile.gettempdir()).glob("sentgrid-group-sg*-*"):
+        if gone(folder.name.split("-")[2][2:]):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _python_for(user, folder, data_root) -> str:
