@@ -38,11 +38,14 @@ def test_a_sweep_on_ray_encodes_a_shared_key_once_and_logs_every_run(tmp_path, s
 
 
 def running_cells() -> list[int]:
-    """PIDs of Ray workers running a cell now (Ray titles a busy worker `ray::run_cell`)."""
+    """PIDs of this test's Ray workers running a cell now (Ray titles a busy worker `ray::run_cell`); another
+    test run's head on the same machine has workers too, told apart by the token file in their environment."""
+    mine = f"RAY_AUTH_TOKEN_PATH={os.environ['RAY_AUTH_TOKEN_PATH']}".encode()
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and (proc / "cmdline").read_bytes().startswith(b"ray::run_cell"):
+            if proc.name.isdigit() and (proc / "cmdline").read_bytes().startswith(b"ray::run_cell") \
+                    and mine in (proc / "environ").read_bytes().split(b"\0"):
                 found.append(int(proc.name))
         except OSError:
             continue
@@ -67,13 +70,16 @@ def test_a_worker_killed_mid_cell_fails_that_cell_and_the_sweep_goes_on(tmp_path
                               "pooling=avg,max,cls", "postproc=none,zscore", *SMALL, f"cache.dir={tmp_path / 'cache'}",
                               f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
                              cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while not running_cells() and sweep.poll() is None and time.monotonic() < deadline:
+    # A worker busy with one cell for a second is inside it (its imports, the model, the encode). On a loaded
+    # machine a cell can end before a fixed wait does, so watch until one has been busy that long.
+    deadline, busy_since, victim = time.monotonic() + 300, {}, None
+    while victim is None and sweep.poll() is None and time.monotonic() < deadline:
+        now = time.monotonic()
+        busy_since = {pid: busy_since.get(pid, now) for pid in running_cells()}
+        victim = next((pid for pid, since in busy_since.items() if now - since >= 1.0), None)
         time.sleep(0.1)
-    time.sleep(1.0)  # inside the cell: its imports, the model, the encode
-    victims = running_cells()
-    assert victims, "no cell was running to kill"
-    os.kill(victims[0], signal.SIGKILL)
+    assert victim is not None, "no cell was running to kill"
+    os.kill(victim, signal.SIGKILL)
     out, err = sweep.communicate(timeout=600)
     cells = records(tmp_path / "sweep")
     statuses = [c["status"] for c in cells]
