@@ -3,24 +3,23 @@ a paraphrase; accuracy and F1 at their best thresholds, and average precision, x
 chosen on the evaluated pairs themselves, as MTEB and sentence-transformers' BinaryClassificationEvaluator
 do (a tie between scores is never split)."""
 import numpy as np
-from sklearn.metrics import average_precision_score
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
 
 from ..data.pair_classification import PairData
 from .sts import cosine
 
 
 def best_accuracy_and_f1(similarity: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """The best accuracy and the best F1 over every threshold (predict 1 at or above it) that keeps ties together."""
-    order = np.argsort(-similarity, kind="stable")
-    ranked, positives = similarity[order], labels[order].astype(np.int64)
-    taken = np.arange(1, len(ranked) + 1)
-    true_positives = np.cumsum(positives)
-    group_ends = np.r_[ranked[1:] != ranked[:-1], True]  # a threshold falls only between distinct scores
-    taken, true_positives = taken[group_ends], true_positives[group_ends]
-    total_positive, total_negative = int(positives.sum()), len(positives) - int(positives.sum())
-    correct = true_positives + (total_negative - (taken - true_positives))
-    accuracy = max(total_negative, int(correct.max())) / len(positives)
-    f1 = np.where(true_positives > 0, 2 * true_positives / (taken + total_positive), 0.0)
+    """The best accuracy and the best F1 over every threshold (predict 1 at or above it); scikit-learn's curves
+    put a threshold only between distinct scores, so a tie is never split."""
+    positive, negative = int(labels.sum()), len(labels) - int(labels.sum())
+    if not positive or not negative:  # one class only (a tiny slice): no curve; every pair called that class
+        return 1.0, float(positive > 0)
+    false_rate, true_rate, _ = roc_curve(labels, similarity, drop_intermediate=False)
+    accuracy = ((true_rate * positive + (1 - false_rate) * negative) / len(labels)).max()
+    precision, recall, _ = precision_recall_curve(labels, similarity)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(precision),
+                   where=precision + recall > 0)
     return float(accuracy), float(f1.max())
 
 
