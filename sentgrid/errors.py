@@ -10,5 +10,11 @@ def choice_error(setting: str, value, valid) -> SentgridError:
     return SentgridError(f"{setting}={value!r} is not valid; choose one of: {', '.join(map(str, valid))}.")
 
 
+def what_it_is(plugin, fallback: str) -> str:
+    """A plug-in's class docstring's first line, to name it inside a sentence (`fallback` without one)."""
+    first = (type(plugin).__doc__ or fallback).strip().splitlines()[0].rstrip(".")
+    return first[0].lower() + first[1:]
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (or a kill) during a cell; the message says what was kept for the next run."""

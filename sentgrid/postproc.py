@@ -17,7 +17,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer, QuantileTransformer, StandardScaler
 
-from .errors import SentgridError, choice_error
+from .errors import SentgridError, choice_error, what_it_is
 
 # Components whose variance is below this fraction of the largest carry only rounding noise;
 # dividing by their square root would blow the noise up (and yields NaN/inf at zero variance).
@@ -184,8 +184,7 @@ def unmapped(steps) -> tuple[str, str] | None:
     """The first configured step that is neither affine nor a scaling to length 1 (name, what it does), or None."""
     for name, step in steps_of(steps):
         if not (is_affine(step) or is_unit_length(step)):
-            what = (type(step).__doc__ or name).strip().splitlines()[0].rstrip(".")
-            return name, what[0].lower() + what[1:]
+            return name, what_it_is(step, name)
     return None
 
 

@@ -17,7 +17,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..errors import SentgridError
+from ..errors import SentgridError, what_it_is
 from ..store.entries import temporary_name
 from .refusal import refuse
 
@@ -128,8 +128,7 @@ def writer_for(encoder):
 
     target = getattr(encoder, "exports_to", None)
     if target is None:
-        what = (type(encoder).__doc__ or encoder.kind).strip().splitlines()[0].rstrip(".")
-        raise refuse(f"model={encoder.label} is {what[0].lower() + what[1:]}; neither sentence-transformers nor "
+        raise refuse(f"model={encoder.label} is {what_it_is(encoder, encoder.kind)}; neither sentence-transformers nor "
                      f"Model2Vec has a module for that.")
     writer = importlib.import_module(f"{__name__}.{target}")
     try:
