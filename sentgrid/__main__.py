@@ -1,6 +1,7 @@
 """`python -m sentgrid` runs one grid cell; `python -m sentgrid -m ...` sweeps (Hydra multirun);
 `python -m sentgrid plan -m ...` says what a sweep will cost without running it; `python -m sentgrid
-cache verify|gc|du` checks, tidies and lists the cache."""
+compare A B` compares finished cells on the same items; `python -m sentgrid cache verify|gc|du` checks,
+tidies and lists the cache."""
 import gc
 import logging
 import os
@@ -88,6 +89,7 @@ def _interrupted(exc: KeyboardInterrupt, job_dir: Path, tags: dict):
 def main(cfg: DictConfig) -> float | None:
     from . import tracking
     from .cells import FinishedCells, cell_id, stored_record
+    from .outputs import checksum
     from .overrides import check_added_keys
 
     hydra_cfg = HydraConfig.get()
@@ -113,7 +115,7 @@ def main(cfg: DictConfig) -> float | None:
         from . import pipeline  # heavy imports (torch, transformers) only for a cell that runs
 
         with kill_as_interrupt():
-            record = pipeline.run_cell(cfg, while_scoring=preparing.start)
+            record, outputs = pipeline.run(cfg, while_scoring=preparing.start)
     except KeyboardInterrupt as exc:
         return _interrupted(exc, job_dir, tags)
     except MissingMandatoryValue as exc:
@@ -133,9 +135,11 @@ def main(cfg: DictConfig) -> float | None:
         preparing.wait()
     record["tags"] = {**tags, "cell_id": identity}
     record["cell_id"] = identity
+    packed = outputs.pack()  # kept beside the record in the finished-cell index, which names its checksum
+    record["outputs"] = {"file": finished.outputs_path(identity).name, "sha256": checksum(packed), "bytes": len(packed)}
     path = tracking.write_record(record, job_dir)  # before anything else can fail
     try:
-        finished.mark(identity, path or job_dir / tracking.RESULT_FILE, record)
+        finished.mark(identity, path or job_dir / tracking.RESULT_FILE, record, packed)
     except OSError as exc:  # a read-only shared cache: the result is safe, it just is not indexed
         log.warning("could not mark the cell finished in %s (%s); its result is in %s", finished.root, exc, path)
     log.info("encode: %s", record["encode"])
@@ -198,6 +202,10 @@ def cli() -> None:
         from .export import main as export_main
 
         sys.exit(export_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "compare":
+        from .compare import main as compare_main
+
+        sys.exit(compare_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "cache":
         from .store.maintenance import main as cache_main
 

@@ -79,13 +79,24 @@ class SweepSummary(Callback):
         seconds = {"planned": self.estimate, "measured": round(time.time() - self.started, 1)} \
             if getattr(self, "started", None) else {}
         (sweep_dir / "summary.json").write_text(json.dumps({**summary, "seconds": seconds}, indent=1))
-        print(comparison(sweep_dir) + "\n\n" + format_summary(summary), flush=True)
+        print(comparison(sweep_dir, Path(str(config.cache.dir)), self.stats(config)) + "\n\n" + format_summary(summary),
+              flush=True)
         if config.get("tracking", {}).get("enabled", False):
             print(self.reconcile(config, sweep_dir, summary), flush=True)
         if (summary["failed"] or summary["interrupted"]) and config.get("exit_nonzero_on_failure", True):
             sys.exit(1)
 
     refusal = None
+
+    @staticmethod
+    def stats(config):
+        from .errors import SentgridError
+        from .stats import Settings
+
+        try:
+            return Settings.from_config(config.get("stats"))
+        except SentgridError:  # each cell said so already
+            return Settings()
 
     def announce(self, config) -> float | None:
         """Print what `plan` estimates for the sweep about to run; its estimate in seconds. A sweep whose

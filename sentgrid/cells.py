@@ -26,7 +26,8 @@ from .store.entries import temporary_name
 from .versions import versions as result_versions
 
 # Config keys that say where things are or how to run, not what is computed.
-RUN_ONLY = ("data", "tracking", "hydra", "force", "fail_fast", "exit_nonzero_on_failure", "jobs")
+# `stats` changes intervals, never scores: they are recomputed from a finished cell's outputs.
+RUN_ONLY = ("data", "tracking", "hydra", "force", "fail_fast", "exit_nonzero_on_failure", "jobs", "stats")
 CACHE_RUN_ONLY = ("dir", "models_dir", "memory_gb", "mode", "commit_seconds", "lock_timeout_s", "max_gb", "check_space",
                   "layers", "pass_memory_gb")
 
@@ -122,7 +123,11 @@ class FinishedCells:
         # Entries written before records were kept whole point at a result.json that may be gone.
         return entry if "record" in entry or Path(entry.get("result", "")).is_file() else None
 
-    def mark(self, identity: str, result_path: Path, record: dict) -> None:
+    def outputs_path(self, identity: str) -> Path:
+        return self.root / identity[:2] / f"{identity}.outputs.npz"
+
+    def mark(self, identity: str, result_path: Path, record: dict, outputs: bytes | None = None) -> None:
+        """Index the finished cell: its outputs file first (the record names its checksum), then its record."""
         path = self.path(identity)
         sharing.make_folder(path.parent)
         entry = {"cell_id": identity, "result": str(Path(result_path).resolve()), "cell": record["tags"].get("cell"),
@@ -132,21 +137,55 @@ class FinishedCells:
                  "record": record}
         if path.exists() and path.lstat().st_uid != os.getuid() and os.getuid() != 0:
             raise PermissionError(f"its finished record is {sharing.owner_name(path)}'s (a group cache keeps it)")
+        if path.exists():  # force=true: the earlier record and outputs are kept (history/), never replaced
+            self._keep_earlier(identity)
+        if outputs is not None:
+            self._write(self.outputs_path(identity), outputs)
+        self._write(path, json.dumps(entry, indent=1).encode())  # readers see the earlier entry or this one
+
+    def _keep_earlier(self, identity: str) -> None:
+        path = self.path(identity)
+        history = path.parent / "history"
+        sharing.make_folder(history)
+        try:
+            earlier = str(json.loads(path.read_text()).get("finished", "")).replace(":", "")
+        except (OSError, ValueError):
+            earlier = ""
+        stem = f"{identity}.{earlier or 'unknown'}.{uuid.uuid4().hex[:6]}"
+        if self.outputs_path(identity).exists():
+            shutil.copy2(self.outputs_path(identity), history / f"{stem}.outputs.npz")
+        shutil.copy2(path, history / f"{stem}.json")
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        """Atomically, read-only once in place (nobody rewrites a record or its outputs in place)."""
         tmp = path.parent / temporary_name(path.name)
         try:
-            tmp.write_text(json.dumps(entry, indent=1))
-            sharing.publish(tmp)  # read-only: nobody rewrites a record in place
-            if path.exists():  # force=true: the earlier record is kept (history/<id>.<when>.json), never replaced
-                history = path.parent / "history"
-                sharing.make_folder(history)
-                try:
-                    earlier = str(json.loads(path.read_text()).get("finished", "")).replace(":", "")
-                except (OSError, ValueError):
-                    earlier = ""
-                shutil.copy2(path, history / f"{identity}.{earlier or 'unknown'}.{uuid.uuid4().hex[:6]}.json")
-            os.replace(tmp, path)  # readers see the earlier entry or this one, never none
+            tmp.write_bytes(data)
+            sharing.publish(tmp)
+            os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def outputs(self, identity: str, record: dict | None = None):
+        """The cell's `CellOutputs`, or None when it finished before outputs were kept (or lost them); a file whose
+        bytes are not the ones its record names raises DamagedOutputs."""
+        from .outputs import CellOutputs, DamagedOutputs, checksum
+
+        if record is None:
+            entry = self.get(identity)
+            record = stored_record(entry) if entry else {}
+        expected = record.get("outputs", {}).get("sha256")
+        if not expected:
+            return None
+        try:
+            data = self.outputs_path(identity).read_bytes()
+        except FileNotFoundError:
+            return None
+        if checksum(data) != expected:
+            raise DamagedOutputs(f"{self.outputs_path(identity)} is damaged (its sha256 is not the one its record "
+                                 f"names); `force=true` on the cell writes it again from the cache")
+        return CellOutputs.unpack(data)
 
     def all(self) -> list[dict]:
         out = []

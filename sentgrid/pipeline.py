@@ -14,8 +14,11 @@ from .embed import embed
 from .errors import SentgridError
 from .reading import reading
 from .requests import requests_for
+from .outputs import CellOutputs
 from .scoring import Workers, score
 from .spec import CellSpec
+from .stats.intervals import RESAMPLED, cell_intervals
+from .stats.resample import Settings
 from .store import kept_layers
 from .versions import recorded as recorded_versions
 from .workspace import Workspace
@@ -44,14 +47,19 @@ def _warnings_kept(kept: list):
 
 
 def run_cell(cfg, while_scoring=None) -> dict:
-    """Run one cell and return its result record (config, resolved choices, encode stats, metrics, and the
-    library warnings it raised). `while_scoring`: started when the datasets' scoring starts (the caller's
-    own work, done while this process waits for its workers)."""
+    """Run one cell and return its result record (config, resolved choices, encode stats, metrics and their
+    intervals, and the library warnings it raised)."""
+    return run(cfg, while_scoring)[0]
+
+
+def run(cfg, while_scoring=None) -> tuple[dict, CellOutputs]:
+    """Run one cell: its record, and the per-item outputs kept beside it. `while_scoring`: started when the
+    datasets' scoring starts (the caller's own work, done while this process waits for its workers)."""
     kept = []
     with _warnings_kept(kept):
-        record = _run(cfg, while_scoring)
+        record, outputs = _run(cfg, while_scoring)
     record["warnings"] = kept
-    return record
+    return record, outputs
 
 
 def evaluation_jobs(setting) -> int:
@@ -75,6 +83,7 @@ def blas_threads(setting) -> int:
 def _run(cfg, while_scoring=None) -> dict:
     timings, started = {}, time.perf_counter()
     spec = CellSpec.from_config(cfg)  # every choice checked before any expensive work
+    stats = Settings.from_config(cfg.get("stats"))
     workspace = Workspace.shared(spec.cache)
     encoder = workspace.encoder(spec)
     # Static tables without layers (RE, GloVe, B2S) read their one table; `layer` is recorded as n/a.
@@ -88,12 +97,18 @@ def _run(cfg, while_scoring=None) -> dict:
         embedded = embed(workspace, encoder, spec, requests.sentences(), read, kept_layers.of_sweep())
     if while_scoring is not None:
         while_scoring()
-    metrics, reports = score(spec, requests, embedded.vectors, timings, workers, blas_threads(cfg.get("blas_threads", 1)))
+    metrics, reports, outputs = score(spec, requests, embedded.vectors, timings, workers,
+                                      blas_threads(cfg.get("blas_threads", 1)), stats)
     if spec.diagnostics.enabled:
         with _timed(timings, "diagnostics"):
             metrics.update(diagnostics.measure(spec, requests, embedded.vectors))
+    with _timed(timings, "intervals"):
+        found = cell_intervals(outputs)
     timings["total"] = round(time.perf_counter() - started, 3)
-    return record(cfg, spec, encoder, layers, requests, embedded, metrics, reports, timings)
+    out = record(cfg, spec, encoder, layers, requests, embedded, metrics, reports, timings)
+    out["intervals"] = found
+    out["stats"] = {**stats.as_dict(), "resampled": RESAMPLED}
+    return out, outputs
 
 
 def record(cfg, spec, encoder, layers, requests, embedded, metrics, reports, timings) -> dict:

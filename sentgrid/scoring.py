@@ -1,5 +1,6 @@
-"""Sentence vectors -> scores: per dataset, fit the post-processing on its fit set and evaluate it
-with its family's scorer; then the family averages (only over complete families)."""
+"""Sentence vectors -> scores: per dataset, fit the post-processing on its fit set, predict with its
+family's scorer and score the predictions, on all items and on every bootstrap resample; then the family
+averages (only over complete families) and the intervals of every headline score."""
 import math
 import threading
 import time
@@ -9,13 +10,18 @@ import numpy as np
 
 from .errors import SentgridError
 from .requests import Requests
+from .outputs import CellOutputs
 from .spec import CellSpec
+from .stats import intervals
+from .stats.resample import Settings, resampled
 from .tasks import FAMILIES, family
 
 
-def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps, settings, blas_threads: int):
+def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps, settings, blas_threads: int,
+                   stats: Settings):
     """Post-process one dataset's vectors (fitted on `corpus` when given, else on its fit sentences) and
-    evaluate them, with `blas_threads` BLAS threads; the warnings raised are returned, not printed by a worker."""
+    evaluate them, with `blas_threads` BLAS threads: (post-processing report, scores, outputs, headline scores
+    per resample, seconds); the warnings raised are returned, not printed by a worker."""
     from threadpoolctl import threadpool_limits
 
     from . import postproc  # scikit-learn: imported where datasets are scored, not by every cell's main process
@@ -29,9 +35,13 @@ def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps
         processed, report = postproc.fit_transform(postproc.build(steps), fit_set, own)
         postproc_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        scores = scorer.evaluate(dataset.data, processed, sentences, settings)
+        outputs = scorer.predict(dataset.data, processed, sentences, settings)
+        scores = scorer.rescore(outputs)
+        evaluate_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        per_resample = resampled(scorer, dataset.key, outputs, stats)
         # not the processed vectors: nothing reads them, and sending them back costs a task=all cell a second
-        result = report, scores, postproc_seconds, time.perf_counter() - started
+        result = report, scores, outputs, per_resample, postproc_seconds, evaluate_seconds, time.perf_counter() - started
     return result, [(w.message, w.category) for w in caught]
 
 
@@ -81,9 +91,9 @@ def rows_of(sentences: list[str], wanted: list[str]) -> list[int]:
 
 
 def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, workers: Workers,
-          blas_threads: int = 1) -> tuple[dict, dict]:
-    """(metrics, post-processing reports by dataset) of the cell's `vectors`. With
-    several `workers` the datasets are scored side by side (each worker gets its own vectors only).
+          blas_threads: int = 1, stats: Settings = Settings()) -> tuple[dict, dict, CellOutputs]:
+    """(metrics, post-processing reports by dataset, the outputs kept with the cell) of the cell's `vectors`.
+    With several `workers` the datasets are scored side by side (each worker gets its own vectors only).
 
     Each dataset is scored with `blas_threads` BLAS threads (1 by default), however many jobs run: L-BFGS
     stops at a tolerance, and where it stops depends on the order of floating-point sums, which the BLAS
@@ -95,7 +105,8 @@ def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, work
     steps, corpus = list(spec.postproc.steps), vectors.get("corpus") if spec.postproc.fit_on_corpus else None
     order = sorted(requests.datasets, key=lambda d: -len(sentences[d.key]))  # the largest first
     settings = spec.task.settings
-    work = (delayed(_score_dataset)(d, vectors[d.key], sentences[d.key], corpus, steps, settings[d.family], blas_threads)
+    work = (delayed(_score_dataset)(d, vectors[d.key], sentences[d.key], corpus, steps, settings[d.family], blas_threads,
+                                    stats)
             for d in order)
     results = {}
     for dataset, (result, caught) in zip(order, workers.run(work)):
@@ -103,19 +114,22 @@ def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, work
         for message, category in caught:  # raised in a worker: raised again here, where the cell records them
             warnings.warn(message, category, stacklevel=1)
     metrics, reports = {}, {}
+    kept = CellOutputs({}, {}, stats, {d.key: d.family for d in requests.datasets})
     for dataset in requests.datasets:  # in the requests' order, whatever order they finished in
         key = dataset.key
-        reports[key], scores, postproc_seconds, evaluate_seconds = results[key]
+        reports[key], scores, kept.outputs[key], kept.resampled[key], postproc_seconds, evaluate_seconds, \
+            resample_seconds = results[key]
         timings[f"postproc/{key}"] = round(postproc_seconds, 3)
         for metric, value in scores.items():
             metrics[f"{key}/{metric}"] = value
         timings[f"evaluate/{key}"] = round(evaluate_seconds, 3)
+        timings[f"resample/{key}"] = round(resample_seconds, 3)
     metrics.update(family_averages(spec.task.families, requests, metrics))
     broken = [name for name, value in metrics.items() if not math.isfinite(value)]
     if broken:  # never recorded as an ok result
         raise SentgridError(f"{broken[0]} came out {metrics[broken[0]]} ({len(broken)} metric(s) not finite): the "
                             f"vectors or the gold labels are degenerate (all similarities equal? all labels equal?).")
-    return metrics, reports
+    return metrics, reports, kept
 
 
 def family_averages(families, requests: Requests, metrics: dict) -> dict:

@@ -37,8 +37,9 @@ def stored(record: dict, job: Path) -> dict | None:
     return None
 
 
-def comparison(sweep_dir: Path) -> str:
-    """One row per ok or skipped cell, sorted by the first family's headline average, best marked."""
+def comparison(sweep_dir: Path, cache_dir: Path | None = None, stats=None) -> str:
+    """One row per ok or skipped cell, sorted by the first family's headline average with its interval, best
+    marked `*` and the cells tied with it `=` (from the cells' outputs in `cache_dir`'s finished-cell index)."""
     rows = []
     for job in sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)):
         try:
@@ -51,23 +52,58 @@ def comparison(sweep_dir: Path) -> str:
         family = FAMILIES[scores["config"]["task"]["families"][0]]
         first, second = (f"{family.name}/avg/{m}" for m in family.headline)
         rows.append((scores["metrics"].get(first, float("nan")), scores["metrics"].get(second, float("nan")),
-                     job.name, record["status"], record.get("tags", {}).get("cell", "defaults"), family))
+                     job.name, record["status"], record.get("tags", {}).get("cell", "defaults"), family, scores))
     if not rows:
         return ""
     rows.sort(key=lambda r: -r[0] if r[0] == r[0] else float("inf"))
+    marks = tied_marks([(r[2], r[6]) for r in rows], f"{rows[0][5].name}/avg/{rows[0][5].headline[0]}", cache_dir, stats)
     # Settings every cell shares are said once, above the table; each row shows what sets it apart.
     parts = [OVERRIDE.split(r[4]) for r in rows]
     shared = [p for p in parts[0] if all(p in other for other in parts)] if len(rows) > 1 else []
-    rows = [(a, b, job, status, ",".join(p for p in part if p not in shared) or cell, fam)
-            for (a, b, job, status, cell, fam), part in zip(rows, parts)]
+    rows = [(a, b, job, status, ",".join(p for p in part if p not in shared) or cell, fam, scores)
+            for (a, b, job, status, cell, fam, scores), part in zip(rows, parts)]
     family = rows[0][5]
     first, second = family.headline
+    objective = f"{family.name}/avg/{first}"
     width = min(max(len(r[4]) for r in rows), 90)
-    header = f"   {'job':>4}  {'cell':<{width}}  {family.name + ' ' + first:>16}{second:>10}  status"
+    header = f"   {'job':>4}  {'cell':<{width}}  {family.name + ' ' + first:>16} {'interval':>16}{second:>10}  status"
     lines = ([f"\nevery cell: {','.join(shared)}"] if shared else [""]) + [header]
-    for index, (a, b, job, status, cell, _) in enumerate(rows):
-        mark = "*" if index == 0 else " "
-        lines.append(f" {mark} {job:>4}  {cell[:width]:<{width}}  {a:>16.2f}{b:>10.2f}  {status}")
-    lines.append(f"\n(* best; averages x100) sweep folder: {sweep_dir}")
+    for index, (a, b, job, status, cell, _, scores) in enumerate(rows):
+        mark = "*" if index == 0 else marks.get(job, " ")
+        low, high = scores.get("intervals", {}).get(objective, (float("nan"), float("nan")))
+        span = f"[{low:.2f}, {high:.2f}]" if low == low else "-"
+        lines.append(f" {mark} {job:>4}  {cell[:width]:<{width}}  {a:>16.2f} {span:>16}{b:>10.2f}  {status}")
+    level = f"{100 * stats.level:g}%" if stats else "95%"
+    tied = ", = tied with the best (Holm-corrected paired bootstrap)" if marks else ""
+    lines.append(f"\n(* best{tied}; averages x100, {level} intervals) sweep folder: {sweep_dir}")
     lines.append(f"tables: make tables ARGS=\"--sweep {sweep_dir}\"")
     return "\n".join(lines)
+
+
+def tied_marks(cells: list[tuple[str, dict]], objective: str, cache_dir: Path | None, stats) -> dict[str, str]:
+    """{job: "=" for the cells tied with the best, " " for the others}, over the cells whose outputs are kept (a
+    cell finished before outputs were kept is marked "?"); {} when there is nothing to judge."""
+    if cache_dir is None or len(cells) < 2:
+        return {}
+    from .cells import FinishedCells
+    from .outputs import DamagedOutputs
+    from .stats import Settings
+    from .stats.intervals import per_resample
+    from .stats.paired import tied_with_best
+
+    settings = stats or Settings()
+    finished, points, values, marks = FinishedCells(cache_dir), {}, {}, {}
+    for job, record in cells:
+        try:
+            kept = finished.outputs(record.get("cell_id", ""), record)
+        except DamagedOutputs:
+            kept = None
+        resamples = per_resample(kept, settings) if kept is not None else {}
+        if objective not in resamples or objective not in record["metrics"]:
+            marks[job] = "?"
+            continue
+        points[job], values[job] = record["metrics"][objective], resamples[objective]
+    if len(points) < 2:
+        return {}
+    _, tied, _ = tied_with_best(points, values, settings.level)
+    return {**marks, **{job: "=" if job in tied else " " for job in points}}

@@ -255,6 +255,8 @@ def log_to_mlflow(record: dict, uri: str, experiment: str, timeout_s: float = DE
         # scores to 4 decimals (x100: 1e-6 of a correlation), so the UI shows 79.2263, not 79.2262624...; the
         # record (the run's result.json artifact) keeps every digit, and `make tables` reads it
         scores = {k: round(float(v), 4) for k, v in record["metrics"].items()}
+        scores.update({f"{k}/ci_{side}": v for k, (low, high) in record.get("intervals", {}).items()
+                       for side, v in (("low", low), ("high", high)) if v == v})  # NaN: undefined on a tiny slice
         metrics = {**scores, **costs, "cost/seconds": float(record.get("timings", {}).get("total", 0.0))}
         params = [Param(k, v) for k, v in params_of(record).items()]
         values = [Metric(k, float(v), end, 0) for k, v in metrics.items()]

@@ -1,5 +1,9 @@
 """Task families, one registry: each family names the module that reads its data, the scoring module in
-this package (`evaluate`, `fit_sentences`), and its headline and averaged metrics.
+this package, and its headline and averaged metrics.
+
+A scoring module gives `predict` (the per-item outputs a cell keeps: what it predicted, beside the gold),
+`rescore` (outputs -> scores, so kept outputs re-score exactly), `evaluate` (both), `resampled` (the headline
+scores on bootstrap resamples of the items, as draw counts), `fit_sentences` and `scored_sentences`.
 
 Declared here rather than in the scoring modules so that importing this package imports neither torch nor
 scikit-learn (a second of every process's start): reports, `plan` and a cell's main process use it; the
@@ -19,7 +23,7 @@ class Family:
     name: str
     label: str                      # how tables and figures name it
     data_module: str                # reads the family's datasets: DATASETS, load, files, rows, expected_rows
-    scorer_module: str              # scores them: evaluate, fit_sentences, scored_sentences
+    scorer_module: str              # scores them: predict, rescore, evaluate, resampled, fit_sentences, scored_sentences
     headline: tuple[str, str]       # the two metrics a summary shows; the first is the objective
     averaged: tuple[str, ...]       # metrics averaged over the family's datasets (`<family>/avg/<metric>`)
     cell_seconds: float             # a cell's scoring on cached encodings, for `plan` until measured here (MiniLM)

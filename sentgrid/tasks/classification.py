@@ -12,6 +12,9 @@ LogisticRegression in float64, the reference it is held to).
 
 Protocol `mteb`: `n_experiments` times, undersample the training split to `samples_per_label` per label,
 fit a default logistic regression and score the test split; report the mean.
+
+The outputs a cell keeps are the predicted labels (each fold's held-out items, each experiment's test items);
+`rescore` turns them into the scores.
 """
 import warnings
 
@@ -22,6 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from ..data.records import ClassificationData
 from ..errors import SentgridError, choice_error
+from ..stats import weighted
 from . import logistic
 
 PROTOCOLS = ("senteval", "mteb")
@@ -99,58 +103,114 @@ def fit(X, y, c: float, solver: str):
     return logistic.fit(X, y, c, MAX_ITER) if solver == "float32" else LogisticRegression(C=c, max_iter=MAX_ITER).fit(X, y)
 
 
-def senteval(data, vectors, row, cfg) -> dict[str, float]:
+def _codes(data: ClassificationData) -> np.ndarray:
+    """Every label of the dataset, sorted: a prediction is kept as its index here."""
+    return np.unique(np.concatenate([labels for _, labels in data.splits.values()]))
+
+
+def senteval(data, vectors, row, cfg) -> dict[str, np.ndarray]:
+    """Each fold's predictions of its held-out items (cross-validation), or the test split's."""
     grid = [float(c) for c in cfg.grid]
     seed, solver = int(cfg.seed), str(cfg.get("solver", "float32"))
     if solver not in SOLVERS:
         raise choice_error("task.classification.senteval.solver", solver, SOLVERS)
+    classes = _codes(data)
     X, y = features(data, "train", vectors, row)
     if "test" not in data.splits:
         if smallest_class(y) < 2:
             raise SentgridError(f"{data.name}: a class has a single example, too few for cross-validation; "
                                 f"use more items (task.max_items).")
         folds = StratifiedKFold(min(int(cfg.folds), smallest_class(y)), shuffle=True, random_state=seed)
-        results, chosen = [], []
+        predicted, chosen = [], []
         for train, test in folds.split(X, y):
             c, model = choose_c(X[train], y[train], grid, int(cfg.inner_folds), seed, solver=solver)
             model = model or fit(X[train], y[train], c, solver)
-            results.append(_scores(y[test], model.predict(X[test])))
+            predicted.append(_held_out(len(y), test, np.searchsorted(classes, model.predict(X[test]))))
             chosen.append(c)
-        out = {m: float(np.mean([r[m] for r in results])) for m in results[0]}
-        out["accuracy_std"] = float(np.std([r["accuracy"] for r in results]))
-        out["C"] = float(np.median(chosen))
-        return out
+        return {"predicted": np.array(predicted), "gold": np.searchsorted(classes, y).astype(np.int32),
+                "C": np.array(chosen), "repeated": np.array(True)}
     dev = features(data, "dev", vectors, row) if "dev" in data.splits else None
     c, model = choose_c(X, y, grid, int(cfg.inner_folds), seed, dev, solver)
     X_test, y_test = features(data, "test", vectors, row)
     model = model or fit(X, y, c, solver)  # the dev route fitted it already
-    return {**_scores(y_test, model.predict(X_test)), "C": c}
+    return {"predicted": np.searchsorted(classes, model.predict(X_test))[None].astype(np.int32),
+            "gold": np.searchsorted(classes, y_test).astype(np.int32), "C": np.array([c]), "repeated": np.array(False)}
 
 
-def mteb(data, vectors, row, cfg) -> dict[str, float]:
+def _held_out(n: int, test: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """A row of predictions over all n items: -1 where the item was not held out."""
+    out = np.full(n, -1, dtype=np.int32)
+    out[test] = predicted
+    return out
+
+
+def mteb(data, vectors, row, cfg) -> dict[str, np.ndarray]:
+    """Each experiment's predictions of the test split (or of its held-out fold)."""
+    classes = _codes(data)
     X, y = features(data, "train", vectors, row)
     has_test = "test" in data.splits
     if has_test:
         X_test, y_test = features(data, "test", vectors, row)
     else:  # no test split: each experiment holds out one fold of a stratified 10-fold split
         folds = list(StratifiedKFold(10, shuffle=True, random_state=int(cfg.seed)).split(X, y))
-    results = []
+    predicted = []
     for experiment in range(int(cfg.n_experiments)):
         rng = np.random.default_rng(int(cfg.seed) + experiment)
         pool = np.arange(len(y)) if has_test else folds[experiment % 10][0]
         picked = np.concatenate([rng.permutation(pool[y[pool] == label])[:int(cfg.samples_per_label)]
                                  for label in np.unique(y[pool])])
         model = LogisticRegression(max_iter=100, random_state=int(cfg.seed) + experiment).fit(X[picked], y[picked])
-        test_X, test_y = (X_test, y_test) if has_test else (X[folds[experiment % 10][1]], y[folds[experiment % 10][1]])
-        results.append(_scores(test_y, model.predict(test_X)))
-    out = {m: float(np.mean([r[m] for r in results])) for m in results[0]}
-    out["accuracy_std"] = float(np.std([r["accuracy"] for r in results]))
-    return out
+        if has_test:
+            predicted.append(np.searchsorted(classes, model.predict(X_test)).astype(np.int32))
+        else:
+            test = folds[experiment % 10][1]
+            predicted.append(_held_out(len(y), test, np.searchsorted(classes, model.predict(X[test]))))
+    return {"predicted": np.array(predicted), "gold": np.searchsorted(classes, y_test if has_test else y).astype(np.int32),
+            "repeated": np.array(True)}
 
 
-def evaluate(data: ClassificationData, vectors: np.ndarray, sentences: list[str], cfg) -> dict[str, float]:
+def predict(data: ClassificationData, vectors: np.ndarray, sentences: list[str], cfg) -> dict[str, np.ndarray]:
+    """The outputs a cell keeps: rows of predicted labels (a fold's or an experiment's; -1 where an item was not
+    predicted in that row), the gold labels, the C each row chose (senteval)."""
     if cfg.protocol not in PROTOCOLS:
         raise choice_error("task.classification.protocol", cfg.protocol, PROTOCOLS)
     row = {s: i for i, s in enumerate(sentences)}
-    scores = (senteval if cfg.protocol == "senteval" else mteb)(data, vectors, row, cfg[cfg.protocol])
-    return {**scores, "items": float(len(data))}
+    outputs = (senteval if cfg.protocol == "senteval" else mteb)(data, vectors, row, cfg[cfg.protocol])
+    return {**outputs, "items": np.array(len(data))}
+
+
+def rescore(outputs: dict[str, np.ndarray]) -> dict[str, float]:
+    """The mean of each row's scores over the items it predicted."""
+    gold, rows = outputs["gold"], outputs["predicted"]
+    results = [_scores(gold[predicted >= 0], predicted[predicted >= 0]) for predicted in rows]
+    out = {m: float(np.mean([r[m] for r in results])) for m in results[0]}
+    if outputs["repeated"]:
+        out["accuracy_std"] = float(np.std([r["accuracy"] for r in results]))
+    if "C" in outputs:
+        out["C"] = float(np.median(outputs["C"]))
+    return {**out, "items": float(outputs["items"])}
+
+
+def evaluate(data: ClassificationData, vectors: np.ndarray, sentences: list[str], cfg) -> dict[str, float]:
+    return rescore(predict(data, vectors, sentences, cfg))
+
+
+def resampled(outputs: dict[str, np.ndarray], counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy and macro-F1 on resamples of the evaluated items, each row's over the drawn items it predicted,
+    averaged over the rows (as the score is)."""
+    gold, accuracy, f1 = outputs["gold"], [], []
+    for predicted in outputs["predicted"]:
+        held = predicted >= 0
+        table = weighted.contingency(gold[held], predicted[held], counts[:, held])
+        row_accuracy, row_f1 = weighted.accuracy_and_macro_f1(_square(table))
+        accuracy.append(row_accuracy)
+        f1.append(row_f1)
+    with warnings.catch_warnings():  # a row with no drawn item (a tiny slice) is left out of its resample
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {"accuracy": 100 * np.nanmean(accuracy, axis=0), "f1": 100 * np.nanmean(f1, axis=0)}
+
+
+def _square(table: np.ndarray) -> np.ndarray:
+    """A confusion table with as many predicted classes as true ones (pad the shorter side)."""
+    size = max(table.shape[1:])
+    return np.pad(table, ((0, 0), (0, size - table.shape[1]), (0, size - table.shape[2])))

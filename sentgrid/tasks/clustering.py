@@ -2,7 +2,7 @@
 
 Accuracy is the share of texts whose cluster maps to their gold label under the best one-to-one
 mapping (Hungarian matching on the contingency table); NMI and, optionally, MTEB's v-measure too.
-Mean and standard deviation over seeds, x100.
+Mean and standard deviation over seeds, x100. The outputs a cell keeps: each seed's clusters.
 """
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -11,6 +11,7 @@ from sklearn.metrics import normalized_mutual_info_score, v_measure_score
 from sklearn.metrics.cluster import contingency_matrix
 
 from ..data.records import ClusteringData
+from ..stats import weighted
 
 
 def hungarian_accuracy(gold, predicted) -> float:
@@ -28,20 +29,44 @@ def scored_sentences(data: ClusteringData) -> list[str]:
     return data.sentences
 
 
-def evaluate(data: ClusteringData, vectors: np.ndarray, sentences: list[str], cfg) -> dict[str, float]:
+def predict(data: ClusteringData, vectors: np.ndarray, sentences: list[str], cfg) -> dict[str, np.ndarray]:
+    """Each seed's cluster of each text (seeds x texts), beside the texts' gold labels (as codes)."""
     row = {s: i for i, s in enumerate(sentences)}
     X = vectors[[row[t] for t in data.texts]]
-    k = len(np.unique(data.labels))
+    gold = np.unique(data.labels, return_inverse=True)[1].astype(np.int32)
+    k = int(gold.max()) + 1
+    predicted = [KMeans(n_clusters=k, n_init=int(cfg.n_init), random_state=seed).fit_predict(X)
+                 for seed in range(int(cfg.seeds))]
+    return {"predicted": np.array(predicted, dtype=np.int32), "gold": gold, "v_measure": np.array(bool(cfg.v_measure))}
+
+
+def rescore(outputs: dict[str, np.ndarray]) -> dict[str, float]:
+    gold = outputs["gold"]
     scores = {"accuracy": [], "nmi": [], "v_measure": []}
-    for seed in range(int(cfg.seeds)):
-        predicted = KMeans(n_clusters=k, n_init=int(cfg.n_init), random_state=seed).fit_predict(X)
-        scores["accuracy"].append(hungarian_accuracy(data.labels, predicted))
-        scores["nmi"].append(100 * normalized_mutual_info_score(data.labels, predicted))
-        if cfg.v_measure:
-            scores["v_measure"].append(100 * v_measure_score(data.labels, predicted))
-    out = {"k": float(k), "items": float(len(data))}
+    for predicted in outputs["predicted"]:
+        scores["accuracy"].append(hungarian_accuracy(gold, predicted))
+        scores["nmi"].append(100 * normalized_mutual_info_score(gold, predicted))
+        if outputs["v_measure"]:
+            scores["v_measure"].append(100 * v_measure_score(gold, predicted))
+    out = {"k": float(len(np.unique(gold))), "items": float(len(gold))}
     for metric, values in scores.items():
         if values:
             out[metric] = float(np.mean(values))
             out[f"{metric}_std"] = float(np.std(values))
     return out
+
+
+def evaluate(data: ClusteringData, vectors: np.ndarray, sentences: list[str], cfg) -> dict[str, float]:
+    return rescore(predict(data, vectors, sentences, cfg))
+
+
+def resampled(outputs: dict[str, np.ndarray], counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy and NMI, averaged over the seeds, on resamples of the texts (each seed's clusters kept: the
+    seeds are part of the score, the texts are what is resampled)."""
+    gold, accuracy, nmi = outputs["gold"], [], []
+    for predicted in outputs["predicted"]:
+        tables = weighted.contingency(gold, predicted, counts)
+        matched = [table[linear_sum_assignment(table, maximize=True)].sum() for table in tables]
+        accuracy.append(100 * np.array(matched) / tables.sum(axis=(1, 2)))
+        nmi.append(100 * weighted.mutual_information_scores(tables))
+    return {"accuracy": np.mean(accuracy, axis=0), "nmi": np.mean(nmi, axis=0)}

@@ -119,7 +119,7 @@ def test_a_family_carries_what_report_plan_and_export_read(name):
     family = FAMILIES[name]
     assert family.label and family.cell_seconds > 0 and set(family.headline) <= set(family.averaged)
     assert family.datasets and (Path(CONF_DIR) / "task" / f"{name}.yaml").is_file()
-    for function in ("evaluate", "fit_sentences", "scored_sentences"):
+    for function in ("predict", "rescore", "evaluate", "resampled", "fit_sentences", "scored_sentences"):
         assert callable(getattr(family.scorer, function))
 
 
