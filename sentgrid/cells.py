@@ -168,8 +168,8 @@ class FinishedCells:
             tmp.unlink(missing_ok=True)
 
     def outputs(self, identity: str, record: dict | None = None):
-        """The cell's `CellOutputs`, or None when it finished before outputs were kept (or lost them); a file whose
-        bytes are not the ones its record names raises DamagedOutputs."""
+        """The cell's `CellOutputs`, or None when it finished before outputs were kept; a file that is gone, or whose
+        bytes are not the ones its record names, raises DamagedOutputs."""
         from .outputs import CellOutputs, DamagedOutputs, checksum
 
         if record is None:
@@ -181,7 +181,8 @@ class FinishedCells:
         try:
             data = self.outputs_path(identity).read_bytes()
         except FileNotFoundError:
-            return None
+            raise DamagedOutputs(f"{self.outputs_path(identity)} is gone; `force=true` on the cell writes it again "
+                                 f"from the cache") from None
         if checksum(data) != expected:
             raise DamagedOutputs(f"{self.outputs_path(identity)} is damaged (its sha256 is not the one its record "
                                  f"names); `force=true` on the cell writes it again from the cache")

@@ -91,7 +91,10 @@ def row(record: dict, experiment: str | None = None) -> dict:
         "text_variant": config["task"].get("sts", {}).get("text_variant"),
         "sick_split": config["task"].get("sts", {}).get("sick_split"),
         "settings": _settings(record),  # every result-changing setting: tells look-alike rows apart
+        "cache_dir": config.get("cache", {}).get("dir"),  # where its per-item outputs are kept
         **record["metrics"],
+        **{f"{name}/ci_{side}": value for name, bounds in record.get("intervals", {}).items()
+           for side, value in zip(("low", "high"), bounds)},
     }
 
 

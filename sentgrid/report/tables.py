@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..tasks import FAMILIES
+from .evidence import Evidence, interval_text
 from .references import MINILM, REFERENCES
 from .results import CONFIG_COLUMNS, FULL, SLICE_PREFIX, Results
 
@@ -72,9 +73,20 @@ def family_table(frame: pd.DataFrame, family: str, every_column: bool = False) -
             table.insert(len(order) + position, key, cells["settings"].apply(lambda s, k=key: s.get(k, MISSING))
                          if key != "cell" else cells["cell_id"].str[:8])
         order += extra
+    table["_cell"] = cells["cell_id"]
     table = table.sort_values(order, na_position="first").reset_index(drop=True)
+    table.attrs["cells"] = table.pop("_cell").tolist()  # each row's cell id (the evidence columns are looked up by it)
     table.attrs["labels"] = order  # the columns that name a row (figures label bars with them)
     return table
+
+
+def with_evidence(table: pd.DataFrame, evidence: Evidence, name: str) -> None:
+    """The family average's interval and the tied-set mark as two columns after `avg`."""
+    cells = table.attrs["cells"]
+    at = table.columns.get_loc("avg") + 1
+    table.insert(at, "interval", [interval_text(*evidence.interval(c, name)) for c in cells])
+    marks = evidence.tied(cells, table["avg"].tolist(), name)
+    table.insert(at + 1, "tied", [marks.get(c, "") for c in cells])
 
 
 def tell_apart(table: pd.DataFrame, cells: pd.DataFrame, columns: list[str]) -> list[str]:
@@ -94,24 +106,43 @@ def tell_apart(table: pd.DataFrame, cells: pd.DataFrame, columns: list[str]) -> 
     return extra + (["cell"] if look_alikes(shown) else [])
 
 
-def best_table(frame: pd.DataFrame) -> pd.DataFrame:
+def best_table(frame: pd.DataFrame, evidence: Evidence | None = None) -> pd.DataFrame:
+    """The best configuration per model and family, and the configurations tied with it: not significantly
+    worse on the family average (Holm-corrected paired bootstrap over the model's cells, from their kept
+    outputs). Where a cell has no outputs, ties are those that print alike at two decimals, as before."""
     rows = []
     for family in FAMILIES:
         table = family_table(frame, family)
         if table.empty:
             continue
         configs = [c for c in config_columns(frame) if c in table]
+        name = f"{family}/avg/{FAMILIES[family].headline[0]}"
+        table["_cell"] = table.attrs["cells"]
         for model, group in table.groupby("model"):
             scored = group.dropna(subset=["avg"])
             if scored.empty:
                 continue
-            top = scored[scored["avg"].round(2) == scored["avg"].round(2).max()]  # a tie as printed
-            best = min((r for _, r in top.iterrows()), key=complexity)
-            described = ", ".join(f"{c}={best[c]}" for c in configs
-                                  if c not in ("model", "fit_on") and not pd.isna(best[c]))
-            ties = f" (tied with {len(top) - 1} more complex)" if len(top) > 1 else ""
+
+            def described(row) -> str:
+                return ", ".join(f"{c}={row[c]}" for c in configs if c not in ("model", "fit_on") and not pd.isna(row[c]))
+
+            cells = scored["_cell"].tolist()
+            if evidence is not None and not evidence.lacking(cells):
+                marks = evidence.tied(cells, scored["avg"].tolist(), name)
+                best = scored[scored["_cell"].map(marks) == "*"].iloc[0]
+                tied = sorted((r for _, r in scored.iterrows() if marks[r["_cell"]] == "="), key=complexity)
+                rule = "paired bootstrap"
+            else:
+                top = scored[scored["avg"].round(2) == scored["avg"].round(2).max()]  # a tie as printed
+                best = min((r for _, r in top.iterrows()), key=complexity)
+                tied = sorted((r for _, r in top.iterrows() if r["_cell"] != best["_cell"]), key=complexity)
+                rule = "as printed (no outputs)"
+            low, high = (evidence.interval(best["_cell"], name) if evidence is not None else (np.nan, np.nan))
             rows.append({"family": family, "model": model, "best": round(float(best["avg"]), 2),
-                         "configuration": (described or "(one configuration)") + ties, "cells": len(group)})
+                         "interval": interval_text(low, high),
+                         "configuration": described(best) or "(one configuration)",
+                         "tied with it": "; ".join(described(r) or "(one configuration)" for r in tied) or "none",
+                         "tie rule": rule, "cells": len(group)})
     return pd.DataFrame(rows)
 
 
@@ -193,7 +224,31 @@ def _write(table: pd.DataFrame, folder: Path, name: str, caption: str, scores: l
     (folder / f"{name}.tex").write_text(latex(table, caption, label, scores, index))
 
 
-OWNED = ("*.csv", "*.md", "*.tex")  # the tables folder is rewritten whole: no file of an earlier report stays
+OWNED = ("*.csv", "*.md", "*.tex", "effects_*.png")  # the tables folder is rewritten whole: no file of an earlier report stays
+
+
+def effect_sections(frame: pd.DataFrame, folder: Path, evidence: Evidence) -> list[str]:
+    """`effects_<family>.md/.tex/.csv/.png` for every family where a choice varies, and their README sections."""
+    from .effects import effects, effects_figure
+
+    sections = []
+    for family in FAMILIES:
+        table, interaction, left_out = effects(frame, family, evidence)
+        if table.empty:
+            continue
+        note = f" {left_out} cells without outputs are left out." if left_out else ""
+        _write(table, folder, f"effects_{family}", f"{family}: the effect of each choice on the family average "
+                                                   f"(x100): each level's mean over the cells that have it and its "
+                                                   f"difference to the reference level, with "
+                                                   f"{evidence.settings.level:.0%} intervals over the same item "
+                                                   f"resamples.{note}", [])
+        figure = effects_figure(table, family, folder / f"effects_{family}.png", evidence.settings.level)
+        shown = f"\n![effects of each choice on {family}]({figure.name})\n" if figure else ""
+        sections.append(f"## {family}: the effect of each choice\n\nEach level's mean {family} average over the cells "
+                        f"that have it, its difference to the reference level (the plainest), and whether that "
+                        f"difference's interval leaves out 0 (`clear`).{note}\n\n{_markdown(table)}\n\n"
+                        f"{interaction}\n{shown}")
+    return sections
 
 
 def write_tables(results: Results, folder: Path, data: str = FULL) -> list[Path]:
@@ -209,20 +264,31 @@ def write_tables(results: Results, folder: Path, data: str = FULL) -> list[Path]
     sections = [f"# Tables ({scored_on})\n\nSource: {results.source}; {len(frame)} cells; duplicate runs dropped "
                 f"(latest kept): {results.duplicates}. Scores x100 (STS: Spearman; clustering and classification: "
                 f"accuracy). `{MISSING}` = not scored; an average over a partial set is never shown.\n"]
+    evidence = Evidence(frame)
     for family in FAMILIES:
         table = family_table(frame, family)
         if table.empty:
             continue
         metric = FAMILIES[family].headline[0]
         scores = datasets_of(frame, family) + ["avg"]
-        _write(table, folder, family, f"{family}: {metric} x100 per dataset and their average; best per column in "
-                                      f"bold, - not scored.", [c for c in scores if c in table])
+        with_evidence(table, evidence, f"{family}/avg/{metric}")
+        _write(table, folder, family, f"{family}: {metric} x100 per dataset and their average with its "
+                                      f"{evidence.settings.level:.0%} interval; * the best average, = tied with it "
+                                      f"(paired bootstrap, Holm); best per column in bold, - not scored.",
+               [c for c in scores if c in table])
         sections.append(f"## {family}\n\n{_markdown(table)}\n")
-    best = best_table(frame)
+    best = best_table(frame, evidence)
     if not best.empty:
-        _write(best, folder, "best", "The best configuration per model and family (family average x100; ties go to "
-                                     "the simpler configuration).", [])
+        _write(best, folder, "best", "The best configuration per model and family (family average x100 and its "
+                                     "interval) and the configurations tied with it: not significantly worse "
+                                     "(paired bootstrap over the items, Holm-corrected).", [])
         sections.append(f"## Best configuration per model and family\n\n{_markdown(best)}\n")
+    sections += effect_sections(frame, folder, evidence)
+    lacking = evidence.lacking(frame["cell_id"]) if not frame.empty else 0
+    if lacking:
+        sections.insert(1, f"{lacking} of these cells finished before per-item outputs were kept: they have no "
+                           f"interval and are marked `?`; `force=true` on them recomputes the outputs from the cache "
+                           f"(no forward pass).\n")
     for name, pivot in pivots(frame).items():
         if pivot.shape[0] > 1 or pivot.shape[1] > 1:
             slug = "pivot_" + re.sub(r"[^A-Za-z0-9.+-]+", "_", name)

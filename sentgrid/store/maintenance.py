@@ -80,9 +80,36 @@ def verify(root: Path, fix: bool = False) -> int:
                 except PermissionError:
                     outcome = f" (left: {sharing.owner_name(path)}'s to remove)"
             print(f"damaged index entry {path.name}: {exc}{outcome}")
+            continue
+        damaged += _verify_outputs(path, entry, fix)
     print(f"{len(keys)} entries and {len(index)} finished cells checked: {damaged} damaged"
           + ("" if fix or not damaged else "; --fix sets them aside"))
     return 1 if damaged and not fix else 0
+
+
+def _verify_outputs(path: Path, entry: dict, fix: bool) -> int:
+    """1 when the per-item outputs the record names are damaged or gone (--fix removes a damaged file; the record
+    stays, and `force=true` on the cell writes them again from the cache), else 0."""
+    from ..outputs import checksum
+
+    expected = entry["record"].get("outputs", {}).get("sha256")
+    outputs = path.parent / f"{path.stem}.outputs.npz"
+    if not expected:
+        return 0
+    try:
+        if checksum(outputs.read_bytes()) == expected:
+            return 0
+        problem, outcome = "its sha256 is not the one its record names", ""
+        if fix:
+            try:
+                outputs.unlink()
+                outcome = " (removed)"
+            except PermissionError:
+                outcome = f" (left: {sharing.owner_name(outputs)}'s to remove)"
+    except FileNotFoundError:
+        problem, outcome = "gone", ""
+    print(f"damaged outputs of cell {path.stem[:16]}: {problem}{outcome}; force=true on the cell writes them again")
+    return 1
 
 
 def _table_keys(tree) -> set[str]:

@@ -86,12 +86,13 @@ def test_look_alike_rows_are_told_apart_by_the_setting_that_differs(tmp_path):
     assert sorted(zip(table["task.sts.text_variant"], table["cell"])) == [("raw", "a"), ("raw", "c"), ("senteval", "b")]
 
 
-def test_a_tie_goes_to_the_simpler_configuration(tmp_path):
+def test_without_outputs_a_tie_as_printed_goes_to_the_simpler_configuration(tmp_path):
     write(tmp_path / "s", [record("n", postproc="normalize", metrics={"sts/STSB/spearman": 80.001}),
                            record("p", postproc="none", metrics={"sts/STSB/spearman": 80.0}),
                            record("w", postproc="whiten", metrics={"sts/STSB/spearman": 70.0})])
     best = best_table(load("records", sweeps=[str(tmp_path / "s")]).frame)
-    assert best.loc[0, "configuration"] == "postproc=none (tied with 1 more complex)"
+    assert best.loc[0, "configuration"] == "postproc=none" and best.loc[0, "tied with it"] == "postproc=normalize"
+    assert best.loc[0, "tie rule"] == "as printed (no outputs)"
 
 
 def test_latex_is_escaped_captioned_bolds_the_best_and_compiles(tmp_path, results):

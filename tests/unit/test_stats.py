@@ -155,7 +155,9 @@ def test_outputs_round_trip_and_family_averages_resample_every_dataset_at_once()
     assert len(per_resample(back, Settings(50, 0.95, 0))["sts/A/spearman"]) == 50
 
 
-def test_a_damaged_outputs_file_is_refused_and_force_keeps_the_earlier_one(tmp_path):
+def test_a_damaged_outputs_file_is_refused_and_force_keeps_the_earlier_one(tmp_path, capsys):
+    from sentgrid.store.maintenance import verify
+
     packed = kept_cell().pack()
     record = {"tags": {"cell": "x"}, "config": {"task": {"families": ["sts"]}, "pooling": {}, "model": {"name": "m"}},
               "timings": {"total": 1.0}, "outputs": {"sha256": checksum(packed)}}
@@ -172,5 +174,10 @@ def test_a_damaged_outputs_file_is_refused_and_force_keeps_the_earlier_one(tmp_p
     path.write_bytes(bytes(damaged))
     with pytest.raises(DamagedOutputs, match="damaged"):
         cells.outputs(identity)
+    assert verify(tmp_path) == 1 and path.exists()  # `cache verify` finds it; --fix removes it
+    assert verify(tmp_path, fix=True) == 0 and not path.exists()
+    with pytest.raises(DamagedOutputs, match="gone.*force=true"):
+        cells.outputs(identity)
     assert cells.outputs(identity, {"outputs": {}}) is None  # a record from before outputs were kept
     assert json.loads(cells.path(identity).read_text())["record"]["outputs"]["sha256"] == checksum(packed)
+    assert "damaged outputs of cell cdcdcdcdcdcdcdcd: its sha256 is not the one its record names" in capsys.readouterr().out
