@@ -9,8 +9,11 @@
 4. (--sweeps) A cold 16-cell sweep (4 poolings x 4 post-processings, STS) vs one cold cell, and the
    same sweep re-run, as users run them (`python -m sentgrid -m ...`, fresh cache).
 5. (--static) Building Avg. and training B2S on WikiText-2 with MiniLM: time and size.
-6. (--tasks) A cached task=all cell as users run it (wall, time per family), and classification with
-   sentgrid's float32 solver against scikit-learn's, per dataset, on the persistent cache.
+4. What evidence costs: a cached STS cell with 1,000 resamples against 10 (intervals on against nearly off),
+   and `make tables` (intervals, tied sets, effects) on a 100-cell sweep made from that cell's outputs.
+6. (--tasks) A cached task=all cell as users run it (wall, time per family, resampling), `compare` of two
+   finished task=all cells, and classification with sentgrid's float32 solver against scikit-learn's, per
+   dataset, on the persistent cache.
 7. plan's estimate against the measured wall time of the last sweeps run here (multirun/).
 
     python -m sentgrid.bench [--model mpnet] [--device cuda] [--dtypes float32,bfloat16] [--max-items N]
@@ -18,6 +21,7 @@
 """
 import argparse
 import contextlib
+import json
 import os
 import resource
 import subprocess
@@ -78,6 +82,7 @@ def main() -> None:
         peer_check(cache_dir, model, args.dtypes.split(","), args.max_items)
         if args.cells:
             cached_cells(cache_dir, model, args.max_items, args.cells)
+        evidence_costs(cache_dir, model, args.max_items)
     if args.sweeps:
         sweep_costs(args.max_items, model)
     if args.static:
@@ -183,6 +188,70 @@ def cached_cells(cache_dir, model: list[str], max_items, count: int) -> None:
           f"cache hit rate {hits / max(requested, 1):.1%}")
 
 
+def evidence_costs(cache_dir, model: list[str], max_items) -> None:
+    """Intervals on a cached STS cell (1,000 resamples vs 10, alternated so that the machine's drift falls on
+    both), then the tables of a 100-cell sweep whose cells are that cell's outputs with noise added."""
+    from .pipeline import run
+
+    walls: dict[int, list[float]] = {10: [], 1000: []}
+    for resamples in (10, 1000, 10, 1000, 10, 1000):
+        started = time.perf_counter()
+        record, outputs = run(config(cache_dir, max_items, *model, f"stats.resamples={resamples}"))
+        walls[resamples].append(time.perf_counter() - started)
+    resampling = sum(v for k, v in record["timings"].items() if k.startswith("resample/"))
+    low, high = min(walls[10]), min(walls[1000])
+    print("\n== intervals on a cached STS cell (in one process; best of 3 each) ==")
+    print(f"1,000 resamples: {high:.2f} s; 10 resamples: {low:.2f} s; intervals add {high - low:+.2f} s = "
+          f"{100 * (high - low) / low:+.1f} % (goal: <= +10 % and <= +2 s); resampling itself {resampling:.2f} s")
+    with tempfile.TemporaryDirectory(prefix="sentgrid-bench-") as folder:
+        seconds, cells = sweep_tables(Path(folder), record, outputs)
+    print(f"make tables on a {cells}-cell STS sweep (intervals, tied sets, effects of 3 axes, from kept outputs): "
+          f"{seconds:.1f} s (goal <= 30 s)")
+
+
+def sweep_tables(folder: Path, record: dict, outputs, cells: int = 100) -> tuple[float, int]:
+    """Seconds of `write_tables` on a synthetic sweep: `cells` copies of one cell (5 poolings x 4 post-processings
+    x 5 layers as labels), each with the similarities moved by its own noise, outputs kept and indexed as a
+    finished cell's are."""
+    import copy
+
+    from .cells import FinishedCells
+    from .outputs import CellOutputs, checksum
+    from .report.results import load
+    from .report.tables import write_tables
+    from .stats.intervals import cell_intervals
+    from .stats.resample import resampled
+    from .tasks import family
+
+    finished, rng = FinishedCells(folder / "cache"), np.random.default_rng(0)
+    grid = [(p, q, layer) for p in ("avg", "cls", "max", "weightedmean", "mean_sqrt_len")
+            for q in ("none", "zscore", "whiten", "quantile") for layer in range(2, 7)][:cells]
+    for job, (pooling, post, layer) in enumerate(grid):
+        kept = CellOutputs({}, {}, outputs.settings, dict(outputs.families))
+        metrics = {}
+        for key, named in outputs.outputs.items():
+            moved = {**named, "similarity": named["similarity"] + rng.normal(0, 0.02 * (job % 7), len(named["similarity"]))}
+            kept.outputs[key] = moved
+            kept.resampled[key] = resampled(family(kept.families[key]).scorer, key, moved, kept.settings)
+            metrics.update({f"{key}/{m}": v for m, v in family(kept.families[key]).scorer.rescore(moved).items()})
+        keys = list(outputs.outputs)
+        metrics["sts/avg/spearman"] = float(np.mean([metrics[f"{k}/spearman"] for k in keys]))
+        cell = copy.deepcopy(record)
+        cell["config"]["pooling"]["name"], cell["config"]["postproc"]["name"] = pooling, post
+        cell["config"]["cache"]["dir"] = str(folder / "cache")
+        cell["resolved"]["layers"] = [layer]
+        identity = f"{job:064x}"
+        packed = kept.pack()
+        cell.update(cell_id=identity, metrics=metrics, intervals=cell_intervals(kept),
+                    outputs={"sha256": checksum(packed)}, tags={"cell": f"job{job}", "started_at": "", "sweep_dir": ""})
+        (folder / "sweep" / str(job)).mkdir(parents=True)
+        (folder / "sweep" / str(job) / "result.json").write_text(json.dumps(cell))
+        finished.mark(identity, folder / "sweep" / str(job) / "result.json", cell, packed)
+    started = time.perf_counter()
+    write_tables(load("records", sweeps=[str(folder / "sweep")]), folder / "tables")
+    return time.perf_counter() - started, len(grid)
+
+
 SWEEP = ["pooling=cls,avg,avg_content,max", "postproc=none,zscore,whiten,quantile"]
 
 
@@ -277,16 +346,28 @@ def task_costs(max_items, model: list[str]) -> None:
                 raise SystemExit(f"bench: {' '.join(attempt)} failed:\n{run.stderr[-2000:]}")
         wall = time.perf_counter() - started
         record = json.loads((Path(folder) / "run" / "result.json").read_text())
-    families = {}
+    families, resampling = {}, {}
     for key, seconds in record["timings"].items():
         if key.startswith("evaluate/"):
             families[key.split("/")[1]] = families.get(key.split("/")[1], 0.0) + seconds
+        if key.startswith("resample/"):
+            resampling[key.split("/")[1]] = resampling.get(key.split("/")[1], 0.0) + seconds
     print(f"\n== a cached task=all cell ({' '.join(model)}; force=true on a warm cache, as users run it) ==")
     print(f"wall {wall:.1f} s (goal <= 20 s with MiniLM); in the cell: reading the cache {record['timings']['encode']:.1f} s, "
           f"total {record['timings']['total']:.1f} s; evaluation summed over datasets (side by side in workers): "
           + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in families.items()))
+    print("resampling (1,000 resamples) summed over datasets: " + ", ".join(f"{name} {seconds:.1f} s"
+                                                                         for name, seconds in resampling.items()))
     headline = {k: v for k, v in record["metrics"].items() if "/avg/" in k and "_" not in k.rsplit("/", 1)[1]}
     print("averages: " + ", ".join(f"{k} {v:.2f}" for k, v in headline.items()))
+    other = subprocess.run([*command, "pooling=max"], capture_output=True, text=True)  # a second finished task=all cell
+    if other.returncode == 0:
+        started = time.perf_counter()
+        other_cell = " ".join(["task=all", *model, *slice_, "pooling=max"])
+        compared = subprocess.run([sys.executable, "-m", "sentgrid", "compare", record["cell_id"], other_cell],
+                                  capture_output=True, text=True)
+        print(f"compare of two finished task=all cells: {time.perf_counter() - started:.1f} s (goal <= 5 s)"
+              + ("" if compared.returncode == 0 else f"; failed: {compared.stderr.strip()}"))
     runs = {solver: run_cell(config(compose_default_cache(), max_items, *model, "task=classification",
                                     f"task.classification.senteval.solver={solver}"))
             for solver in ("float32", "sklearn")}

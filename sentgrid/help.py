@@ -14,6 +14,7 @@ usage:
 subcommands:
   python -m sentgrid plan -m SWEEP            what a sweep costs (cells, forward passes, time) without running it
   python -m sentgrid export CELL --out DIR     the cell as a sentence-transformers or Model2Vec folder
+  python -m sentgrid compare A B [C ...]      finished cells on the same items: intervals, differences, p-values
   python -m sentgrid cache verify [--fix]     check every cache entry and finished cell
   python -m sentgrid cache gc                 remove temporaries and unused entries
   python -m sentgrid cache du                 what the cache stores per model, kind and dataset; free space
@@ -49,7 +50,8 @@ def text() -> str:
         lines.append(f"  {group:<10}{', '.join(marked)}")
     lines.append(f"\npresets (-m +experiment=NAME): {', '.join(groups().get('experiment', []))}")
     lines.append("other settings: data.root, cache.dir, cache.dtype, cache.layers, cache.max_gb, tracking.uri,\n"
-                 "  tracking.experiment, corpus.*, diagnostics.enabled, force, fail_fast (see docs/running.md);\n"
-                 "  every value: python -m sentgrid --cfg job")
+                 "  tracking.experiment, corpus.*, diagnostics.enabled, stats.resamples, stats.level, force, fail_fast\n"
+                 "  (see docs/running.md); every value: python -m sentgrid --cfg job"
+)
     lines.append("Hydra's own help: python -m sentgrid --hydra-help")
     return "\n".join(lines)

@@ -38,11 +38,16 @@ def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps
         outputs = scorer.predict(dataset.data, processed, sentences, settings)
         scores = scorer.rescore(outputs)
         evaluate_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        per_resample = resampled(scorer, dataset.key, outputs, stats)
+        per_resample, resample_seconds = _resampled(dataset, outputs, stats) if stats else (None, 0.0)
         # not the processed vectors: nothing reads them, and sending them back costs a task=all cell a second
-        result = report, scores, outputs, per_resample, postproc_seconds, evaluate_seconds, time.perf_counter() - started
+        result = report, scores, outputs, per_resample, postproc_seconds, evaluate_seconds, resample_seconds
     return result, [(w.message, w.category) for w in caught]
+
+
+def _resampled(dataset, outputs: dict, stats: Settings) -> tuple[dict, float]:
+    """The dataset's headline scores on every resample, and the seconds they took."""
+    started = time.perf_counter()
+    return resampled(family(dataset.family).scorer, dataset.key, outputs, stats), time.perf_counter() - started
 
 
 def _ready() -> None:
@@ -60,6 +65,7 @@ class Workers:
     overlaps the cell's cache reads instead of following them. One process: no pool at all."""
 
     def __init__(self, requests: Requests, jobs: int, postprocessed: bool = False):
+        self.jobs = jobs
         # Worker processes only where a dataset takes seconds: evaluation that fits models, or post-processing
         # fitted per dataset (quantile on MPNet's STS: 9.6 s a cell). Starting them costs more than scoring
         # plain STS (cosines) takes. Where a dataset is scored changes nothing in its numbers.
@@ -105,14 +111,26 @@ def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, work
     steps, corpus = list(spec.postproc.steps), vectors.get("corpus") if spec.postproc.fit_on_corpus else None
     order = sorted(requests.datasets, key=lambda d: -len(sentences[d.key]))  # the largest first
     settings = spec.task.settings
+    # Resampled in the worker processes where there are several; else here afterwards, datasets side by side in
+    # threads (numpy's array work runs outside the GIL): a cached STS cell has no worker process
+    in_process = workers.count == 1
     work = (delayed(_score_dataset)(d, vectors[d.key], sentences[d.key], corpus, steps, settings[d.family], blas_threads,
-                                    stats)
+                                    None if in_process else stats)
             for d in order)
     results = {}
     for dataset, (result, caught) in zip(order, workers.run(work)):
         results[dataset.key] = result
         for message, category in caught:  # raised in a worker: raised again here, where the cell records them
             warnings.warn(message, category, stacklevel=1)
+    if in_process:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(blas_threads), ThreadPoolExecutor(min(workers.jobs, len(order))) as pool:
+            for dataset, (per_resample, seconds) in zip(order, pool.map(
+                    lambda d: _resampled(d, results[d.key][2], stats), order)):
+                results[dataset.key] = (*results[dataset.key][:3], per_resample, *results[dataset.key][4:6], seconds)
     metrics, reports = {}, {}
     kept = CellOutputs({}, {}, stats, {d.key: d.family for d in requests.datasets})
     for dataset in requests.datasets:  # in the requests' order, whatever order they finished in

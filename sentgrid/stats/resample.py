@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import SentgridError
 
-CHUNK = 100  # resamples drawn and scored at once: 100 x 10k items x 8 bytes = 8 MB per array
+ITEMS_PER_CHUNK = 1_000_000  # draws scored at once: 100 resamples of 10k items, 8 MB per array of floats
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,18 @@ class Settings:
 
 
 def counts(key: str, n: int, settings: Settings) -> Iterator[np.ndarray]:
-    """The resamples of dataset `key`'s `n` items, `CHUNK` at a time: (resamples, n) draw counts."""
+    """The resamples of dataset `key`'s `n` items, about `ITEMS_PER_CHUNK` draws at a time: (resamples, n) draw
+    counts, as floats (what the weighted sums multiply by)."""
     rng = np.random.default_rng([settings.seed, zlib.crc32(key.encode()), n])
+    per_chunk = max(1, ITEMS_PER_CHUNK // n)
     done = 0
     while done < settings.resamples:
-        m = min(CHUNK, settings.resamples - done)
-        drawn = rng.integers(0, n, size=(m, n)) + (np.arange(m) * n)[:, None]
-        yield np.bincount(drawn.ravel(), minlength=m * n).reshape(m, n)
+        m = min(per_chunk, settings.resamples - done)
+        drawn = rng.integers(0, n, size=(m, n), dtype=np.int32)
+        chunk = np.empty((m, n))
+        for row, items in enumerate(drawn):
+            chunk[row] = np.bincount(items, minlength=n)
+        yield chunk
         done += m
 
 

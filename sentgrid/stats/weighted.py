@@ -15,28 +15,57 @@ def tie_groups(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return order, group, ends
 
 
-def ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Mid-ranks (ties averaged, as scipy's rankdata) of each item within each resample."""
+def sorted_ranks(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the ascending order of `values`, the counts in that order, each item's mid-rank (ties averaged, as
+    scipy's rankdata) within each resample, in that order)."""
     order, group, ends = tie_groups(values)
-    through = np.cumsum(counts[:, order], axis=1, dtype=np.float64)[:, ends]  # drawn items up to each group
+    drawn = counts[:, order].astype(np.float64, copy=False)
+    through = np.cumsum(drawn, axis=1)
+    if len(ends) == len(values):  # no ties: an item's drawn copies take the ranks just before its running total
+        through -= 0.5 * drawn
+        through += 0.5
+        return order, drawn, through
+    through = through[:, ends]  # drawn items up to the end of each tie group
     before = np.c_[np.zeros(len(counts)), through[:, :-1]]
-    group_rank = before + (through - before + 1) / 2
+    return order, drawn, (before + (through - before + 1) / 2)[:, group]
+
+
+def ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Mid-ranks of each item within each resample, in the items' own order."""
+    order, _, ranked = sorted_ranks(values, counts)
     out = np.empty(counts.shape, dtype=np.float64)
-    out[:, order] = group_rank[:, group]
+    out[:, order] = ranked
     return out
 
 
 def pearson(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Pearson's r of x and y ((n,) or (m, n)) over each resample."""
-    total = counts.sum(axis=1, dtype=np.float64)
-    dx = x - (counts * x).sum(axis=1, keepdims=True) / total[:, None]
-    dy = y - (counts * y).sum(axis=1, keepdims=True) / total[:, None]
+    """Pearson's r of x and y ((n,) each) over each resample: the weighted sums in one matrix product."""
+    x, y = x - x.mean(), y - y.mean()  # centred first: the sums of squares below lose no digits
+    total = counts.sum(axis=1)
+    sum_x, sum_y, sum_xx, sum_yy, sum_xy = (counts @ np.stack([x, y, x * x, y * y, x * y], axis=1)).T / total
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (counts * dx * dy).sum(axis=1) / np.sqrt((counts * dx * dx).sum(axis=1) * (counts * dy * dy).sum(axis=1))
+        return (sum_xy - sum_x * sum_y) / np.sqrt((sum_xx - sum_x ** 2) * (sum_yy - sum_y ** 2))
 
 
 def spearman(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    return pearson(ranks(x, counts), ranks(y, counts), counts)
+    """Spearman's rho of x and y over each resample: Pearson's r of their mid-ranks. x's ranks are computed item
+    by item (in x's order); y's only per tie group (gold scores have few distinct values), so the sums that
+    need both go through per-group sums of x's weighted ranks. The weighted mean of either's mid-ranks is
+    (N + 1) / 2 whatever the ties, N the items drawn."""
+    order, drawn, rank_x = sorted_ranks(x, counts)
+    middle = (drawn.sum(axis=1, keepdims=True) + 1) / 2
+    rank_x -= middle
+    weighted_x = drawn * rank_x
+    order_y, group_y, ends_y = tie_groups(y)
+    group = np.empty(len(y), dtype=np.intp)
+    group[order_y] = group_y  # each item's tie group of y, groups numbered in y's ascending order
+    members = sparse.csr_matrix((np.ones(len(y)), (np.arange(len(y)), group[order])), shape=(len(y), len(ends_y)))
+    per_group = np.asarray((members.T @ drawn.T).T)  # drawn items per group of y
+    through = np.cumsum(per_group, axis=1)
+    rank_y = through - (per_group - 1) / 2 - middle  # each group's mid-rank, centred
+    cross = (np.asarray((members.T @ weighted_x.T).T) * rank_y).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return cross / np.sqrt(np.einsum("ij,ij->i", weighted_x, rank_x) * (per_group * rank_y ** 2).sum(axis=1))
 
 
 def contingency(a: np.ndarray, b: np.ndarray, counts: np.ndarray) -> np.ndarray:
