@@ -87,16 +87,31 @@ def accuracy_and_macro_f1(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return hits.sum(axis=1) / total, f1.sum(axis=1) / present
 
 
-def mutual_information_scores(table: np.ndarray) -> np.ndarray:
-    """Normalized mutual information (arithmetic mean of the entropies, scikit-learn's default) of (m, A, B)
-    contingency tables."""
-    total = table.sum(axis=(1, 2), keepdims=True)
-    p = table / total
-    pa, pb = p.sum(axis=2, keepdims=True), p.sum(axis=1, keepdims=True)
+def pair_tables(a: np.ndarray, b: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A contingency table per resample, kept only where all the items have a pair (a, b): (m, pairs) drawn
+    counts, and each pair's a and b. A clustering's 152 x 152 table has a few hundred such cells."""
+    width = int(b.max()) + 1
+    pairs, cell = np.unique(a.astype(np.int64) * width + b, return_inverse=True)
+    onehot = sparse.csr_matrix((np.ones(len(a)), (np.arange(len(a)), cell)), shape=(len(a), len(pairs)))
+    return np.asarray((onehot.T @ counts.T).T), pairs // width, pairs % width
+
+
+def normalized_mutual_information(tables: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """NMI (arithmetic mean of the entropies, scikit-learn's default) of `pair_tables`' tables."""
+    total = tables.sum(axis=1, keepdims=True)
+
+    def sums(codes):  # (m, codes): drawn items per code of a or of b
+        _, index = np.unique(codes, return_inverse=True)
+        return tables @ sparse.csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), index))).toarray()
+
+    rows, cols = sums(a), sums(b)
+    _, row_of = np.unique(a, return_inverse=True)
+    _, col_of = np.unique(b, return_inverse=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mi = np.where(p > 0, p * np.log(p / (pa * pb)), 0.0).sum(axis=(1, 2))
-        ha = -np.where(pa > 0, pa * np.log(pa), 0.0).sum(axis=(1, 2))
-        hb = -np.where(pb > 0, pb * np.log(pb), 0.0).sum(axis=(1, 2))
-        nmi = np.where(mi > 0, mi / ((ha + hb) / 2), 0.0)
-    single = ((pa[:, :, 0] > 0).sum(axis=1) == 1) & ((pb[:, 0, :] > 0).sum(axis=1) == 1)
+        ratio = tables * total / (rows[:, row_of] * cols[:, col_of])
+        mi = np.where(tables > 0, tables * np.log(ratio), 0.0).sum(axis=1) / total[:, 0]
+        h_rows = -np.where(rows > 0, rows / total * np.log(rows / total), 0.0).sum(axis=1)
+        h_cols = -np.where(cols > 0, cols / total * np.log(cols / total), 0.0).sum(axis=1)
+        nmi = np.where(mi > 0, mi / ((h_rows + h_cols) / 2), 0.0)
+    single = ((rows > 0).sum(axis=1) == 1) & ((cols > 0).sum(axis=1) == 1)
     return np.where(single, 1.0, np.maximum(nmi, 0.0))
