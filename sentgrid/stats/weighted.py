@@ -30,14 +30,6 @@ def sorted_ranks(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np
     return order, drawn, (before + (through - before + 1) / 2)[:, group]
 
 
-def ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Mid-ranks of each item within each resample, in the items' own order."""
-    order, _, ranked = sorted_ranks(values, counts)
-    out = np.empty(counts.shape, dtype=np.float64)
-    out[:, order] = ranked
-    return out
-
-
 def pearson(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Pearson's r of x and y ((n,) each) over each resample: the weighted sums in one matrix product."""
     x, y = x - x.mean(), y - y.mean()  # centred first: the sums of squares below lose no digits
@@ -59,11 +51,10 @@ def spearman(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
     order_y, group_y, ends_y = tie_groups(y)
     group = np.empty(len(y), dtype=np.intp)
     group[order_y] = group_y  # each item's tie group of y, groups numbered in y's ascending order
-    members = sparse.csr_matrix((np.ones(len(y)), (np.arange(len(y)), group[order])), shape=(len(y), len(ends_y)))
-    per_group = np.asarray((members.T @ drawn.T).T)  # drawn items per group of y
+    per_group = _sums(drawn, group[order])  # drawn items per group of y
     through = np.cumsum(per_group, axis=1)
     rank_y = through - (per_group - 1) / 2 - middle  # each group's mid-rank, centred
-    cross = (np.asarray((members.T @ weighted_x.T).T) * rank_y).sum(axis=1)
+    cross = (_sums(weighted_x, group[order]) * rank_y).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return cross / np.sqrt(np.einsum("ij,ij->i", weighted_x, rank_x) * (per_group * rank_y ** 2).sum(axis=1))
 
@@ -92,21 +83,15 @@ def pair_tables(a: np.ndarray, b: np.ndarray, counts: np.ndarray) -> tuple[np.nd
     counts, and each pair's a and b. A clustering's 152 x 152 table has a few hundred such cells."""
     width = int(b.max()) + 1
     pairs, cell = np.unique(a.astype(np.int64) * width + b, return_inverse=True)
-    onehot = sparse.csr_matrix((np.ones(len(a)), (np.arange(len(a)), cell)), shape=(len(a), len(pairs)))
-    return np.asarray((onehot.T @ counts.T).T), pairs // width, pairs % width
+    return _sums(counts, cell), pairs // width, pairs % width
 
 
 def normalized_mutual_information(tables: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """NMI (arithmetic mean of the entropies, scikit-learn's default) of `pair_tables`' tables."""
     total = tables.sum(axis=1, keepdims=True)
-
-    def sums(codes):  # (m, codes): drawn items per code of a or of b
-        _, index = np.unique(codes, return_inverse=True)
-        return tables @ sparse.csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), index))).toarray()
-
-    rows, cols = sums(a), sums(b)
     _, row_of = np.unique(a, return_inverse=True)
     _, col_of = np.unique(b, return_inverse=True)
+    rows, cols = _sums(tables, row_of), _sums(tables, col_of)  # drawn items per row and per column
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = tables * total / (rows[:, row_of] * cols[:, col_of])
         mi = np.where(tables > 0, tables * np.log(ratio), 0.0).sum(axis=1) / total[:, 0]
@@ -115,3 +100,9 @@ def normalized_mutual_information(tables: np.ndarray, a: np.ndarray, b: np.ndarr
         nmi = np.where(mi > 0, mi / ((h_rows + h_cols) / 2), 0.0)
     single = ((rows > 0).sum(axis=1) == 1) & ((cols > 0).sum(axis=1) == 1)
     return np.where(single, 1.0, np.maximum(nmi, 0.0))
+
+
+def _sums(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """(m, groups): each row of `values` (m, n) summed by `group`, the group (0, 1, ...) of each column."""
+    members = sparse.csr_matrix((np.ones(len(group)), (np.arange(len(group)), group)))
+    return np.asarray((members.T @ values.T).T)
