@@ -25,7 +25,7 @@ MOST_BARS = 40
 
 def cell_bars(frame: pd.DataFrame, path: Path) -> Path | None:
     """One panel per family: each cell's family average, best on top (the best 40 when there are more)."""
-    tables = {f: family_table(frame, f) for f in FAMILIES}
+    tables = {f: with_intervals(family_table(frame, f), frame, f) for f in FAMILIES}
     tables = {f: t.dropna(subset=["avg"]) for f, t in tables.items() if not t.empty}
     tables = {f: t for f, t in tables.items() if not t.empty}
     if not tables:
@@ -41,17 +41,35 @@ def cell_bars(frame: pd.DataFrame, path: Path) -> Path | None:
         best = table["avg"] == table["avg"].max()
         ax.barh(np.arange(len(table))[~best.values], table["avg"][~best], color="C0", label="cell")
         ax.barh(np.arange(len(table))[best.values], table["avg"][best], color="C1", label="best")
+        lows, highs = (np.array(table.attrs["intervals"], dtype=float)[table.index].T if table.attrs.get("intervals")
+                       else (np.full(len(table), np.nan),) * 2)
+        if np.isfinite(lows).any():  # the recorded 95% intervals of the family average
+            ax.errorbar(table["avg"], np.arange(len(table)), xerr=[table["avg"] - lows, highs - table["avg"]],
+                        fmt="none", ecolor="black", elinewidth=0.8, capsize=2, label="95% interval")
         ax.set_yticks(range(len(table)), labels, fontsize=8)
-        for y, value in enumerate(table["avg"]):
-            ax.text(value, y, f" {value:.2f}", va="center", fontsize=7)
-        low = max(0.0, float(np.floor(table["avg"].min() - 5)))
-        ax.set_xlim(low, table["avg"].max() + 3)
+        ends = np.fmax(table["avg"].to_numpy(), highs)  # a value is written right of its bar and its interval
+        for y, (value, end) in enumerate(zip(table["avg"], ends)):
+            ax.text(end, y, f" {value:.2f}", va="center", fontsize=7)
+        low = max(0.0, float(np.floor(np.fmin(table["avg"].to_numpy(), lows).min() - 5)))
+        ax.set_xlim(low, ends.max() + 0.12 * (ends.max() - low) + 1)  # room for the values
         axis = f" (axis starts at {low:g}, not 0)" if low > 0 else ""
         ax.set(xlabel=FAMILIES[family].axis_label + axis, ylabel=" · ".join(shown),
                title=f"{family}: " + (f"the best {len(table)} of {total} cells" if total > len(table) else f"{total} cells"))
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never over a bar or a value
         ax.grid(alpha=0.3, axis="x")
     return _save(fig, path)
+
+
+def with_intervals(table: pd.DataFrame, frame: pd.DataFrame, family: str) -> pd.DataFrame:
+    """The table, its rows' recorded intervals of the family average in `attrs["intervals"]` (by row index)."""
+    if table.empty:
+        return table
+    name = f"{family}/avg/{FAMILIES[family].headline[0]}"
+    by_cell = frame.set_index("cell_id")
+    table.attrs["intervals"] = [
+        (by_cell.at[c, f"{name}/ci_low"], by_cell.at[c, f"{name}/ci_high"]) if f"{name}/ci_low" in by_cell
+        else (np.nan, np.nan) for c in table.attrs["cells"]]
+    return table
 
 
 def _short(column: str, value) -> str:
@@ -189,7 +207,7 @@ def models_named(table: pd.DataFrame, column: str = "model") -> str:
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=130, bbox_inches="tight")  # legends placed outside an axes are kept
     plt.close(fig)
     return path
 
