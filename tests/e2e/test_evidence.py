@@ -2,6 +2,7 @@
 re-score to the recorded metrics exactly, intervals reach result.json and MLflow, `compare` reads the outputs
 (two poolings equal under cosine: difference 0, p = 1), and a damaged outputs file is refused, then rewritten
 by force=true."""
+import shutil
 import subprocess
 import sys
 
@@ -62,6 +63,12 @@ def test_outputs_rescore_exactly_intervals_are_recorded_and_compare_reads_them(t
     assert best.count("paired bootstrap") == 3 and "as printed" not in best  # sts, clustering, classification
     effects = (tables / "effects_sts.md").read_text()
     assert "| pooling | mean_sqrt_len |" in effects and (tables / "effects_sts.png").stat().st_size > 0
+    if shutil.which("pdflatex"):  # the intervals, tied marks and effects tables still compile
+        (tmp_path / "doc.tex").write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n" + "\n".join(
+            p.read_text() for p in sorted(tables.glob("*.tex"))) + "\\end{document}\n")
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 or "booktabs.sty' not found" in done.stdout, done.stdout[-3000:]
 
     damaged = finished.outputs_path(cells[0]["cell_id"])
     data = bytearray(damaged.read_bytes())
