@@ -27,7 +27,9 @@ def find(ref: str, cache_dir: Path) -> tuple[str, dict]:
         record = stored(json.loads(Path(ref, "result.json").read_text()), Path(ref))
         if record is None:
             raise SentgridError(f"{ref}: its cell did not finish (see its result.json).")
-        return record["cell_id"], record
+        # the index's record: a later force=true run of the cell replaced the outputs this job's record names
+        entry = finished.get(record["cell_id"])
+        return record["cell_id"], stored_record(entry) if entry else record
     if "=" in ref:
         from .cells import cell_id
         from .plan import compose_cell

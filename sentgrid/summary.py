@@ -94,8 +94,8 @@ def tied_marks(cells: list[tuple[str, dict]], objective: str, cache_dir: Path | 
     settings = stats or Settings()
     finished, points, values, marks = FinishedCells(cache_dir), {}, {}, {}
     for job, record in cells:
-        try:
-            kept = finished.outputs(record.get("cell_id", ""), record)
+        try:  # the index's record names the outputs kept now (a later force=true run replaces them)
+            kept = finished.outputs(record.get("cell_id", ""))
         except DamagedOutputs:
             kept = None
         resamples = per_resample(kept, settings) if kept is not None else {}
