@@ -38,8 +38,9 @@ def stored(record: dict, job: Path) -> dict | None:
 
 
 def comparison(sweep_dir: Path, cache_dir: Path | None = None, stats=None) -> str:
-    """One row per ok or skipped cell, sorted by the first family's headline average with its interval, best
-    marked `*` and the cells tied with it `=` (from the cells' outputs in `cache_dir`'s finished-cell index)."""
+    """The sweep's ok and skipped cells, one block per family (by each cell's first family), best first by the
+    family's headline average with its interval; the best marked `*` and the cells tied with it `=` (from the
+    cells' outputs in `cache_dir`'s finished-cell index)."""
     rows = []
     for job in sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)):
         try:
@@ -47,37 +48,48 @@ def comparison(sweep_dir: Path, cache_dir: Path | None = None, stats=None) -> st
         except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             continue
         scores = stored(record, job)
-        if scores is None:
-            continue
-        family = FAMILIES[scores["config"]["task"]["families"][0]]
-        first, second = (f"{family.name}/avg/{m}" for m in family.headline)
-        rows.append((scores["metrics"].get(first, float("nan")), scores["metrics"].get(second, float("nan")),
-                     job.name, record["status"], record.get("tags", {}).get("cell", "defaults"), family, scores))
+        if scores is not None:
+            rows.append((job.name, record["status"], record.get("tags", {}).get("cell", "defaults"), scores))
     if not rows:
         return ""
-    rows.sort(key=lambda r: -r[0] if r[0] == r[0] else float("inf"))
-    marks = tied_marks([(r[2], r[6]) for r in rows], f"{rows[0][5].name}/avg/{rows[0][5].headline[0]}", cache_dir, stats)
-    # Settings every cell shares are said once, above the table; each row shows what sets it apart.
-    parts = [OVERRIDE.split(r[4]) for r in rows]
+    # Settings every cell shares are said once, above the tables; each row shows what sets it apart.
+    parts = [OVERRIDE.split(cell) for _, _, cell, _ in rows]
     shared = [p for p in parts[0] if all(p in other for other in parts)] if len(rows) > 1 else []
-    rows = [(a, b, job, status, ",".join(p for p in part if p not in shared) or cell, fam, scores)
-            for (a, b, job, status, cell, fam, scores), part in zip(rows, parts)]
-    family = rows[0][5]
-    first, second = family.headline
-    objective = f"{family.name}/avg/{first}"
-    width = min(max(len(r[4]) for r in rows), 90)
-    header = f"   {'job':>4}  {'cell':<{width}}  {family.name + ' ' + first:>16} {'interval':>16}{second:>10}  status"
-    lines = ([f"\nevery cell: {','.join(shared)}"] if shared else [""]) + [header]
-    for index, (a, b, job, status, cell, _, scores) in enumerate(rows):
-        mark = "*" if index == 0 else marks.get(job, " ")
-        low, high = scores.get("intervals", {}).get(objective, (float("nan"), float("nan")))
-        span = f"[{low:.2f}, {high:.2f}]" if low == low else "-"
-        lines.append(f" {mark} {job:>4}  {cell[:width]:<{width}}  {a:>16.2f} {span:>16}{b:>10.2f}  {status}")
+    rows = [(job, status, ",".join(p for p in part if p not in shared) or cell, scores)
+            for (job, status, cell, scores), part in zip(rows, parts)]
+    width = min(max(len(r[2]) for r in rows), 90)
+    lines = [f"\nevery cell: {','.join(shared)}"] if shared else [""]
+    by_family = {}
+    for row in rows:
+        by_family.setdefault(row[3]["config"]["task"]["families"][0], []).append(row)
+    tied_any = False
+    for name in [f for f in FAMILIES if f in by_family]:
+        marks, block = family_block(by_family[name], family(name), width, cache_dir, stats)
+        tied_any = tied_any or bool(marks)
+        lines += ([""] if len(lines) > 1 else []) + block
     level = f"{100 * stats.level:g}%" if stats else "95%"
-    tied = ", = tied with the best (Holm-corrected paired bootstrap)" if marks else ""
+    tied = ", = tied with the best (Holm-corrected paired bootstrap)" if tied_any else ""
     lines.append(f"\n(* best{tied}; averages x100, {level} intervals) sweep folder: {sweep_dir}")
     lines.append(f"tables: make tables ARGS=\"--sweep {sweep_dir}\"")
     return "\n".join(lines)
+
+
+def family_block(rows: list, fam, width: int, cache_dir, stats) -> tuple[dict, list[str]]:
+    """(the tied marks, the lines) of one family's cells: (job, status, cell, record) rows."""
+    first, second = fam.headline
+    objective, other = f"{fam.name}/avg/{first}", f"{fam.name}/avg/{second}"
+    nan = float("nan")
+    rows = sorted(rows, key=lambda r: -r[3]["metrics"].get(objective, nan)
+                  if r[3]["metrics"].get(objective, nan) == r[3]["metrics"].get(objective, nan) else float("inf"))
+    marks = tied_marks([(job, record) for job, _, _, record in rows], objective, cache_dir, stats)
+    lines = [f"   {'job':>4}  {'cell':<{width}}  {fam.name + ' ' + first:>16} {'interval':>16}{second:>10}  status"]
+    for index, (job, status, cell, record) in enumerate(rows):
+        mark = "*" if index == 0 else marks.get(job, " ")
+        low, high = record.get("intervals", {}).get(objective, (nan, nan))
+        span = f"[{low:.2f}, {high:.2f}]" if low == low else "-"
+        lines.append(f" {mark} {job:>4}  {cell[:width]:<{width}}  {record['metrics'].get(objective, nan):>16.2f} "
+                     f"{span:>16}{record['metrics'].get(other, nan):>10.2f}  {status}")
+    return marks, lines
 
 
 def tied_marks(cells: list[tuple[str, dict]], objective: str, cache_dir: Path | None, stats) -> dict[str, str]:

@@ -51,6 +51,23 @@ def test_sweep_comparison_ranks_cells_and_shows_skipped_ones_with_their_stored_s
     assert "pooling=avg" in rows[1] and "70.00" in rows[1] and len(rows) == 2
 
 
+def test_a_sweep_over_families_gets_one_ranked_block_per_family(tmp_path):
+    def record(family, metric, value, cell):
+        return {"status": "ok", "config": {"task": {"families": [family]}}, "tags": {"cell": cell},
+                "metrics": {f"{family}/avg/{metric}": value}, "intervals": {f"{family}/avg/{metric}": [value - 1, value + 1]}}
+    jobs = [record("sts", "spearman", 79.0, "task=sts,postproc=none"), record("clustering", "accuracy", 65.0,
+            "task=clustering,postproc=none"), record("sts", "spearman", 75.0, "task=sts,postproc=whiten"),
+            record("clustering", "accuracy", 42.0, "task=clustering,postproc=whiten")]
+    for number, job in enumerate(jobs):
+        (tmp_path / str(number)).mkdir()
+        (tmp_path / str(number) / "result.json").write_text(json.dumps(job))
+    text = comparison(tmp_path)
+    sts, clustering = text.split("clustering accuracy")
+    assert "sts spearman" in sts and "[78.00, 80.00]" in sts and "[74.00, 76.00]" in sts and "65.00" not in sts
+    assert "[64.00, 66.00]" in clustering and "[41.00, 43.00]" in clustering and "79.00" not in clustering
+    assert [line.split()[:2] for line in clustering.splitlines()[1:3]] == [["*", "1"], ["3", "task=clustering,postproc=whiten"]]
+
+
 def test_a_tracking_uri_mlflow_cannot_use_is_resolved_or_refused_in_one_sentence(tmp_path, monkeypatch):
     from sentgrid.tracking import main, resolve_uri
 
