@@ -32,7 +32,7 @@ def effects(frame: pd.DataFrame, family: str, evidence: Evidence) -> tuple[pd.Da
     found = {c: evidence.values(c) for c in table["_cell"]}
     usable = table[[found[c] is not None and name in found[c] for c in table["_cell"]]].reset_index(drop=True)
     left_out = len(table) - len(usable)
-    axes = [a for a in AXES if a in usable and usable[a].astype(str).nunique() > 1]
+    axes = independent([a for a in AXES if a in usable and usable[a].astype(str).nunique() > 1], usable)
     if len(usable) < 2 or not axes:
         return pd.DataFrame(), "", left_out
     values = np.stack([found[c][name] for c in usable["_cell"]])  # cells x resamples
@@ -54,6 +54,16 @@ def effects(frame: pd.DataFrame, family: str, evidence: Evidence) -> tuple[pd.Da
                          "difference interval": "reference" if value == reference else interval_text(low, high),
                          "clear": "" if value == reference else ("yes" if low > 0 or high < 0 else "no")})
     return pd.DataFrame(rows), strongest_interaction(usable, axes, points), left_out
+
+
+def independent(axes: list[str], cells: pd.DataFrame) -> list[str]:
+    """The axes less those an earlier one determines (`fit_on` is n/a exactly where `postproc=none`): their
+    "effect" would be the other's again."""
+    kept = []
+    for axis in axes:
+        if not any((cells.groupby(cells[a].astype(str))[axis].nunique(dropna=False) == 1).all() for a in kept):
+            kept.append(axis)
+    return kept
 
 
 def strongest_interaction(cells: pd.DataFrame, axes: list[str], points: np.ndarray) -> str:

@@ -199,3 +199,11 @@ def test_pivot_rows_read_as_labels_not_tuples(tmp_path):
     markdown = (tmp_path / "t" / "pivot_sts_minilm.md").read_text()
     assert "('" not in markdown and "| template   | pooling" in markdown and "avg+idf_task" in markdown
     assert "variant" not in (tmp_path / "t" / "pivot_sts_minilm.tex").read_text()
+
+
+def test_an_axis_another_determines_has_no_effect_of_its_own():
+    from sentgrid.report.effects import independent
+
+    cells = pd.DataFrame({"weighting": ["none", "idf", "none", "idf"], "postproc": ["none", "none", "whiten", "whiten"],
+                          "fit_on": ["n/a", "n/a", "task", "task"]})
+    assert independent(["weighting", "postproc", "fit_on"], cells) == ["weighting", "postproc"]
