@@ -2,6 +2,7 @@
 family's scorer and score the predictions, on all items and on every bootstrap resample; then the family
 averages (only over complete families) and the intervals of every headline score."""
 import math
+import sys
 import threading
 import time
 import warnings
@@ -127,10 +128,18 @@ def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, work
 
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(blas_threads), ThreadPoolExecutor(min(workers.jobs, len(order))) as pool:
-            for dataset, (per_resample, seconds) in zip(order, pool.map(
-                    lambda d: _resampled(d, results[d.key][2], stats), order)):
-                results[dataset.key] = (*results[dataset.key][:3], per_resample, *results[dataset.key][4:6], seconds)
+        switch = sys.getswitchinterval()
+        # numpy's work runs outside the GIL, but each of its ~20 calls per chunk takes it back; at Python's 5 ms
+        # switch interval a thread importing MLflow beside them (the tracking store's preparation) held them up
+        # for 0.6 s of a cached STS cell
+        sys.setswitchinterval(0.0005)
+        try:
+            with threadpool_limits(blas_threads), ThreadPoolExecutor(min(workers.jobs, len(order))) as pool:
+                for dataset, (per_resample, seconds) in zip(order, pool.map(
+                        lambda d: _resampled(d, results[d.key][2], stats), order)):
+                    results[dataset.key] = (*results[dataset.key][:3], per_resample, *results[dataset.key][4:6], seconds)
+        finally:
+            sys.setswitchinterval(switch)
     metrics, reports = {}, {}
     kept = CellOutputs({}, {}, stats, {d.key: d.family for d in requests.datasets})
     for dataset in requests.datasets:  # in the requests' order, whatever order they finished in
