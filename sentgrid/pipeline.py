@@ -12,9 +12,9 @@ from omegaconf import OmegaConf
 from . import diagnostics
 from .embed import embed
 from .errors import SentgridError
+from .outputs import CellOutputs
 from .reading import reading
 from .requests import requests_for
-from .outputs import CellOutputs
 from .scoring import Workers, score
 from .spec import CellSpec
 from .stats.intervals import RESAMPLED, cell_intervals

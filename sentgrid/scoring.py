@@ -6,23 +6,34 @@ import sys
 import threading
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
 from .errors import SentgridError
-from .requests import Requests
 from .outputs import CellOutputs
+from .requests import Requests
 from .spec import CellSpec
-from .stats import intervals
 from .stats.resample import Settings, resampled
 from .tasks import FAMILIES, family
 
 
+class Scored(NamedTuple):
+    """One dataset's scoring, as a worker sends it back."""
+    report: dict                # what the post-processing fitted
+    scores: dict
+    outputs: dict               # per-item outputs (tasks/<family>.predict)
+    resampled: dict | None      # headline scores per resample (None until resampled)
+    postproc_seconds: float
+    evaluate_seconds: float
+    resample_seconds: float
+
+
 def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps, settings, blas_threads: int,
                    stats: Settings):
-    """Post-process one dataset's vectors (fitted on `corpus` when given, else on its fit sentences) and
-    evaluate them, with `blas_threads` BLAS threads: (post-processing report, scores, outputs, headline scores
-    per resample, seconds); the warnings raised are returned, not printed by a worker."""
+    """Post-process one dataset's vectors (fitted on `corpus` when given, else on its fit sentences), predict and
+    score, and resample its headline scores unless `stats` is None, with `blas_threads` BLAS threads: `Scored`, and
+    the warnings raised (returned, not printed by a worker)."""
     from threadpoolctl import threadpool_limits
 
     from . import postproc  # scikit-learn: imported where datasets are scored, not by every cell's main process
@@ -41,7 +52,7 @@ def _score_dataset(dataset, own: np.ndarray, sentences: list[str], corpus, steps
         evaluate_seconds = time.perf_counter() - started
         per_resample, resample_seconds = _resampled(dataset, outputs, stats) if stats else (None, 0.0)
         # not the processed vectors: nothing reads them, and sending them back costs a task=all cell a second
-        result = report, scores, outputs, per_resample, postproc_seconds, evaluate_seconds, resample_seconds
+        result = Scored(report, scores, outputs, per_resample, postproc_seconds, evaluate_seconds, resample_seconds)
     return result, [(w.message, w.category) for w in caught]
 
 
@@ -98,7 +109,7 @@ def rows_of(sentences: list[str], wanted: list[str]) -> list[int]:
 
 
 def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, workers: Workers,
-          blas_threads: int = 1, stats: Settings = Settings()) -> tuple[dict, dict, CellOutputs]:
+          blas_threads: int = 1, stats: Settings | None = None) -> tuple[dict, dict, CellOutputs]:
     """(metrics, post-processing reports by dataset, the outputs kept with the cell) of the cell's `vectors`.
     With several `workers` the datasets are scored side by side (each worker gets its own vectors only).
 
@@ -108,6 +119,7 @@ def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, work
     fixed count makes the numbers the same on every machine and for every `jobs`."""
     from joblib import delayed
 
+    stats = stats or Settings()
     sentences = requests.sentences()
     steps, corpus = list(spec.postproc.steps), vectors.get("corpus") if spec.postproc.fit_on_corpus else None
     order = sorted(requests.datasets, key=lambda d: -len(sentences[d.key]))  # the largest first
@@ -136,21 +148,22 @@ def score(spec: CellSpec, requests: Requests, vectors: dict, timings: dict, work
         try:
             with threadpool_limits(blas_threads), ThreadPoolExecutor(min(workers.jobs, len(order))) as pool:
                 for dataset, (per_resample, seconds) in zip(order, pool.map(
-                        lambda d: _resampled(d, results[d.key][2], stats), order)):
-                    results[dataset.key] = (*results[dataset.key][:3], per_resample, *results[dataset.key][4:6], seconds)
+                        lambda d: _resampled(d, results[d.key].outputs, stats), order)):
+                    results[dataset.key] = results[dataset.key]._replace(resampled=per_resample,
+                                                                         resample_seconds=seconds)
         finally:
             sys.setswitchinterval(switch)
     metrics, reports = {}, {}
     kept = CellOutputs({}, {}, stats, {d.key: d.family for d in requests.datasets})
     for dataset in requests.datasets:  # in the requests' order, whatever order they finished in
         key = dataset.key
-        reports[key], scores, kept.outputs[key], kept.resampled[key], postproc_seconds, evaluate_seconds, \
-            resample_seconds = results[key]
-        timings[f"postproc/{key}"] = round(postproc_seconds, 3)
-        for metric, value in scores.items():
+        scored = results[key]
+        reports[key], kept.outputs[key], kept.resampled[key] = scored.report, scored.outputs, scored.resampled
+        timings[f"postproc/{key}"] = round(scored.postproc_seconds, 3)
+        for metric, value in scored.scores.items():
             metrics[f"{key}/{metric}"] = value
-        timings[f"evaluate/{key}"] = round(evaluate_seconds, 3)
-        timings[f"resample/{key}"] = round(resample_seconds, 3)
+        timings[f"evaluate/{key}"] = round(scored.evaluate_seconds, 3)
+        timings[f"resample/{key}"] = round(scored.resample_seconds, 3)
     metrics.update(family_averages(spec.task.families, requests, metrics))
     broken = [name for name, value in metrics.items() if not math.isfinite(value)]
     if broken:  # never recorded as an ok result

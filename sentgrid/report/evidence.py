@@ -15,8 +15,8 @@ NO_OUTPUTS = "?"
 class Evidence:
     """Resampled scores of the cells of a results frame, loaded once per cell."""
 
-    def __init__(self, frame: pd.DataFrame, settings: Settings = Settings()):
-        self.settings = settings
+    def __init__(self, frame: pd.DataFrame, settings: Settings | None = None):
+        self.settings = settings or Settings()
         self.rows = {row["cell_id"]: row for _, row in frame.iterrows()} if not frame.empty else {}
         self._values: dict[str, dict | None] = {}
 

@@ -106,6 +106,11 @@ def tell_apart(table: pd.DataFrame, cells: pd.DataFrame, columns: list[str]) -> 
     return extra + (["cell"] if look_alikes(shown) else [])
 
 
+def described(row, configs: list[str]) -> str:
+    """A configuration as `key=value` for the columns that vary."""
+    return ", ".join(f"{c}={row[c]}" for c in configs if c not in ("model", "fit_on") and not pd.isna(row[c]))
+
+
 def best_table(frame: pd.DataFrame, evidence: Evidence | None = None) -> pd.DataFrame:
     """The best configuration per model and family, and the configurations tied with it: not significantly
     worse on the family average (Holm-corrected paired bootstrap over the model's cells, from their kept
@@ -123,9 +128,6 @@ def best_table(frame: pd.DataFrame, evidence: Evidence | None = None) -> pd.Data
             if scored.empty:
                 continue
 
-            def described(row) -> str:
-                return ", ".join(f"{c}={row[c]}" for c in configs if c not in ("model", "fit_on") and not pd.isna(row[c]))
-
             cells = scored["_cell"].tolist()
             if evidence is not None and not evidence.lacking(cells):
                 marks = evidence.tied(cells, scored["avg"].tolist(), name)
@@ -140,8 +142,8 @@ def best_table(frame: pd.DataFrame, evidence: Evidence | None = None) -> pd.Data
             low, high = (evidence.interval(best["_cell"], name) if evidence is not None else (np.nan, np.nan))
             rows.append({"family": family, "model": model, "best": round(float(best["avg"]), 2),
                          "interval": interval_text(low, high),
-                         "configuration": described(best) or "(one configuration)",
-                         "tied with it": "; ".join(described(r) or "(one configuration)" for r in tied) or "none",
+                         "configuration": described(best, configs) or "(one configuration)",
+                         "tied with it": "; ".join(described(r, configs) or "(one configuration)" for r in tied) or "none",
                          "tie rule": rule, "cells": len(group)})
     return pd.DataFrame(rows)
 
