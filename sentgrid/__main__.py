@@ -5,12 +5,10 @@ tidies and lists the cache."""
 import gc
 import logging
 import os
-import signal
 import sys
 import threading
 import time
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
@@ -18,6 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 
+from . import interrupts
 from .errors import Interrupted, SentgridError
 from .paths import CONF_DIR, register_resolvers
 from .summary import summary_table
@@ -54,24 +53,6 @@ def _skip(cfg, job_dir: Path, identity: str, finished, done: dict, tags: dict) -
     if cfg.tracking.enabled:  # a run of this job too, so the sweep's runs are all there under its folder
         tracking.track(tracking.as_skipped(stored_record(done), {**tags, "cell_id": identity}), job_dir,
                        cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.timeout_s)
-
-
-@contextmanager
-def kill_as_interrupt():
-    """A kill (SIGTERM: `kill`, scancel, a cluster's time limit) stops the cell as Ctrl-C does, so the
-    encode keeps what it finished."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupted(exc: KeyboardInterrupt, job_dir: Path, tags: dict):
@@ -114,7 +95,7 @@ def main(cfg: DictConfig) -> float | None:
             return objective(stored_record(done), cfg)
         from . import pipeline  # heavy imports (torch, transformers) only for a cell that runs
 
-        with kill_as_interrupt():
+        with interrupts.catching():
             record, outputs = pipeline.run(cfg, while_scoring=preparing.start)
     except KeyboardInterrupt as exc:
         return _interrupted(exc, job_dir, tags)

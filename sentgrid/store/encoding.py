@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .. import interrupts
 from ..errors import Interrupted, SentgridError, choice_error
 from ..pooling.primitives import MOST_PRIMITIVES
 from ..pooling.tokens import TokenBatch
@@ -90,6 +91,15 @@ class Rows:
 
     def slice(self, start: int, end: int) -> tuple[dict, np.ndarray]:
         return {name: a[:, start:end] for name, a in self.arrays.items()}, self.over_length[start:end]
+
+
+class Progress(tqdm):
+    """The encode's progress bar, advanced after each batch: where a Ctrl-C that a finaliser swallowed still stops
+    the pass (interrupts.py)."""
+
+    def update(self, n=1):
+        interrupts.check()
+        return super().update(n)
 
 
 def _kept(primitives: dict, keep: list[int] | None) -> dict:
@@ -328,7 +338,7 @@ class Encoding:
 
     def _bar(self, encoder, total: int, resumed: int = 0):
         # In a log file (no terminal) a bar redrawn every 0.1 s buries everything else.
-        return tqdm(total=total, initial=resumed, desc=f"{encoder.label}: encode {total:,} sentences", unit="sent",
+        return Progress(total=total, initial=resumed, desc=f"{encoder.label}: encode {total:,} sentences", unit="sent",
                     disable=total - resumed < SMALL_PASS, mininterval=0.1 if sys.stderr.isatty() else 30,
                     delay=2)  # shown once the model has loaded (its log line would land inside the bar)
 

@@ -3,6 +3,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import time
 import zlib
 from pathlib import Path
@@ -286,6 +287,41 @@ def test_an_encode_interrupted_in_its_first_piece_keeps_nothing_and_says_so(tmp_
         cache.primitives(InterruptedEncoder(tmp_path / "log", stop_at=1), {"a": many(2600)}, "cls", [1])
     _, stats = cache.primitives(CountingEncoder(tmp_path / "log"), {"a": many(2600)}, "cls", [1])
     assert stats.sentences_computed == 2600
+
+
+class SwallowingEncoder(CountingEncoder):
+    """Ctrl-C in its second pass, swallowed as Python swallows one raised in a finaliser ("Exception ignored in:
+    <function Group.__del__ ...>", the `regex` package's); it goes on and advances the progress bar."""
+
+    passes = 0
+
+    def encode(self, sentences, progress=None, token_states=None):
+        from sentgrid import interrupts
+
+        self.passes += 1
+        if self.passes == 2:
+            try:
+                interrupts._interrupt(signal.SIGINT, None)
+            except KeyboardInterrupt:
+                pass
+        out = super().encode(sentences, progress, token_states)
+        if progress is not None:
+            progress.update(len(sentences))
+        return out
+
+
+def test_a_ctrl_c_a_finaliser_swallowed_still_stops_the_encode_after_its_batch(tmp_path):
+    """Both make test runs at once saw it: an encode went on for minutes after its SIGINT."""
+    from sentgrid import interrupts
+    from sentgrid.errors import Interrupted
+
+    cache = Encoding(EntryStore(tmp_path / "cache"), commit_seconds=0.0)
+    try:
+        with pytest.raises(Interrupted, match="kept 1,024 of 3,000"):
+            cache.primitives(SwallowingEncoder(tmp_path / "log"), {"a": many(3000)}, "cls", [1])
+    finally:
+        interrupts._requested.clear()
+    assert calls(tmp_path / "log") == [1024, 1024]
 
 
 def test_a_damaged_segment_is_computed_again(tmp_path):
