@@ -62,8 +62,7 @@ def spearman(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
 def contingency(a: np.ndarray, b: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """(m, A, B): how many drawn items have code a and code b (a, b: whole numbers from 0), per resample."""
     size_a, size_b = int(a.max()) + 1, int(b.max()) + 1
-    onehot = sparse.csr_matrix((np.ones(len(a)), (np.arange(len(a)), a * size_b + b)), shape=(len(a), size_a * size_b))
-    return np.asarray((onehot.T @ counts.T.astype(np.float64)).T).reshape(len(counts), size_a, size_b)
+    return _sums(counts, a.astype(np.int64) * size_b + b, size_a * size_b).reshape(len(counts), size_a, size_b)
 
 
 def accuracy_and_macro_f1(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +101,8 @@ def normalized_mutual_information(tables: np.ndarray, a: np.ndarray, b: np.ndarr
     return np.where(single, 1.0, np.maximum(nmi, 0.0))
 
 
-def _sums(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+def _sums(values: np.ndarray, group: np.ndarray, groups: int | None = None) -> np.ndarray:
     """(m, groups): each row of `values` (m, n) summed by `group`, the group (0, 1, ...) of each column."""
-    members = sparse.csr_matrix((np.ones(len(group)), (np.arange(len(group)), group)))
+    members = sparse.csr_matrix((np.ones(len(group)), (np.arange(len(group)), group)),
+                                shape=(len(group), groups or int(group.max()) + 1))
     return np.asarray((members.T @ values.T).T)
