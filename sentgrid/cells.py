@@ -87,12 +87,13 @@ def cell_id(cfg, versions: dict | None = None, with_data: bool = True) -> str:
 
 
 def profile(config: dict) -> list:
-    """What a cell's cost depends on, for `plan` estimates: families, model, token-level pooling, diagnostics."""
+    """What a cell's cost depends on, for `plan` estimates: families, model, token-level pooling, diagnostics, and
+    the slice (task.max_items; None for full data)."""
     from .spec import PoolingSpec, from_node
 
     token_level = from_node(PoolingSpec, config.get("pooling", {})).primitive is None
     return [list(config["task"]["families"]), config["model"]["name"], token_level,
-            bool(config.get("diagnostics", {}).get("enabled", False))]
+            bool(config.get("diagnostics", {}).get("enabled", False)), config["task"].get("max_items")]
 
 
 def seconds_besides_encoding(record: dict) -> float:

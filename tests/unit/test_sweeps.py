@@ -64,3 +64,15 @@ def test_a_cells_own_cost_leaves_out_the_table_it_built():
     read = {**b2s, "resolved": {"model": {"kind": "b2s", "table_built": False, "table_seconds": 1.0}}}
     assert seconds_besides_encoding(read) == 95.0
     assert seconds_besides_encoding({"timings": timings, "encode": {"encode_seconds": 80.0}}) == 15.0
+
+
+def test_a_slice_is_estimated_from_cells_of_the_same_slice_else_from_scaled_defaults():
+    from sentgrid.plan.estimate import SLICE_FIXED_SECONDS, TYPICAL_ITEMS, cell_seconds
+
+    full = {"families": ["sts"], "profile": [["sts"], "minilm", False, False, None], "evaluate_seconds": 9.0}
+    old = {"families": ["sts"], "profile": [["sts"], "minilm", False, False], "evaluate_seconds": 8.0}  # no slice kept
+    sliced = {"families": ["sts"], "profile": [["sts"], "minilm", False, False, 200], "evaluate_seconds": 1.5}
+    wanted = [["sts"], "minilm", True, False, 200]  # another profile, on the same slice
+    assert cell_seconds(wanted, [full, old, sliced]) == 1.5  # not the full-data cells' 8-9 s
+    assert cell_seconds([["sts"], "minilm", True, False, None], [full, old, sliced]) == 8.5
+    assert cell_seconds(wanted, [full, old]) == 2.0 * 200 / TYPICAL_ITEMS + SLICE_FIXED_SECONDS  # STS's default, scaled
