@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install test test-fast faults lint demo sweep plan bench tables figures ui tracking-server tracking-server-stop cluster-demo clean
+.PHONY: install test test-fast faults lint demo sweep plan bench tables figures paper readme-results ui tracking-server tracking-server-stop cluster-demo clean
 
 install: $(STAMP)
 
@@ -68,6 +68,15 @@ tables: $(STAMP)
 
 figures: $(STAMP)
 	$(PY) -m sentgrid.report figures $(ARGS)
+
+# The paper on one model: every experiment as ordinary sweeps, then reports/paper/<model>/ (tables, Figs. 1-5,
+# MTEB files). make paper ARGS="model=mpnet"; the 15-minute demo on slices: make paper ARGS="task.max_items=200"
+paper: $(STAMP)
+	$(PY) -m sentgrid paper $(ARGS)
+
+# The README's results, regenerated from reports/paper/*/summary.md (never copied by hand).
+readme-results: $(STAMP)
+	$(PY) -m sentgrid.paper.readme
 
 # The MLflow UI on http://127.0.0.1:5000 ($MLFLOW_TRACKING_URI, else the project's mlflow.db); it stops with make.
 ui: $(STAMP)

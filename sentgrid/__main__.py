@@ -1,7 +1,8 @@
 """`python -m sentgrid` runs one grid cell; `python -m sentgrid -m ...` sweeps (Hydra multirun);
 `python -m sentgrid plan -m ...` says what a sweep will cost without running it; `python -m sentgrid
-compare A B` compares finished cells on the same items; `python -m sentgrid cache verify|gc|du` checks,
-tidies and lists the cache."""
+compare A B` compares finished cells on the same items; `python -m sentgrid paper` runs the paper's
+experiments and lays them out as the paper; `python -m sentgrid cache verify|gc|du` checks, tidies and
+lists the cache."""
 import gc
 import logging
 import os
@@ -187,6 +188,10 @@ def cli() -> None:
         from .compare import main as compare_main
 
         sys.exit(compare_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "paper":
+        from .paper.command import main as paper_main
+
+        sys.exit(paper_main(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "cache":
         from .store.maintenance import main as cache_main
 

@@ -15,6 +15,7 @@ subcommands:
   python -m sentgrid plan -m SWEEP            what a sweep costs (cells, forward passes, time) without running it
   python -m sentgrid export CELL --out DIR     the cell as a sentence-transformers or Model2Vec folder
   python -m sentgrid compare A B [C ...]      finished cells on the same items: intervals, differences, p-values
+  python -m sentgrid paper [model=NAME]       the paper's experiments as sweeps, laid out as the paper (reports/paper/)
   python -m sentgrid cache verify [--fix]     check every cache entry and finished cell
   python -m sentgrid cache gc                 remove temporaries and unused entries
   python -m sentgrid cache du                 what the cache stores per model, kind and dataset; free space

@@ -95,7 +95,7 @@ def isoscore_scatter(frame: pd.DataFrame, family: str, path: Path) -> Path | Non
     return _save(fig, path)
 
 
-def alignment_uniformity(frame: pd.DataFrame, path: Path) -> Path | None:
+def alignment_uniformity(frame: pd.DataFrame, path: Path, note: str = "") -> Path | None:
     if "diagnostics/alignment" not in frame:
         return None
     data = frame.dropna(subset=["diagnostics/alignment", "diagnostics/uniformity"])
@@ -121,7 +121,7 @@ def alignment_uniformity(frame: pd.DataFrame, path: Path) -> Path | None:
                                   label=said.get(p, p)) for p, m in markers.items()],
               title="post-processing", fontsize=7, loc="upper center")
     ax.set(xlabel="uniformity (lower = more uniform)", ylabel="alignment (lower = closer positives)",
-           title=f"Alignment and uniformity on STS-B ({models_named(data)})")
+           title=f"Alignment and uniformity on STS-B ({models_named(data)}){note}")
     ax.grid(alpha=0.3)
     return _save(fig, path)
 

@@ -40,13 +40,18 @@ def test_a_readme_command_runs(command, data_root):
         return
     assert words[:3] == ["python", "-m", "sentgrid"], f"the README shows a command this test does not know: {command}"
     arguments = words[3:]
-    if arguments[:1] in (["plan"], ["export"], ["cache"], ["compare"], ["--help"]):
+    if arguments[:1] in (["plan"], ["export"], ["cache"], ["compare"], ["paper"], ["--help"]):
         sub = arguments[:1] if arguments[:1] != ["--help"] else []
         done = subprocess.run([sys.executable, "-m", "sentgrid", *sub, "--help"], cwd=PROJECT_ROOT,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0 and "usage" in (done.stdout + done.stderr).lower(), done.stderr[-2000:]
         arguments = arguments[1:]
         if not arguments or sub == ["compare"]:  # compare's arguments name finished cells, not a cell to compose
+            return
+        if sub == ["paper"]:  # the paper's own overrides compose, and name a transformer to build on
+            from sentgrid.paper.command import base_model
+
+            base_model([a for a in arguments if not a.startswith("--")] + [f"data.root={data_root}"])
             return
     from sentgrid.plan import compose_cell, expand
     from sentgrid.spec import CellSpec

@@ -1,0 +1,159 @@
+"""`python -m sentgrid paper [model=minilm] [overrides] [--plan | --report]`: the paper on one base model.
+
+Plans every sweep of `grid.paper_grid` first (cells, what is finished, the estimate, the disk) and refuses a
+run whose sweep cannot fit its cache's disk; then runs each sweep as an ordinary `python -m sentgrid -m`
+(every cell recorded, skipped when finished, any launcher: `hydra/launcher=ray` passes through), into
+multirun/paper/<model>/<data>/<sweep>/; then lays the results out as the paper in reports/paper/<model>/
+(a slice: reports/paper/<model>/slice-N/). Interrupted, the same command goes on where it stopped. A slice
+(task.max_items=N) runs the demo: the same sweeps with fewer values per axis (grid.DEMO), every table and
+figure in about 15 minutes on 2 cores.
+
+    --plan     print the plan and stop
+    --report   skip the sweeps: lay out what the sweep folders already hold
+"""
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hydra.errors import HydraException
+
+from ..errors import SentgridError
+from ..paths import home
+from ..report.results import FULL, data_label
+from .grid import DEMO, PAPER, Sweep, paper_grid
+
+USAGE = "usage: python -m sentgrid paper [model=NAME] [OVERRIDE ...] [--plan | --report]"
+
+
+def base_model(overrides: list[str]) -> tuple[str, int, str]:
+    """(model name, its number of blocks, the data label) for the command's overrides."""
+    from hydra import compose
+
+    from ..encoders.base import build
+    from ..plan.sweep import _config_dir
+    from ..templates import Template
+
+    with _config_dir():
+        cfg = compose("config", overrides=["task=all", *overrides])  # as every sweep composes it
+    encoder = build(cfg.model, Template("none", None), corpus=None)
+    if not getattr(encoder, "layered", True) or not hasattr(encoder, "num_layers") or cfg.model.get("base"):
+        raise SentgridError(f"model={cfg.model.name} is not a transformer: the paper's rows (T0, T4, Avg., B2S, RE) "
+                            f"are built on a transformer; use model=minilm, model=mpnet or a transformer config.")
+    return str(cfg.model.name), int(encoder.num_layers), data_label(cfg.task.get("max_items"))
+
+
+def sweep_arguments(sweep: Sweep, overrides: list[str], folder: Path, model: str) -> list[str]:
+    # task=all first so that the user's overrides (task.max_items, a launcher, cache.dir) come after and win
+    return [*sweep.overrides, "task=all", f"tracking.experiment=paper-{model}", *overrides,
+            f"hydra.sweep.dir={folder}"]
+
+
+def plan_all(sweeps: list[Sweep], arguments: dict[str, list[str]]) -> tuple[list[dict], str | None]:
+    """Each sweep's plan, printed as it comes, and the first refusal (a sweep that cannot fit the disk)."""
+    from ..plan.estimate import plan
+    from ..plan.report import size, too_big
+
+    reports, refusal = [], None
+    print(f"{'sweep':<18}{'cells':>6}{'finished':>10}{'estimate':>11}  disk   feeds")
+    for sweep in sweeps:
+        report = plan(arguments[sweep.name])
+        reports.append(report)
+        stored = sum(d["bytes"] for d in report["disk"])
+        print(f"{sweep.name:<18}{report['cells']:>6}{report['finished']:>10}{report['estimate_seconds'] / 60:>8.1f} min"
+              f"  {size(stored):>9}  {sweep.feeds}", flush=True)
+        refusal = refusal or too_big(report)
+    cells = sum(r["cells"] for r in reports)
+    minutes = sum(r["estimate_seconds"] for r in reports) / 60
+    print(f"{'all':<18}{cells:>6}{sum(r['finished'] for r in reports):>10}{minutes:>8.1f} min  (each sweep planned "
+          f"alone: a pass two sweeps share is counted in both, so this is an upper bound)")
+    return reports, refusal or too_big_together(reports)
+
+
+def too_big_together(reports: list[dict]) -> str | None:
+    """One sentence when the sweeps together would store more than their cache's disk holds: each sweep fits
+    alone, but they store one after another (the sum counts a pass two sweeps share twice: an upper bound)."""
+    from ..plan.report import size
+
+    stored: dict[str, int] = {}
+    for disk in (d for r in reports for d in r["disk"] if d["check_space"]):
+        stored[disk["cache_dir"]] = stored.get(disk["cache_dir"], 0) + disk["bytes"]
+        if stored[disk["cache_dir"]] > disk["free"]:
+            return (f"the paper's sweeps together would store up to {size(stored[disk['cache_dir']])} in "
+                    f"cache.dir={disk['cache_dir']}, but only {size(disk['free'])} are free there; free space "
+                    f"(python -m sentgrid cache du), set cache.dir elsewhere or cache.layers=requested, or start it "
+                    f"anyway with cache.check_space=false.")
+    return None
+
+
+def run_sweep(arguments: list[str]) -> int:
+    """The sweep as a child process; a Ctrl-C or kill reaches it too (the terminal signals the whole group; a
+    SIGTERM to this process is passed on), and the child is waited for, so that it records its cell as
+    interrupted instead of being killed in the middle of a write."""
+    from .. import interrupts
+
+    child = subprocess.Popen([sys.executable, "-m", "sentgrid", "-m", *arguments])
+    try:
+        with interrupts.catching():
+            return child.wait()
+    except KeyboardInterrupt:
+        child.send_signal(signal.SIGTERM)
+        child.wait()
+        return 130
+
+
+def main(arguments: list[str]) -> int:
+    from ..paths import register_resolvers
+
+    if any(a in ("-h", "--help") for a in arguments):
+        print(USAGE + "\n\n" + (__doc__ or "").split("\n", 2)[2].strip())
+        return 0
+    register_resolvers()
+    flags = {a for a in arguments if a.startswith("--")}
+    if flags - {"--plan", "--report"}:
+        print(f"sentgrid paper: error: unknown option {sorted(flags - {'--plan', '--report'})[0]}; {USAGE}",
+              file=sys.stderr)
+        return 2
+    overrides = [a for a in arguments if not a.startswith("--") and a not in ("-m", "--multirun")]
+    if not any(a.startswith("model=") for a in overrides):
+        overrides.insert(0, "model=minilm")
+    try:
+        model, layers, data = base_model(overrides)
+    except (SentgridError, HydraException) as exc:
+        print(f"sentgrid paper: error: {exc}", file=sys.stderr)
+        return 2
+    user = [a for a in overrides if not a.startswith("model=")]
+    sweeps = paper_grid(model, layers, PAPER if data == FULL else DEMO)
+    root = home() / "multirun" / "paper" / model / data
+    folders = {s.name: root / s.name for s in sweeps}
+    arguments_of = {s.name: sweep_arguments(s, user, folders[s.name], model) for s in sweeps}
+    out = home() / "reports" / "paper" / model / ("" if data == FULL else data)
+    print(f"the paper on {model} ({layers} blocks), "
+          f"{'full data: the paper' if data == FULL else data + ': the demo'}'s grid, {len(sweeps)} sweeps into {root}")
+    if "--report" not in flags:
+        try:
+            reports, refusal = plan_all(sweeps, arguments_of)
+        except SentgridError as exc:
+            print(f"sentgrid paper: error: {exc}", file=sys.stderr)
+            return 2
+        if refusal:
+            print(f"sentgrid paper: {refusal}", file=sys.stderr)
+            return 2
+        if "--plan" in flags:
+            return 0
+        started = time.perf_counter()
+        for sweep in sweeps:
+            print(f"\n== paper sweep {sweep.name}: {sweep.why} ==", flush=True)
+            code = run_sweep(arguments_of[sweep.name])
+            if code != 0:
+                print(f"sentgrid paper: sweep {sweep.name} {'interrupted' if code == 130 else f'stopped (exit {code})'}; "
+                      f"every finished cell is kept: run the same command again to go on.", file=sys.stderr)
+                return code
+        print(f"\nall {len(sweeps)} sweeps done in {(time.perf_counter() - started) / 60:.1f} min "
+              f"(plan said {sum(r['estimate_seconds'] for r in reports) / 60:.1f} min)")
+    from .layout import write_paper
+
+    written = write_paper(model, data, folders, out, str(out.relative_to(home())))
+    print(f"the paper on {model}: {out / 'README.md'} ({len(written)} files)")
+    return 0

@@ -1,0 +1,109 @@
+"""The paper's grid and the README's results: the grid composes to the cells docs/paper.md counts, every
+result block of the README is its report's summary.md (regenerated, never copied by hand), and the
+summary's main tables are the report's CSV tables."""
+import io
+import re
+
+import pandas as pd
+import pytest
+
+from sentgrid.paper.grid import DEMO, PAPER, paper_grid
+from sentgrid.paper.readme import blocks, regenerate
+from sentgrid.paths import PROJECT_ROOT
+
+
+@pytest.mark.parametrize("model, layers, axes, cells", [("minilm", 6, PAPER, 203), ("mpnet", 12, PAPER, 251),
+                                                        ("minilm", 6, DEMO, 101), ("mpnet", 12, DEMO, 137)])
+def test_the_paper_grid_composes_to_the_cells_the_docs_count(model, layers, axes, cells, data_root):
+    from sentgrid.plan import expand
+
+    counted = sum(len(expand([*s.overrides, "task=all", f"data.root={data_root}"]))
+                  for s in paper_grid(model, layers, axes))
+    assert counted == cells
+    assert "**203 / 251**" in (PROJECT_ROOT / "docs" / "paper.md").read_text()  # the docs' counts
+    assert "**101 / 137**" in (PROJECT_ROOT / "docs" / "paper.md").read_text()
+
+
+def test_each_sweep_says_what_it_feeds_and_why():
+    sweeps = paper_grid("minilm", 6)
+    assert len({s.name for s in sweeps}) == len(sweeps)
+    assert all(s.feeds and len(s.why) > 40 for s in sweeps)
+    layers = next(s for s in sweeps if s.name == "layers").overrides
+    assert "layer.layers=[0],[1],[2],[3],[4],[5],[6],[1,6]" in layers
+
+
+def markdown_tables(text: str) -> list[pd.DataFrame]:
+    tables = re.findall(r"((?:^\|.*\|\n)+)", text, flags=re.M)
+    frames = []
+    for table in tables:
+        lines = [line for i, line in enumerate(table.strip().splitlines()) if i != 1]  # no separator row
+        rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+        frames.append(pd.read_csv(io.StringIO("\n".join("\t".join(r) for r in rows)), sep="\t"))
+    return frames
+
+
+def test_the_readme_results_are_the_reports_summaries_and_their_numbers_the_reports_tables():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    found = blocks(readme)
+    assert found, "the README shows no paper results block"
+    for folder, body in found:
+        report = PROJECT_ROOT / folder
+        assert body.strip() == (report / "summary.md").read_text().strip(), f"run make readme-results ({folder})"
+        shown = markdown_tables(body)
+        assert len(shown) == 3  # the main table of STS, clustering and classification
+        for number, (family, table) in enumerate(zip(("sts", "clustering", "classification"), shown), 1):
+            kept = pd.read_csv(report / f"table{number}_{family}.csv")
+            assert list(table["model"]) == list(kept["model"])
+            for column in ("plain", "best shaped"):
+                assert list(table[column]) == [round(v, 2) for v in kept[column]], (family, column)
+        for image in re.findall(r"\]\(([^)]+\.png)\)", body):
+            assert (PROJECT_ROOT / image).stat().st_size > 10_000, image
+
+
+def test_regenerate_replaces_each_block_by_its_summary(tmp_path):
+    (tmp_path / "r" / "x").mkdir(parents=True)
+    (tmp_path / "r" / "x" / "summary.md").write_text("new numbers\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- paper: r/x -->\nold numbers\n<!-- /paper -->\nend\n")
+    assert regenerate(readme, tmp_path) == ["r/x"]
+    assert readme.read_text() == "intro\n<!-- paper: r/x -->\nnew numbers\n<!-- /paper -->\nend\n"
+    (tmp_path / "r" / "x" / "summary.md").unlink()
+    with pytest.raises(SystemExit, match="run python -m sentgrid paper first"):
+        regenerate(readme, tmp_path)
+
+
+def test_the_sweeps_together_are_refused_when_their_disk_does_not_hold_them_all():
+    from sentgrid.paper.command import too_big_together
+
+    def report(stored, free=10 * 2**30, check=True):
+        return {"disk": [{"cache_dir": "/c", "bytes": stored, "free": free, "check_space": check}]}
+    fits = [report(4 * 2**30), report(5 * 2**30)]
+    assert too_big_together(fits) is None
+    refused = too_big_together(fits + [report(2 * 2**30)])  # each fits alone; together 11 GiB > 10
+    assert "together would store up to 11.00 GiB in cache.dir=/c" in refused and "cache.check_space=false" in refused
+    assert too_big_together([report(4 * 2**30, check=False)] * 3) is None
+
+
+def test_an_interrupted_sweep_is_passed_the_signal_and_waited_for(monkeypatch):
+    import signal
+
+    from sentgrid.paper import command
+
+    class Child:
+        signals, waits = [], 0
+
+        def __init__(self, arguments):
+            self.arguments = arguments
+
+        def wait(self):
+            Child.waits += 1
+            if Child.waits == 1:  # Ctrl-C while the sweep runs
+                raise KeyboardInterrupt
+            return 130  # the child recorded its cell as interrupted and stopped
+
+        def send_signal(self, number):
+            Child.signals.append(number)
+
+    monkeypatch.setattr(command.subprocess, "Popen", Child)
+    assert command.run_sweep(["pooling=avg"]) == 130
+    assert Child.signals == [signal.SIGTERM] and Child.waits == 2
