@@ -3,6 +3,7 @@ has them, plain and best shaped, with IsoScore, intervals and the tied set), poo
 per-dataset tables in an appendix, Figs. 1-5 (figures.py), MTEB result files (mteb.py), the three headline
 answers, and a README.md that shows it all. Each table as Markdown, CSV and LaTeX."""
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 
 from ..report.evidence import Evidence, interval_text
 from ..report.results import FULL, SLICE_PREFIX, from_records
-from ..report.tables import _markdown, _write, datasets_of
+from ..report.tables import datasets_of, markdown_table, write_table
 from ..stats.paired import paired
 from ..tasks import FAMILIES
 from .figures import draw_figures
@@ -197,6 +198,7 @@ def write_paper(model: str, data: str, folders: dict[str, Path], out: Path, link
     for pattern in ("*.md", "*.csv", "*.tex", "*.png", "*.pdf"):  # the folder is rewritten whole
         for old in out.glob(pattern):
             old.unlink()
+    shutil.rmtree(out / "mteb", ignore_errors=True)
     everything = pd.concat([f for f in frames.values() if not f.empty], ignore_index=True) \
         if any(not f.empty for f in frames.values()) else pd.DataFrame()
     evidence = Evidence(everything.drop_duplicates("cell_id", keep="last") if not everything.empty else everything)
@@ -223,20 +225,20 @@ def write_paper(model: str, data: str, folders: dict[str, Path], out: Path, link
                    f"x100, average of {len(datasets_of(cells, family))} datasets), per model: plain and best shaped "
                    f"with {level} intervals. T0 and T4: PromptBERT's templates `This sentence : \"[X]\" means [MASK] .` "
                    f"and `This sentence of \"[X]\" means [MASK] .`. {stand_in}{' Slice: ' + data if sliced else ''}")
-        _write(table, out, f"table{number}_{family}", caption, ["plain", "best shaped"])
+        write_table(table, out, f"table{number}_{family}", caption, ["plain", "best shaped"])
     said = answers(cells, frames, tables, evidence) if tables else ["No row cells finished yet."]
     sections += said
     for number, family in enumerate(PAPER_FAMILIES, 1):
         if family in tables:
-            sections.append(f"\n## Table {number}: {FAMILIES[family].label}\n\n{_markdown(tables[family])}\n")
+            sections.append(f"\n## Table {number}: {FAMILIES[family].label}\n\n{markdown_table(tables[family])}\n")
     for family in PAPER_FAMILIES:
         pivot = pooling_table(frames, family)
         if not pivot.empty:
             caption = (f"{FAMILIES[family].label}: pooling x post-processing of {model}'s last layer (family "
                        f"average x100).{' Slice: ' + data if sliced else ''}")
-            _write(pivot, out, f"table4_pooling_{family}", caption, list(pivot.columns), index=True)
+            write_table(pivot, out, f"table4_pooling_{family}", caption, list(pivot.columns), index=True)
             sections.append(f"\n## Table 4 ({FAMILIES[family].label}): pooling x post-processing\n\n"
-                            f"{_markdown(pivot, index=True)}\n")
+                            f"{markdown_table(pivot, index=True)}\n")
     figures = draw_figures(frames, cells, out, model, data)
     sections.append("\n## Figures\n")
     for path, caption in figures:
@@ -247,10 +249,10 @@ def write_paper(model: str, data: str, folders: dict[str, Path], out: Path, link
     for family in PAPER_FAMILIES:
         table = per_dataset(cells, family)
         if not table.empty:
-            _write(table, out, f"appendix_{family}", f"{FAMILIES[family].label} per dataset: each model's plain and "
+            write_table(table, out, f"appendix_{family}", f"{FAMILIES[family].label} per dataset: each model's plain and "
                                                      f"best-shaped cell.{' Slice: ' + data if sliced else ''}",
                    [c for c in table.columns if c not in ("model", "cell", "setting")])
-            sections.append(f"### {FAMILIES[family].label}\n\n{_markdown(table)}\n")
+            sections.append(f"### {FAMILIES[family].label}\n\n{markdown_table(table)}\n")
     sections.append("\n## What each sweep ran\n\n" + "\n".join(
         f"* `{name}`: {len(frame)} cells" for name, frame in frames.items()))
     (out / "README.md").write_text("\n".join(sections) + "\n")
@@ -263,5 +265,5 @@ def summary(model: str, where: str, stand_in: str, tables: dict, said: list[str]
     answers_text = "\n".join(said)
     shown = "\n".join(f"![{caption}]({link}/{path.name})" for path, caption in figures
                       if re.match(r"fig[45]", path.name))
-    main = "\n".join(f"{FAMILIES[f].label}:\n\n{_markdown(t)}\n" for f, t in tables.items())
+    main = "\n".join(f"{FAMILIES[f].label}:\n\n{markdown_table(t)}\n" for f, t in tables.items())
     return f"The paper on {model} ({where}). {stand_in}\n\n{answers_text}\n\n{main}\n{shown}\n"

@@ -202,7 +202,7 @@ def golden(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _markdown(table: pd.DataFrame, index: bool = False) -> str:
+def markdown_table(table: pd.DataFrame, index: bool = False) -> str:
     if index:  # the row labels as columns of their own: a MultiIndex would print as Python tuples
         table = table.rename_axis(columns=None).reset_index()
     # tabulate prints NaN as "nan" unless it is None: missing must read as missing.
@@ -219,9 +219,9 @@ def latex(table: pd.DataFrame, caption: str, label: str, scores: list[str], inde
                            position_float="centering", multirow_align="naive")
 
 
-def _write(table: pd.DataFrame, folder: Path, name: str, caption: str, scores: list[str], index: bool = False) -> None:
+def write_table(table: pd.DataFrame, folder: Path, name: str, caption: str, scores: list[str], index: bool = False) -> None:
     table.to_csv(folder / f"{name}.csv", index=index)
-    (folder / f"{name}.md").write_text(_markdown(table, index) + "\n")
+    (folder / f"{name}.md").write_text(markdown_table(table, index) + "\n")
     label = "tab:" + re.sub(r"[^A-Za-z0-9.+-]+", "-", name)
     (folder / f"{name}.tex").write_text(latex(table, caption, label, scores, index))
 
@@ -239,7 +239,7 @@ def effect_sections(frame: pd.DataFrame, folder: Path, evidence: Evidence) -> li
         if table.empty:
             continue
         note = f" {left_out} cells without outputs are left out." if left_out else ""
-        _write(table, folder, f"effects_{family}", f"{family}: the effect of each choice on the family average "
+        write_table(table, folder, f"effects_{family}", f"{family}: the effect of each choice on the family average "
                                                    f"(x100): each level's mean over the cells that have it and its "
                                                    f"difference to the reference level, with "
                                                    f"{evidence.settings.level:.0%} intervals over the same item "
@@ -248,7 +248,7 @@ def effect_sections(frame: pd.DataFrame, folder: Path, evidence: Evidence) -> li
         shown = f"\n![effects of each choice on {family}]({figure.name})\n" if figure else ""
         sections.append(f"## {family}: the effect of each choice\n\nEach level's mean {family} average over the cells "
                         f"that have it, its difference to the reference level (the plainest), and whether that "
-                        f"difference's interval leaves out 0 (`clear`).{note}\n\n{_markdown(table)}\n\n"
+                        f"difference's interval leaves out 0 (`clear`).{note}\n\n{markdown_table(table)}\n\n"
                         f"{interaction}\n{shown}")
     return sections
 
@@ -274,17 +274,17 @@ def write_tables(results: Results, folder: Path, data: str = FULL) -> list[Path]
         metric = FAMILIES[family].headline[0]
         scores = datasets_of(frame, family) + ["avg"]
         with_evidence(table, evidence, f"{family}/avg/{metric}")
-        _write(table, folder, family, f"{family}: {metric} x100 per dataset and their average with its "
+        write_table(table, folder, family, f"{family}: {metric} x100 per dataset and their average with its "
                                       f"{evidence.settings.level:.0%} interval; * the best average, = tied with it "
                                       f"(paired bootstrap, Holm); best per column in bold, - not scored.",
                [c for c in scores if c in table])
-        sections.append(f"## {family}\n\n{_markdown(table)}\n")
+        sections.append(f"## {family}\n\n{markdown_table(table)}\n")
     best = best_table(frame, evidence)
     if not best.empty:
-        _write(best, folder, "best", "The best configuration per model and family (family average x100 and its "
+        write_table(best, folder, "best", "The best configuration per model and family (family average x100 and its "
                                      "interval) and the configurations tied with it: not significantly worse "
                                      "(paired bootstrap over the items, Holm-corrected).", [])
-        sections.append(f"## Best configuration per model and family\n\n{_markdown(best)}\n")
+        sections.append(f"## Best configuration per model and family\n\n{markdown_table(best)}\n")
     sections += effect_sections(frame, folder, evidence)
     lacking = evidence.lacking(frame["cell_id"]) if not frame.empty else 0
     if lacking:
@@ -294,10 +294,10 @@ def write_tables(results: Results, folder: Path, data: str = FULL) -> list[Path]
     for name, pivot in pivots(frame).items():
         if pivot.shape[0] > 1 or pivot.shape[1] > 1:
             slug = "pivot_" + re.sub(r"[^A-Za-z0-9.+-]+", "_", name)
-            _write(pivot, folder, slug, f"{name}: pooling x post-processing, family average x100; best per column in "
+            write_table(pivot, folder, slug, f"{name}: pooling x post-processing, family average x100; best per column in "
                                         f"bold.", list(pivot.columns), index=True)
             sections.append(f"## {name}: pooling x post-processing (family average)\n\n"
-                            f"{_markdown(pivot, index=True)}\n")
+                            f"{markdown_table(pivot, index=True)}\n")
     if data == FULL:  # the references are full-data numbers
         sections.append("## Golden checks\n\n" + "\n".join(golden(frame)) + "\n")
     (folder / "README.md").write_text("\n".join(sections))
