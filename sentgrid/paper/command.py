@@ -1,12 +1,12 @@
 """`python -m sentgrid paper [model=minilm] [overrides] [--plan | --report]`: the paper on one base model.
 
-Plans every sweep of `grid.paper_grid` first (cells, what is finished, the estimate, the disk) and refuses a
-run whose sweep cannot fit its cache's disk; then runs each sweep as an ordinary `python -m sentgrid -m`
-(every cell recorded, skipped when finished, any launcher: `hydra/launcher=ray` passes through), into
-multirun/paper/<model>/<data>/<sweep>/; then lays the results out as the paper in reports/paper/<model>/
-(a slice: reports/paper/<model>/slice-N/). Interrupted, the same command goes on where it stopped. A slice
-(task.max_items=N) runs the demo: the same sweeps with fewer values per axis (grid.DEMO), every table and
-figure in about 15 minutes on 2 cores.
+Plans every sweep of `grid.paper_grid` first, as one (cells, what is finished, the estimate, the disk; a
+pass two sweeps share is counted once) and refuses a run that cannot fit its cache's disk; then runs each
+sweep as an ordinary `python -m sentgrid -m` (every cell recorded, skipped when finished, any launcher:
+`hydra/launcher=ray` passes through), into multirun/paper/<model>/<data>/<sweep>/; then lays the results
+out as the paper in reports/paper/<model>/ (a slice: reports/paper/<model>/slice-N/). Interrupted, the same
+command goes on where it stopped. A slice (task.max_items=N) runs the demo: the same sweeps with fewer
+values per axis (grid.DEMO), every table and figure in about 15 minutes on 2 cores.
 
     --plan     print the plan and stop
     --report   skip the sweeps: lay out what the sweep folders already hold
@@ -50,41 +50,27 @@ def sweep_arguments(sweep: Sweep, overrides: list[str], folder: Path, model: str
             f"hydra.sweep.dir={folder}"]
 
 
-def plan_all(sweeps: list[Sweep], arguments: dict[str, list[str]]) -> tuple[list[dict], str | None]:
-    """Each sweep's plan, printed as it comes, and the first refusal (a sweep that cannot fit the disk)."""
+def plan_all(sweeps: list[Sweep], arguments: dict[str, list[str]]) -> tuple[dict, str | None]:
+    """Every sweep's cells planned as one (a forward pass or table two sweeps share is counted once), printed
+    per sweep and in all; the refusal when what they store together cannot fit the cache's disk."""
+    from ..plan import expand
     from ..plan.estimate import plan
     from ..plan.report import size, too_big
 
-    reports, refusal = [], None
-    print(f"{'sweep':<18}{'cells':>6}{'finished':>10}{'estimate':>11}  disk   feeds")
+    cells = {s.name: expand(arguments[s.name]) for s in sweeps}
+    report = plan([], cells=[c for s in sweeps for c in cells[s.name]])
+    print(f"{'sweep':<18}{'cells':>6}{'finished':>10}  {'scoring':>9}  feeds")
+    listing = iter(report["listing"])
     for sweep in sweeps:
-        report = plan(arguments[sweep.name])
-        reports.append(report)
-        stored = sum(d["bytes"] for d in report["disk"])
-        print(f"{sweep.name:<18}{report['cells']:>6}{report['finished']:>10}{report['estimate_seconds'] / 60:>8.1f} min"
-              f"  {size(stored):>9}  {sweep.feeds}", flush=True)
-        refusal = refusal or too_big(report)
-    cells = sum(r["cells"] for r in reports)
-    minutes = sum(r["estimate_seconds"] for r in reports) / 60
-    print(f"{'all':<18}{cells:>6}{sum(r['finished'] for r in reports):>10}{minutes:>8.1f} min  (each sweep planned "
-          f"alone: a pass two sweeps share is counted in both, so this is an upper bound)")
-    return reports, refusal or too_big_together(reports)
-
-
-def too_big_together(reports: list[dict]) -> str | None:
-    """One sentence when the sweeps together would store more than their cache's disk holds: each sweep fits
-    alone, but they store one after another (the sum counts a pass two sweeps share twice: an upper bound)."""
-    from ..plan.report import size
-
-    stored: dict[str, int] = {}
-    for disk in (d for r in reports for d in r["disk"] if d["check_space"]):
-        stored[disk["cache_dir"]] = stored.get(disk["cache_dir"], 0) + disk["bytes"]
-        if stored[disk["cache_dir"]] > disk["free"]:
-            return (f"the paper's sweeps together would store up to {size(stored[disk['cache_dir']])} in "
-                    f"cache.dir={disk['cache_dir']}, but only {size(disk['free'])} are free there; free space "
-                    f"(python -m sentgrid cache du), set cache.dir elsewhere or cache.layers=requested, or start it "
-                    f"anyway with cache.check_space=false.")
-    return None
+        items = [next(listing) for _ in cells[sweep.name]]
+        seconds = sum(i.get("estimate_seconds", 0.0) for i in items)
+        print(f"{sweep.name:<18}{len(items):>6}{sum(i['state'] == 'finished' for i in items):>10}  "
+              f"{seconds / 60:>5.1f} min  {sweep.feeds}", flush=True)
+    stored = sum(d["bytes"] for d in report["disk"])
+    print(f"{'all':<18}{report['cells']:>6}{report['finished']:>10}  {report['estimate_seconds'] / 60:>5.1f} min  "
+          f"(with {report['estimate_encode_seconds'] / 60:.1f} min of encoding and "
+          f"{report['estimate_table_seconds'] / 60:.1f} min of static tables); {size(stored)} to store")
+    return report, too_big(report)
 
 
 def run_sweep(arguments: list[str]) -> int:
@@ -133,8 +119,8 @@ def main(arguments: list[str]) -> int:
           f"{'full data: the paper' if data == FULL else data + ': the demo'}'s grid, {len(sweeps)} sweeps into {root}")
     if "--report" not in flags:
         try:
-            reports, refusal = plan_all(sweeps, arguments_of)
-        except SentgridError as exc:
+            report, refusal = plan_all(sweeps, arguments_of)
+        except (SentgridError, HydraException) as exc:
             print(f"sentgrid paper: error: {exc}", file=sys.stderr)
             return 2
         if refusal:
@@ -151,7 +137,7 @@ def main(arguments: list[str]) -> int:
                       f"every finished cell is kept: run the same command again to go on.", file=sys.stderr)
                 return code
         print(f"\nall {len(sweeps)} sweeps done in {(time.perf_counter() - started) / 60:.1f} min "
-              f"(plan said {sum(r['estimate_seconds'] for r in reports) / 60:.1f} min)")
+              f"(plan said {report['estimate_seconds'] / 60:.1f} min)")
     from .layout import write_paper
 
     written = write_paper(model, data, folders, out, str(out.relative_to(home())))

@@ -66,7 +66,8 @@ def free_bytes(folder: Path) -> int:
 def cell_seconds(cell_profile: list, finished: list[dict]) -> float:
     """What a cell costs besides encoding (reading the cache, pooling, post-processing, evaluation): the
     median of finished cells with the same profile (families, model, token-level pooling, diagnostics, slice),
-    else of the same families on the same slice, else the defaults (scaled down for a slice). Older index entries lack the split: their total counts."""
+    else of the same families on the same slice, else the defaults (scaled down for a slice). Older index
+    entries lack the split: their total counts."""
     def cost(entry):
         if "evaluate_seconds" in entry:
             return entry["evaluate_seconds"]
@@ -175,9 +176,11 @@ def missing_work(entries: dict, cache_specs: dict) -> dict:
     return {"to_encode": to_encode, "disk": disk, "later": later, "cached": cached, "passes": len(pass_groups)}
 
 
-def plan(arguments: list[str], throughput_override: float | None = None) -> dict:
+def plan(arguments: list[str], throughput_override: float | None = None, cells: list[list[str]] | None = None) -> dict:
+    """What a sweep (`-m` arguments) costs, or a list of cells' overrides (several sweeps planned as one: a pass
+    they share counted once)."""
     register_resolvers()
-    cells = expand(arguments)
+    cells = expand(arguments) if cells is None else cells
     sweep = compose_sweep(cells)
     finished, listing, cell_profiles, cache_specs, tables = (sweep.finished, sweep.listing, sweep.profiles,
                                                              sweep.cache_specs, sweep.tables)

@@ -72,16 +72,15 @@ def test_regenerate_replaces_each_block_by_its_summary(tmp_path):
         regenerate(readme, tmp_path)
 
 
-def test_the_sweeps_together_are_refused_when_their_disk_does_not_hold_them_all():
-    from sentgrid.paper.command import too_big_together
+def test_sweeps_planned_as_one_count_a_shared_forward_pass_once(tmp_path, data_root):
+    from sentgrid.plan.estimate import plan
 
-    def report(stored, free=10 * 2**30, check=True):
-        return {"disk": [{"cache_dir": "/c", "bytes": stored, "free": free, "check_space": check}]}
-    fits = [report(4 * 2**30), report(5 * 2**30)]
-    assert too_big_together(fits) is None
-    refused = too_big_together(fits + [report(2 * 2**30)])  # each fits alone; together 11 GiB > 10
-    assert "together would store up to 11.00 GiB in cache.dir=/c" in refused and "cache.check_space=false" in refused
-    assert too_big_together([report(4 * 2**30, check=False)] * 3) is None
+    common = ["task.max_items=10", f"cache.dir={tmp_path}", f"data.root={data_root}"]
+    mean, most = ["pooling=avg", *common], ["pooling=max", *common]  # two sweeps' cells, one primitive pass
+    alone = plan([], cells=[mean])
+    together = plan([], cells=[mean, most])
+    assert together["cells"] == 2 and together["forward_passes"] == alone["forward_passes"] == 1
+    assert [d["bytes"] for d in together["disk"]] == [d["bytes"] for d in alone["disk"]]
 
 
 def test_an_interrupted_sweep_is_passed_the_signal_and_waited_for(monkeypatch):
