@@ -22,6 +22,12 @@ FAMILY_ROWS = ("sts", "clustering", "classification")
 COLUMNS = (("T0", "promptbert"), ("T4", "promptbert-of"), ("BERT", "none"))
 
 
+def stacked(frames) -> pd.DataFrame:
+    """The cells of several sweeps in one frame (empty when none has any)."""
+    found = [f for f in frames if not f.empty]
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+
+
 def _objective(family: str) -> str:
     return f"{family}/avg/{FAMILIES[family].headline[0]}"
 
@@ -29,7 +35,7 @@ def _objective(family: str) -> str:
 def _save(fig, path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130, bbox_inches="tight")
-    fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
+    fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight", metadata={"CreationDate": None})  # same bytes redrawn
     plt.close(fig)
 
 
@@ -54,9 +60,7 @@ def isoscore(cells: pd.DataFrame, family: str, path, note: str) -> str | None:
 
 
 def layer_panels(frames: dict, cells: pd.DataFrame, path, note: str) -> str | None:
-    parts = [frames.get(n, pd.DataFrame()) for n in ("layers", "layers_templates")]
-    layers = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \
-        else pd.DataFrame()
+    layers = stacked(frames.get(n, pd.DataFrame()) for n in ("layers", "layers_templates"))
     if layers.empty:
         return None
     fig, axes = plt.subplots(3, 3, figsize=(13, 10), sharex=True, sharey="row", squeeze=False)  # a row compares
@@ -149,9 +153,7 @@ def draw_figures(frames: dict, cells: pd.DataFrame, out, model: str, data: str) 
 
 
 def _alignment(frames: dict, path, data: str) -> str | None:
-    parts = [frames.get(n, pd.DataFrame()) for n in ("poolings", "bert")]
-    cells = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \
-        else pd.DataFrame()
+    cells = stacked(frames.get(n, pd.DataFrame()) for n in ("poolings", "bert"))
     if cells.empty:
         return None
     cells = cells[(cells["weighting"] == "none") & (cells["bias_removal"] == "none")]

@@ -14,7 +14,7 @@ from ..report.results import FULL, SLICE_PREFIX, from_records
 from ..report.tables import datasets_of, markdown_table, write_table
 from ..stats.paired import paired
 from ..tasks import FAMILIES
-from .figures import draw_figures
+from .figures import draw_figures, stacked
 from .grid import STATIC_ROWS, TEMPLATE_TEXT, TEMPLATES
 from .mteb import write_mteb
 
@@ -64,10 +64,10 @@ def setting(cell) -> str:
 
 
 def row_cells(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    parts = [frames[n] for n in frames if (n in ROW_SWEEPS or n.startswith("static_")) and not frames[n].empty]
-    if not parts:
-        return pd.DataFrame()
-    cells = pd.concat(parts, ignore_index=True).drop_duplicates("cell_id", keep="last")
+    cells = stacked(frames[n] for n in frames if n in ROW_SWEEPS or n.startswith("static_"))
+    if cells.empty:
+        return cells
+    cells = cells.drop_duplicates("cell_id", keep="last")
     return cells.assign(row=[paper_row(c) for _, c in cells.iterrows()]).reset_index(drop=True)
 
 
@@ -102,10 +102,9 @@ def main_table(cells: pd.DataFrame, family: str, evidence: Evidence) -> pd.DataF
 def pooling_table(frames: dict[str, pd.DataFrame], family: str) -> pd.DataFrame:
     """Pooling x post-processing (fitted on the task's sentences, and on WikiText where the fit-set sweep ran)
     of the base model's last layer, family average."""
-    parts = [f for n, f in frames.items() if n in ("poolings", "fit_set", "bert") and not f.empty]
-    if not parts or objective(family) not in pd.concat(parts).columns:
+    cells = stacked(f for n, f in frames.items() if n in ("poolings", "fit_set", "bert"))
+    if objective(family) not in cells:
         return pd.DataFrame()
-    cells = pd.concat(parts, ignore_index=True)
     cells = cells[(cells["weighting"] == "none") & (cells["bias_removal"] == "none")]
     columns = [f"{c['postproc']} (WikiText fit)" if c.get("fit_on") == "wikitext" else c["postproc"]
                for _, c in cells.iterrows()]
@@ -199,8 +198,7 @@ def write_paper(model: str, data: str, folders: dict[str, Path], out: Path, link
         for old in out.glob(pattern):
             old.unlink()
     shutil.rmtree(out / "mteb", ignore_errors=True)
-    everything = pd.concat([f for f in frames.values() if not f.empty], ignore_index=True) \
-        if any(not f.empty for f in frames.values()) else pd.DataFrame()
+    everything = stacked(frames.values())
     evidence = Evidence(everything.drop_duplicates("cell_id", keep="last") if not everything.empty else everything)
     cells = row_cells(frames)
     sliced = data != FULL

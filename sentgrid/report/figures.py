@@ -207,7 +207,8 @@ def models_named(table: pd.DataFrame, column: str = "model") -> str:
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=130, bbox_inches="tight")  # legends placed outside an axes are kept
+    # legends placed outside an axes are kept; a PDF without its creation date is the same bytes when redrawn
+    fig.savefig(path, dpi=130, bbox_inches="tight", **({"metadata": {"CreationDate": None}} if path.suffix == ".pdf" else {}))
     plt.close(fig)
     return path
 
