@@ -74,19 +74,25 @@ def plan_all(sweeps: list[Sweep], arguments: dict[str, list[str]]) -> tuple[dict
 
 
 def run_sweep(arguments: list[str]) -> int:
-    """The sweep as a child process; a Ctrl-C or kill reaches it too (the terminal signals the whole group; a
-    SIGTERM to this process is passed on), and the child is waited for, so that it records its cell as
-    interrupted instead of being killed in the middle of a write."""
-    from .. import interrupts
-
+    """The sweep as a child process, waited for until it ends, so that an interrupted cell is recorded as such
+    (subprocess.call would kill the child). A Ctrl-C reaches the child from the terminal already (the whole
+    foreground group is signalled); a SIGTERM (kill, scancel) names this process alone, so it is passed on.
+    Either stops the paper after this sweep: 130."""
     child = subprocess.Popen([sys.executable, "-m", "sentgrid", "-m", *arguments])
+    stopped = []
+
+    def stop(number, frame):
+        stopped.append(number)
+        if number == signal.SIGTERM:
+            child.send_signal(signal.SIGTERM)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with interrupts.catching():
-            return child.wait()
-    except KeyboardInterrupt:
-        child.send_signal(signal.SIGTERM)
-        child.wait()
-        return 130
+        code = child.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return 130 if stopped else code
 
 
 def main(arguments: list[str]) -> int:

@@ -83,26 +83,27 @@ def test_sweeps_planned_as_one_count_a_shared_forward_pass_once(tmp_path, data_r
     assert [d["bytes"] for d in together["disk"]] == [d["bytes"] for d in alone["disk"]]
 
 
-def test_an_interrupted_sweep_is_passed_the_signal_and_waited_for(monkeypatch):
+@pytest.mark.parametrize("number, passed_on", [("SIGTERM", ["SIGTERM"]), ("SIGINT", [])])
+def test_an_interrupted_sweep_is_waited_for_and_a_kill_passed_on(monkeypatch, number, passed_on):
     import signal
 
     from sentgrid.paper import command
 
-    class Child:
-        signals, waits = [], 0
+    class Child:  # a sweep that is signalled while the paper waits for it, then records its cell and stops
+        signals = []
 
         def __init__(self, arguments):
             self.arguments = arguments
 
         def wait(self):
-            Child.waits += 1
-            if Child.waits == 1:  # Ctrl-C while the sweep runs
-                raise KeyboardInterrupt
-            return 130  # the child recorded its cell as interrupted and stopped
+            signal.getsignal(getattr(signal, number))(getattr(signal, number), None)
+            return 0 if number == "SIGINT" else 130  # even a sweep that ended well stops the paper after it
 
-        def send_signal(self, number):
-            Child.signals.append(number)
+        def send_signal(self, sent):
+            Child.signals.append(signal.Signals(sent).name)
 
     monkeypatch.setattr(command.subprocess, "Popen", Child)
+    before = signal.getsignal(signal.SIGTERM)
     assert command.run_sweep(["pooling=avg"]) == 130
-    assert Child.signals == [signal.SIGTERM] and Child.waits == 2
+    assert Child.signals == passed_on  # Ctrl-C reached the child from the terminal; a kill named the paper alone
+    assert signal.getsignal(signal.SIGTERM) is before
