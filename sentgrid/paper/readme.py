@@ -6,7 +6,7 @@ the paper reports. Each block
     <!-- /paper -->
 
 is replaced by that folder's summary.md (the answers, the main tables and Figs. 4-5), so the README's
-numbers are the report's, never copied by hand (tests/unit/test_paper.py checks it)."""
+numbers are the report's, never copied by hand (tests/unit/test_paper_grid.py checks it)."""
 import re
 import sys
 from pathlib import Path
