@@ -28,7 +28,8 @@ def stacked(frames) -> pd.DataFrame:
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
 
 
-def _objective(family: str) -> str:
+def objective(family: str) -> str:
+    """The family average a paper table or figure ranks by: `<family>/avg/<first headline metric>`."""
     return f"{family}/avg/{FAMILIES[family].headline[0]}"
 
 
@@ -40,7 +41,7 @@ def _save(fig, path) -> None:
 
 
 def isoscore(cells: pd.DataFrame, family: str, path, note: str) -> str | None:
-    name = _objective(family)
+    name = objective(family)
     if cells.empty or "diagnostics/isoscore" not in cells or name not in cells:
         return None
     data = cells.dropna(subset=["diagnostics/isoscore", name])
@@ -65,7 +66,7 @@ def layer_panels(frames: dict, cells: pd.DataFrame, path, note: str) -> str | No
         return None
     fig, axes = plt.subplots(3, 3, figsize=(13, 10), sharex=True, sharey="row", squeeze=False)  # a row compares
     for i, family in enumerate(FAMILY_ROWS):
-        name = _objective(family)
+        name = objective(family)
         datasets = [f"{family}/{d}/{FAMILIES[family].headline[0]}" for d in datasets_of(layers, family)]
         reference = cells[(cells["row"] == "RE") & (cells["weighting"] == "none") & (cells["bias_removal"] == "none")
                           & (cells["postproc"] == "none")] if not cells.empty and "row" in cells else pd.DataFrame()
@@ -107,12 +108,12 @@ def layer_panels(frames: dict, cells: pd.DataFrame, path, note: str) -> str | No
 def mix_panels(frame: pd.DataFrame, path, note: str) -> str | None:
     if frame.empty:
         return None
-    families = [f for f in FAMILY_ROWS if _objective(f) in frame]
+    families = [f for f in FAMILY_ROWS if objective(f) in frame]
     if not families:
         return None
     fig, axes = plt.subplots(1, len(families), figsize=(6 * len(families), 4.2), squeeze=False)
     for ax, family in zip(axes[0], families):
-        name = _objective(family)
+        name = objective(family)
         singles = sorted({x for x in frame["layer"] if "+" not in str(x)}, key=int)
         multi = sorted({x for x in frame["layer"] if "+" in str(x)}, key=lambda x: x.count("+"))
         order = singles + multi

@@ -14,7 +14,7 @@ from ..report.results import FULL, SLICE_PREFIX, from_records
 from ..report.tables import datasets_of, markdown_table, write_table
 from ..stats.paired import paired
 from ..tasks import FAMILIES
-from .figures import draw_figures, stacked
+from .figures import draw_figures, objective, stacked
 from .grid import STATIC_ROWS, TEMPLATE_TEXT, TEMPLATES
 from .mteb import write_mteb
 
@@ -22,10 +22,6 @@ PAPER_FAMILIES = ("sts", "clustering", "classification")
 ROWS = ["BERT", "T0", "T4", "Avg.", "BERT + Avg.", "B2S", "B2S-100", "RE"]
 ROW_SWEEPS = ("bert", "templates", "templates_mean")  # and every static_* sweep
 TEMPLATE_ROW = {name: row for row, name in TEMPLATES.items()}
-
-
-def objective(family: str) -> str:
-    return f"{family}/avg/{FAMILIES[family].headline[0]}"
 
 
 def load_sweeps(folders: dict[str, Path]) -> dict[str, pd.DataFrame]:
