@@ -74,6 +74,10 @@ def cell_config(cfg, with_data: bool = True) -> dict:
         tree["corpus"]["path"] = path.name
     if not tree.get("diagnostics", {}).get("enabled", False):  # off: its settings change nothing
         tree.pop("diagnostics", None)
+    task = tree.get("task", {})
+    if task.get("max_items") is None or task.get("slice", "evenly") == "evenly":  # the items every cell had before
+        task.pop("slice", None)
+        task.pop("slice_seed", None)
     if not is_layered(cfg.model):
         tree["layer"] = "n/a"
     if with_data:

@@ -60,7 +60,8 @@ def load_datasets(spec: CellSpec, root) -> list[Dataset]:
         reader = family_of(name).data
         for dataset in settings.datasets:
             if dataset not in spec.task.skip:
-                out.append(Dataset(name, dataset, reader.load(dataset, root, settings).take(spec.task.max_items)))
+                out.append(Dataset(name, dataset, reader.load(dataset, root, settings).take(
+                    spec.task.max_items, spec.task.slice, int(spec.task.slice_seed))))
     return out
 
 

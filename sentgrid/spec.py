@@ -9,6 +9,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from . import templates
+from .data.records import SLICE_ORDERS
 from .errors import SentgridError, choice_error
 from .layers import LAYER_CHOICES
 from .store.entries import STORE_DTYPES
@@ -136,6 +137,8 @@ def more_than(setting: str, value, minimum: float, unit: str) -> None:
 class TaskSpec:
     families: tuple = ("sts",)
     max_items: int | None = None
+    slice: str = "evenly"         # which items max_items keeps: evenly | nested (data/records.Slicing)
+    slice_seed: int = 0
     skip: tuple = ()
     settings: dict = field(default_factory=dict)  # family -> its config node (datasets, protocol, ...)
 
@@ -149,6 +152,8 @@ class TaskSpec:
                                     f"use task={name} or task=all.")
         if self.max_items is not None:
             at_least("task.max_items", self.max_items, 1, whole=True, unit="or null for all items")
+        _one_of("task.slice", self.slice, SLICE_ORDERS)
+        at_least("task.slice_seed", self.slice_seed, 0, whole=True)
         known = {d for name in self.families for d in self.settings[name].datasets}
         unknown = set(self.skip) - known
         if unknown:
@@ -231,7 +236,8 @@ class CellSpec:
             template=template,
             postproc=PostprocSpec(steps=tuple(OmegaConf.to_container(cfg.postproc.steps) or ()),
                                   fit_on=cfg.postproc.get("fit_on", "task")),
-            task=TaskSpec(families=families, max_items=task.get("max_items"), skip=tuple(task.get("skip") or ()),
+            task=TaskSpec(families=families, max_items=task.get("max_items"), slice=task.get("slice", "evenly"),
+                          slice_seed=task.get("slice_seed", 0), skip=tuple(task.get("skip") or ()),
                           settings={name: task[name] for name in families if name in task}),
             data_root=cfg.data.get("root"),
             corpus=cfg.corpus,

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import SentgridError, choice_error
 from . import readers
-from .records import evenly
+from .records import Slicing
 
 DATASETS = {"MRPC": ("senteval/MRPC/msr_paraphrase_test.txt", 1725)}  # name -> (file, rows)
 
@@ -31,12 +31,13 @@ class PairData:
     def sentences(self) -> list[str]:
         return sorted({s for pair in self.pairs for s in pair})
 
-    def take(self, max_items: int | None) -> "PairData":
-        index = evenly(len(self), max_items)
+    def take(self, max_items: int | None, order: str = "evenly", seed: int = 0) -> "PairData":
+        slicing = Slicing(max_items, order, seed)
+        index = slicing.pick(len(self), self.labels)
         if len(index) == len(self):
             return self
         return PairData(self.name, [self.pairs[i] for i in index], self.labels[index], self.source,
-                        {**self.notes, "max_items": int(max_items)})
+                        {**self.notes, **slicing.notes()})
 
 
 def load(name: str, root: Path, settings=None) -> PairData:

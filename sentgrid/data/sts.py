@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import SentgridError, choice_error
 from .readers import text_of
-from .records import evenly
+from .records import Slicing
 
 
 @dataclass
@@ -35,13 +35,15 @@ class STSData:
         """The distinct sentences, sorted: the unit of encoding and caching."""
         return sorted(set(self.sentences1) | set(self.sentences2))
 
-    def take(self, max_items: int | None) -> "STSData":
-        """An evenly spaced slice of `max_items` pairs (covers every subset), for quick runs."""
-        index = evenly(len(self), max_items)
+    def take(self, max_items: int | None, order: str = "evenly", seed: int = 0) -> "STSData":
+        """A slice of `max_items` pairs, for quick runs: evenly spaced (covers every subset), or nested (stratified by
+        subset)."""
+        slicing = Slicing(max_items, order, seed)
+        index = slicing.pick(len(self), self.subsets)
         if len(index) == len(self):
             return self
         return STSData(self.name, [self.sentences1[i] for i in index], [self.sentences2[i] for i in index],
-                       self.scores[index], self.subsets[index], self.source, {**self.notes, "max_items": int(max_items)})
+                       self.scores[index], self.subsets[index], self.source, {**self.notes, **slicing.notes()})
 
 
 def _lines(path: Path) -> list[str]:

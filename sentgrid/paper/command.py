@@ -21,7 +21,7 @@ from hydra.errors import HydraException
 
 from ..errors import SentgridError
 from ..paths import home
-from ..report.results import FULL, data_label
+from ..report.data_labels import FULL, data_label
 from .grid import DEMO, PAPER, Sweep, paper_grid
 
 USAGE = "usage: python -m sentgrid paper [model=NAME] [OVERRIDE ...] [--plan | --report]"
@@ -41,7 +41,7 @@ def base_model(overrides: list[str]) -> tuple[str, int, str]:
     if not getattr(encoder, "layered", True) or not hasattr(encoder, "num_layers") or cfg.model.get("base"):
         raise SentgridError(f"model={cfg.model.name} is not a transformer: the paper's rows (T0, T4, Avg., B2S, RE) "
                             f"are built on a transformer; use model=minilm, model=mpnet or a transformer config.")
-    return str(cfg.model.name), int(encoder.num_layers), data_label(cfg.task.get("max_items"))
+    return str(cfg.model.name), int(encoder.num_layers), data_label(cfg.task)
 
 
 def sweep_arguments(sweep: Sweep, overrides: list[str], folder: Path, model: str) -> list[str]:

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..report.data_labels import FULL, slice_items, slice_settings
 from ..report.evidence import Evidence, interval_text
-from ..report.results import FULL, SLICE_PREFIX, from_records
+from ..report.results import from_records
 from ..report.tables import datasets_of, markdown_table, write_table
 from ..stats.paired import paired
 from ..tasks import FAMILIES
@@ -198,7 +199,7 @@ def write_paper(model: str, data: str, folders: dict[str, Path], out: Path, link
     evidence = Evidence(everything.drop_duplicates("cell_id", keep="last") if not everything.empty else everything)
     cells = row_cells(frames)
     sliced = data != FULL
-    where = (f"a slice of {data.removeprefix(SLICE_PREFIX)} items per dataset (task.max_items) and the demo grid: a "
+    where = (f"a slice of {slice_items(data)} items per dataset ({slice_settings(data)}) and the demo grid: a "
              f"demo of the layout, not the paper's numbers" if sliced else "full data, the paper's grid")
     stand_in = (f"`{model}` stands in for the paper's bert-base-uncased (not available offline); every number here "
                 f"is {model}'s, not the paper's BERT.")
@@ -206,7 +207,7 @@ def write_paper(model: str, data: str, folders: dict[str, Path], out: Path, link
     sections = [f"# The paper on {model} ({where})\n", f"{stand_in} {template_note()}\n",
                 f"{len(everything.drop_duplicates('cell_id')) if not everything.empty else 0} cells from "
                 f"{sum(not f.empty for f in frames.values())} sweeps (`python -m sentgrid paper model={model}"
-                f"{'' if not sliced else ' task.max_items=' + data.removeprefix(SLICE_PREFIX)}`). Scores x100; "
+                f"{'' if not sliced else ' ' + slice_settings(data)}`). Scores x100; "
                 f"intervals: {level} bootstrap over the items; tied: not significantly worse than the best "
                 f"(paired bootstrap, Holm).\n"]
     tables = {}

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 from ..paths import home, register_resolvers
+from .data_labels import FULL, NESTED_PREFIX, SLICE_PREFIX, slice_settings
 from .figures import write_figures
-from .results import FULL, SLICE_PREFIX, load
+from .results import load
 from .tables import write_tables
 
 
@@ -44,10 +45,11 @@ def main(argv=None) -> int:
     out = Path(args.out)
     kinds = [k for k in ("tables", "figures") if args.what in (k, "all")]
     for kind in kinds:  # a slice's tables and figures go to their own folder: slices never mix with full data
-        for old in (out / kind).glob(f"{SLICE_PREFIX}*"):
-            shutil.rmtree(old)
+        for prefix in (SLICE_PREFIX, NESTED_PREFIX):
+            for old in (out / kind).glob(f"{prefix}*"):
+                shutil.rmtree(old)
     for label, part in results.by_data():
-        where = "" if label == FULL else f" ({label}: task.max_items={label.removeprefix(SLICE_PREFIX)})"
+        where = "" if label == FULL else f" ({label}: {slice_settings(label)})"
         if "tables" in kinds:
             folder = out / "tables" / ("" if label == FULL else label)
             files = write_tables(part, folder, label)

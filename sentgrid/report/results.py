@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from ..paths import home
 from ..spec import PoolingSpec, from_node
 from ..tracking import params_of
+from .data_labels import FULL, data_label
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +56,6 @@ def _settings(record: dict) -> dict:
         return {}
 
 
-FULL, SLICE_PREFIX = "full", "slice-"
-
-
-def data_label(max_items) -> str:
-    """What a cell was scored on: `full` data, or `slice-N` (task.max_items=N). Slices and full data never
-    share a table, a figure or a "best"."""
-    return FULL if max_items is None else f"{SLICE_PREFIX}{max_items}"
-
-
 def row(record: dict, experiment: str | None = None) -> dict:
     """The table row of one ok result record."""
     config, resolved, tags = record["config"], record.get("resolved", {}), record.get("tags", {})
@@ -82,7 +74,7 @@ def row(record: dict, experiment: str | None = None) -> dict:
         "postproc": config["postproc"]["name"],
         "fit_on": resolved.get("postproc_fit_on", "n/a"),
         "families": ",".join(config["task"]["families"]),
-        "data": data_label(config["task"].get("max_items")),
+        "data": data_label(config["task"]),
         "cell_id": _cell_id(record),
         "started_at": tags.get("started_at", ""),
         "experiment": experiment or config.get("tracking", {}).get("experiment"),
