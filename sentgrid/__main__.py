@@ -80,7 +80,8 @@ def main(cfg: DictConfig) -> float | None:
     job_dir = Path(hydra_cfg.runtime.output_dir)
     tags = {"cell": hydra_cfg.job.override_dirname or "defaults", "job_dir": str(job_dir),
             "sweep_dir": hydra_cfg.sweep.dir if multirun else hydra_cfg.run.dir,
-            "git_commit": tracking.git_commit(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            "git_commit": tracking.git_commit(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            **{str(k): str(v) for k, v in (cfg.tracking.get("tags") or {}).items()}}
     # MLflow's import and store check (a second or two) run while the datasets are scored, when this
     # process only waits for its workers; a sweep's callback did it before its jobs
     preparing = _Preparing(cfg.tracking, enabled=cfg.tracking.enabled and not multirun)
@@ -196,10 +197,17 @@ def cli() -> None:
         from .store.maintenance import main as cache_main
 
         sys.exit(cache_main(sys.argv[2:]))
-    # The Ray launcher registers hydra/launcher=ray when imported. Hydra finds plugins by scanning the
-    # hydra_plugins folders on sys.path, which an editable install's import hook is not (from another folder
-    # "Could not find 'hydra/launcher/ray'"); importing it here works wherever sentgrid is installed.
-    import hydra_plugins.sentgrid_ray_launcher.ray_launcher  # noqa: F401
+    # Our plugins: hydra/launcher=ray and hydra/sweeper=halving. Hydra finds plugins by scanning the hydra_plugins
+    # folders on sys.path, which an editable install's import hook is not (from another folder "Could not find
+    # 'hydra/launcher/ray'", then "Unknown plugin class"); importing and registering them here works wherever
+    # sentgrid is installed.
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.sentgrid_halving_sweeper.halving_sweeper import HalvingSweeper
+    from hydra_plugins.sentgrid_ray_launcher.ray_launcher import RayLauncher
+
+    for plugin in (HalvingSweeper, RayLauncher):
+        Plugins.instance().register(plugin)
 
     from .overrides import check_choices
 

@@ -102,21 +102,36 @@ class SweepSummary(Callback):
         """Print what `plan` estimates for the sweep about to run; its estimate in seconds. A sweep whose
         cache would not fit on its disk is refused (`self.refusal`)."""
         from .plan import passes_phrase, plan, too_big
+        from .plan.search import halving_plan, is_halving
 
         try:
-            report = plan(list(config.hydra.overrides.task))
-        except Exception as exc:  # an estimate is a courtesy: the sweep runs anyway
+            if is_halving(config.hydra.sweeper):
+                from .plan import expand
+
+                cells = expand(list(config.hydra.overrides.task))
+                search = halving_plan(cells, config.hydra.sweeper, with_grid=False)
+            else:
+                search, report = None, plan(list(config.hydra.overrides.task))
+        except Exception as exc:  # an estimate is a courtesy: the sweep runs anyway (a halving sweep checks its own)
             log.debug("no estimate for this sweep (%s: %s)", type(exc).__name__, exc)
             return None
-        self.refusal = too_big(report)
+        if search is not None:
+            self.refusal = too_big(search)
+            rungs = " -> ".join(f"{r['cells']}{'' if r['exact'] else '~'} on {r['items'] or 'all'}"
+                                for r in search["rungs"])
+            print(f"halving sweep: {len(cells)} cells, rungs of {rungs} items per dataset (~: as many as the rung "
+                  f"before keeps); plan estimates {search['estimate_seconds'] / 60:.1f} min", flush=True)
+            report = search
+        else:
+            self.refusal = too_big(report)
+            encode = f", {passes_phrase(report['forward_passes'])} to encode {report['to_encode']} cache entries" \
+                if report["to_encode"] else ", all encodings cached"
+            print(f"sweep: {report['cells']} cells ({report['finished']} already finished{encode}); plan estimates "
+                  f"{report['estimate_seconds'] / 60:.1f} min", flush=True)
         if report["kept_layers"]:  # cache.layers=requested: every cell of the sweep keeps the same layers
             from .store.kept_layers import write_sweep
 
             write_sweep(config.hydra.sweep.dir, report["kept_layers"])
-        encode = f", {passes_phrase(report['forward_passes'])} to encode {report['to_encode']} cache entries" \
-            if report["to_encode"] else ", all encodings cached"
-        print(f"sweep: {report['cells']} cells ({report['finished']} already finished{encode}); plan estimates "
-              f"{report['estimate_seconds'] / 60:.1f} min", flush=True)
         return report["estimate_seconds"]
 
     @staticmethod

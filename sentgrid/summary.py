@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+from .report.data_labels import data_label
 from .tasks import FAMILIES, family
 
 OVERRIDE = re.compile(r",(?![^\[]*\])")  # commas between overrides, not inside [a,b]
@@ -59,19 +60,31 @@ def comparison(sweep_dir: Path, cache_dir: Path | None = None, stats=None) -> st
             for (job, status, cell, scores), part in zip(rows, parts)]
     width = min(max(len(r[2]) for r in rows), 90)
     lines = [f"\nevery cell: {','.join(shared)}"] if shared else [""]
-    by_family = {}
+    # Cells scored on different items (slices of a halving sweep's rungs, full data) are never ranked together.
+    by_data = {}
     for row in rows:
-        by_family.setdefault(row[3]["config"]["task"]["families"][0], []).append(row)
+        by_data.setdefault(data_label(row[3]["config"]["task"]), {}).setdefault(
+            row[3]["config"]["task"]["families"][0], []).append(row)
     tied_any = False
-    for name in [f for f in FAMILIES if f in by_family]:
-        marks, block = family_block(by_family[name], family(name), width, cache_dir, stats)
-        tied_any = tied_any or bool(marks)
-        lines += ([""] if len(lines) > 1 else []) + block
+    for data in sorted(by_data, key=_items):
+        if len(by_data) > 1:
+            lines += ([""] if len(lines) > 1 else []) + [f"on {data}:"]
+        for name in [f for f in FAMILIES if f in by_data[data]]:
+            marks, block = family_block(by_data[data][name], family(name), width, cache_dir, stats)
+            tied_any = tied_any or bool(marks)
+            lines += ([""] if len(lines) > 1 and lines[-1] != f"on {data}:" else []) + block
     level = f"{100 * stats.level:g}%" if stats else "95%"
     tied = ", = tied with the best (Holm-corrected paired bootstrap)" if tied_any else ""
     lines.append(f"\n(* best{tied}; averages x100, {level} intervals) sweep folder: {sweep_dir}")
     lines.append(f"tables: make tables ARGS=\"--sweep {sweep_dir}\"")
     return "\n".join(lines)
+
+
+def _items(label: str) -> float:
+    """Smaller slices first, full data last."""
+    from .report.data_labels import FULL, slice_items
+
+    return float("inf") if label == FULL else float(slice_items(label))
 
 
 def family_block(rows: list, fam, width: int, cache_dir, stats) -> tuple[dict, list[str]]:

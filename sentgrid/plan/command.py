@@ -8,6 +8,8 @@ from .. import plan as package
 from ..errors import SentgridError
 from .estimate import on_workers, plan
 from .report import format_plan, too_big
+from .search import format_halving, halving_plan, is_halving
+from .sweep import grid
 
 
 def _option(arguments: list[str], name: str) -> tuple[str | None, list[str]]:
@@ -42,13 +44,23 @@ def main(arguments: list[str]) -> int:
         print("sentgrid plan: error: --workers takes whole numbers >= 1 (e.g. 1,8,64) and --throughput a positive "
               "number of characters per second.", file=sys.stderr)
         return 2
+    throughput = float(rate) if rate else None
     try:
-        report = plan(arguments, float(rate) if rate else None)
+        cells, sweeper = grid(arguments)
+        search = halving_plan(cells, sweeper, throughput) if is_halving(sweeper) else None
+        report = plan(arguments, throughput, cells=cells) if search is None else None
     except (SentgridError, HydraException) as exc:
         print(f"sentgrid plan: error: {exc}", file=sys.stderr)
         return 2
-    print(format_plan(report, show_cells))
-    refusal = too_big(report)
+    if search is not None:  # a search: each rung, and the full grid beside it
+        print(format_halving(search))
+        refusal = too_big(search)
+        if counts:
+            print("(--workers: each rung runs as one batch of its launcher; not estimated for a halving sweep)")
+            counts = []
+    else:
+        print(format_plan(report, show_cells))
+        refusal = too_big(report)
     if refusal:
         print(f"sentgrid plan: {refusal}", file=sys.stderr)
     for count in counts:

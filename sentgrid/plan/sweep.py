@@ -21,8 +21,16 @@ def _config_dir():
 
 def expand(arguments: list[str]) -> list[list[str]]:
     """Every cell's override list, as `python -m sentgrid -m <arguments>` would launch them."""
+    return grid(arguments)[0]
+
+
+def grid(arguments: list[str]):
+    """(every cell's override list, the sweeper's settings `hydra.sweeper`). Hydra's own settings (hydra.*,
+    hydra/...) go to Hydra, not to the cells."""
     from hydra import compose
     from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    import hydra_plugins.sentgrid_halving_sweeper.halving_sweeper  # noqa: F401  (hydra/sweeper=halving)
 
     from ..overrides import check_choices
 
@@ -37,7 +45,7 @@ def expand(arguments: list[str]) -> list[list[str]]:
     preset = [f"{key}={value}" for key, value in params.items()]
     given = {o.get_key_element() for o in parsed}
     merged = [p for p in parser.parse_overrides(preset) if p.get_key_element() not in given] + parsed
-    return combinations(merged)
+    return combinations([o for o in merged if not o.is_hydra_override()]), cfg.hydra.sweeper
 
 
 def combinations(overrides) -> list[list[str]]:
