@@ -197,16 +197,17 @@ def cli() -> None:
         from .store.maintenance import main as cache_main
 
         sys.exit(cache_main(sys.argv[2:]))
-    # Our plugins: hydra/launcher=ray and hydra/sweeper=halving. Hydra finds plugins by scanning the hydra_plugins
-    # folders on sys.path, which an editable install's import hook is not (from another folder "Could not find
-    # 'hydra/launcher/ray'", then "Unknown plugin class"); importing and registering them here works wherever
-    # sentgrid is installed.
+    # Our plugins: hydra/launcher=ray, hydra/sweeper=halving and hydra/sweeper=optuna. Hydra finds plugins by
+    # scanning the hydra_plugins folders on sys.path, which an editable install's import hook is not (from another
+    # folder "Could not find 'hydra/launcher/ray'", then "Unknown plugin class"); importing and registering them here
+    # works wherever sentgrid is installed.
     from hydra.core.plugins import Plugins
 
     from hydra_plugins.sentgrid_halving_sweeper.halving_sweeper import HalvingSweeper
+    from hydra_plugins.sentgrid_optuna_sweeper.optuna_sweeper import OptunaSweeper
     from hydra_plugins.sentgrid_ray_launcher.ray_launcher import RayLauncher
 
-    for plugin in (HalvingSweeper, RayLauncher):
+    for plugin in (HalvingSweeper, OptunaSweeper, RayLauncher):
         Plugins.instance().register(plugin)
 
     from .overrides import check_choices

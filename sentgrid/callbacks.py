@@ -102,8 +102,10 @@ class SweepSummary(Callback):
         """Print what `plan` estimates for the sweep about to run; its estimate in seconds. A sweep whose
         cache would not fit on its disk is refused (`self.refusal`)."""
         from .plan import passes_phrase, plan, too_big
-        from .plan.search import halving_plan, is_halving
+        from .plan.search import halving_plan, is_halving, is_optuna
 
+        if is_optuna(config.hydra.sweeper):
+            return None
         try:
             if is_halving(config.hydra.sweeper):
                 from .plan import expand

@@ -61,6 +61,7 @@ class HalvingSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> Any:
         from sentgrid.errors import SentgridError
         from sentgrid.search import halving
+        from sentgrid.search.scored import job_dir_of, score
         from sentgrid.stats import Settings
 
         try:
@@ -86,7 +87,7 @@ class HalvingSweeper(Sweeper):
             batch = [cell + settings.overrides(index) for cell in cells]
             results = self.launcher.launch(batch, initial_job_idx=job)
             returns.append(results)
-            scored = [halving.score(cell, self._job_dir(result, sweep_dir, job + i), settings.objective, started,
+            scored = [score(cell, job_dir_of(result, sweep_dir, job + i), settings.objective, started,
                                     ledger["shared"])
                       for i, (cell, result) in enumerate(zip(cells, results))]
             job += len(batch)
@@ -104,14 +105,6 @@ class HalvingSweeper(Sweeper):
             cells = [c.cell for c in verdict.kept]
         print("\n" + halving.table(ledger), flush=True)
         return returns
-
-    @staticmethod
-    def _job_dir(result, sweep_dir: Path, number: int) -> Path:
-        """The job's folder, as the launcher ran it (its Hydra config), else where Hydra's default puts it."""
-        try:
-            return Path(result.hydra_cfg.hydra.runtime.output_dir)
-        except AttributeError:
-            return sweep_dir / str(number)
 
     @staticmethod
     def _winner(scored, size, settings, cache_dir, stats) -> dict | None:

@@ -46,7 +46,10 @@ def main(arguments: list[str]) -> int:
         return 2
     throughput = float(rate) if rate else None
     try:
-        cells, sweeper = grid(arguments)
+        cells, sweeper = grid(arguments) if "hydra/sweeper=optuna" not in arguments else ([], None)
+        if sweeper is None:
+            raise SentgridError("an Optuna search picks its cells as it runs: plan one cell (without the sweeps), or "
+                                "plan its space as a grid or a halving sweep (hydra/sweeper=halving).")
         search = halving_plan(cells, sweeper, throughput) if is_halving(sweeper) else None
         report = plan(arguments, throughput, cells=cells) if search is None else None
     except (SentgridError, HydraException) as exc:

@@ -7,11 +7,16 @@ from ..search.halving import Halving, refuse_owned, spread
 from .estimate import plan
 from .report import size
 
-HALVING = "HalvingSweeper"
+HALVING, OPTUNA = "HalvingSweeper", "OptunaSweeper"
 
 
 def is_halving(sweeper) -> bool:
     return str(sweeper.get("_target_", "")).endswith(HALVING)
+
+
+def is_optuna(sweeper) -> bool:
+    """A search whose cells are known only as it runs: no plan before it (the sweeper says what it does)."""
+    return str(sweeper.get("_target_", "")).endswith(OPTUNA)
 
 
 def halving_plan(cells: list[list[str]], sweeper, throughput: float | None = None, with_grid: bool = True) -> dict:

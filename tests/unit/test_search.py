@@ -5,8 +5,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from sentgrid.errors import SentgridError
-from sentgrid.search.halving import Halving, Scored, refuse_owned, select, shared, spread
+from sentgrid.search.halving import Halving, refuse_owned, select, shared, spread
 from sentgrid.search.objective import Objective
+from sentgrid.search.scored import Scored
 
 
 def settings(**changes):
@@ -62,3 +63,25 @@ def test_top_keeps_the_best_third_and_never_a_failed_cell():
 def test_stand_ins_and_shared_overrides():
     assert spread(list(range(10)), 3) == [0, 4, 9] and spread([1, 2], 5) == [1, 2]
     assert shared([["a=1", "b=1"], ["a=1", "b=2"]]) == ["a=1"]
+
+
+def test_a_search_space_from_hydras_sweep_syntax():
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    from sentgrid.search.space import space_of
+
+    parsed = OverridesParser.create().parse_overrides([
+        "model=minilm", "pooling=avg,max", "layer.index=range(1,7)", "model.w=interval(0,1)",
+        "pooling.sif_a=tag(log,interval(0.0001,0.01))", "postproc.n=int(interval(1,300))", "hydra.sweeper.n_trials=3"])
+    space = space_of(parsed)
+    assert space.fixed == ("model=minilm",)
+    assert space.distributions == {
+        "pooling": CategoricalDistribution(["avg", "max"]), "layer.index": IntDistribution(1, 6),
+        "model.w": FloatDistribution(0.0, 1.0), "pooling.sif_a": FloatDistribution(0.0001, 0.01, log=True),
+        "postproc.n": IntDistribution(1, 300)}
+    assert space.overrides({"pooling": "max", "layer.index": 3, "model.w": 0.25, "pooling.sif_a": 0.001,
+                            "postproc.n": 7}) == ["model=minilm", "pooling=max", "layer.index=3", "model.w=0.25",
+                                                  "pooling.sif_a=0.001", "postproc.n=7"]
+    with pytest.raises(SentgridError, match="nothing to search"):
+        space_of(OverridesParser.create().parse_overrides(["model=minilm"]))

@@ -1,0 +1,57 @@
+"""hydra/sweeper=optuna on a tiny real space (a categorical and a continuous knob): trials are ordinary cells, the
+study is stored beside the tracking store, and an interrupted study resumes by its name, asking the cut trial again."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+
+from sentgrid.paths import PROJECT_ROOT
+
+SPACE = ("hydra/sweeper=optuna", "hydra.sweeper.study_name=sif", "hydra.sweeper.sampler=random", "pooling.weighting=sif",
+         "pooling=avg,avg_content", "pooling.sif_a=tag(log,interval(0.0001,0.01))", "task.sts.datasets=[STSB,SICK-R]",
+         "task.max_items=30")
+
+
+def command(tmp_path, trials: int):
+    return [sys.executable, "-m", "sentgrid", "-m", f"cache.dir={tmp_path / 'cache'}",
+            f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", f"hydra.sweep.dir={tmp_path / 'search'}",
+            f"hydra.sweeper.n_trials={trials}", *SPACE]
+
+
+def test_an_interrupted_study_resumes_by_name(tmp_path, data_root):
+    env = {**os.environ, "SENTGRID_DATA": str(data_root)}
+    first = subprocess.Popen(command(tmp_path, 3), cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    ledger = tmp_path / "search" / "optuna.json"  # written after each trial
+    deadline = time.time() + 300
+    while not ledger.exists() and first.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert ledger.exists(), "the first trial never finished"
+    first.send_signal(signal.SIGTERM)  # the second trial is cut short
+    assert first.wait(timeout=120) != 0
+    study = optuna.load_study(study_name="sif", storage=f"sqlite:///{tmp_path}/optuna.db")
+    states = [t.state.name for t in study.trials]
+    assert states[0] == "COMPLETE" and "RUNNING" in states
+    cut = next(t for t in study.trials if t.state.name == "RUNNING")
+
+    again = subprocess.run(command(tmp_path, 3), cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "optuna: study 'sif' in sqlite:///" in again.stdout and "1 of 3 trials finished" in again.stdout
+    study = optuna.load_study(study_name="sif", storage=f"sqlite:///{tmp_path}/optuna.db")
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(complete) == 3  # the one before, the cut one asked again, one more
+    assert any(t.params == cut.params for t in complete)
+    assert [t.state.name for t in study.trials if t.number == cut.number] == ["FAIL"]
+    for trial in complete:  # the study's values are the cells' recorded objectives, from their own job folders
+        record = json.loads((tmp_path / "search" / trial.user_attrs["job_dir"].rsplit("/", 1)[1] /
+                             "result.json").read_text())
+        if record["status"] == "ok":
+            assert record["metrics"]["sts/avg/spearman"] == trial.value
+            assert record["tags"]["trial"] == str(trial.number)
+            assert record["config"]["pooling"]["sif_a"] == trial.params["pooling.sif_a"]
+    table = json.loads(ledger.read_text())
+    assert len(table["trials"]) == 4 and table["study"] == "sif"
