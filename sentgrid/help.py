@@ -27,6 +27,8 @@ subcommands:
 
 engines (-m hydra/launcher=NAME): joblib (processes here), ray (hydra.launcher.address=auto|host:port),
   slurm (hydra.launcher.partition=..., gpus_per_task=...); docs/scale-out.md
+searches (-m hydra/sweeper=NAME): halving (hydra.sweeper.rungs=[100,400,null], eta, keep=top|tied),
+  optuna (hydra.sweeper.n_trials=40, 'model.w=interval(0,1)', rungs to prune); docs/search.md
 """
 
 

@@ -38,8 +38,8 @@ class Objective:
 
     @property
     def label(self) -> str:
-        if len(self.terms) == 1:
-            return self.terms[0][1]
+        if len({weight for weight, _ in self.terms}) == 1:  # one metric, or the plain mean of several
+            return " + ".join(metric for _, metric in self.terms)
         return " + ".join(f"{weight:g}*{metric}" for weight, metric in self.terms)
 
     @property

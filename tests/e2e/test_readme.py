@@ -56,7 +56,17 @@ def test_a_readme_command_runs(command, data_root):
     from sentgrid.plan import compose_cell, expand
     from sentgrid.spec import CellSpec
 
-    cells = expand([a for a in arguments if a not in ("-m", "--multirun")] + [f"data.root={data_root}"])
+    arguments = [a for a in arguments if a not in ("-m", "--multirun")] + [f"data.root={data_root}"]
+    if "hydra/sweeper=optuna" in arguments:  # a search space: its lowest values and first choices make a cell
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        from sentgrid.search.space import space_of
+
+        space = space_of(OverridesParser.create().parse_overrides(arguments))
+        first = {name: getattr(d, "choices", [getattr(d, "low", None)])[0] for name, d in space.distributions.items()}
+        CellSpec.from_config(compose_cell(space.overrides(first)))
+        return
+    cells = expand(arguments)
     assert cells
     for overrides in cells:
         CellSpec.from_config(compose_cell(overrides))
