@@ -20,7 +20,8 @@ def is_optuna(sweeper) -> bool:
 
 
 def halving_plan(cells: list[list[str]], sweeper, throughput: float | None = None, with_grid: bool = True) -> dict:
-    """{"halving", "rungs": [{rung, items, cells, exact, report}], "grid": the full grid's plan (or None),
+    """{"halving", "rungs": [{rung, items, cells, exact, report}], "grid": the full grid's plan on the last rung's
+    data (or None),
     "estimate_seconds", "disk"} of a halving sweep over `cells`."""
     from .sweep import compose_cell
 
@@ -37,7 +38,9 @@ def halving_plan(cells: list[list[str]], sweeper, throughput: float | None = Non
         for entry in rung["report"]["disk"]:
             merged = disk.setdefault(entry["cache_dir"], {**entry, "bytes": 0})
             merged["bytes"] += entry["bytes"]
-    return {"halving": settings, "rungs": rungs, "grid": plan([], throughput, cells=cells) if with_grid else None,
+    last = settings.data(len(settings.rungs) - 1)  # the grid beside it: every cell on the last rung's data
+    grid = plan([], throughput, cells=[cell + last for cell in cells]) if with_grid else None
+    return {"halving": settings, "rungs": rungs, "grid": grid,
             "estimate_seconds": sum(r["report"]["estimate_seconds"] for r in rungs), "disk": list(disk.values()),
             "kept_layers": rungs[0]["report"]["kept_layers"] if rungs else None}
 
@@ -64,6 +67,7 @@ def format_halving(search: dict) -> str:
     if grid is not None:
         stored = sum(d["bytes"] for d in grid["disk"])
         share = f" (halving: {100 * total / grid['estimate_seconds']:.0f}% of its time)" if grid["estimate_seconds"] else ""
-        lines.append(f"full grid        {grid['cells']} cells on full data: {grid['estimate_seconds'] / 60:.1f} min, "
+        data = f"{settings.rungs[-1]} items" if settings.rungs[-1] else "full data"
+        lines.append(f"full grid        {grid['cells']} cells on {data}: {grid['estimate_seconds'] / 60:.1f} min, "
                      f"{size(stored)} to store{share}")
     return "\n".join(lines)

@@ -52,10 +52,14 @@ class Halving:
             raise SentgridError(f"hydra.sweeper.keep={node.keep!r}: choose one of {', '.join(KEEP_RULES)}.")
         return cls(tuple(rungs), eta, str(node.keep), Objective.parse(node.get("objective"), families))
 
-    def overrides(self, index: int) -> list[str]:
-        """What a cell of rung `index` adds to its grid overrides."""
+    def data(self, index: int) -> list[str]:
+        """The items a cell of rung `index` is scored on."""
         size = self.rungs[index]
-        return [f"task.max_items={'null' if size is None else size}", "task.slice=nested", f"+{RUNG_TAG}={index}"]
+        return [f"task.max_items={'null' if size is None else size}", "task.slice=nested"]
+
+    def overrides(self, index: int) -> list[str]:
+        """What a cell of rung `index` adds to its grid overrides: its data, and its rung as an MLflow tag."""
+        return self.data(index) + [f"+{RUNG_TAG}={index}"]
 
     def expected_counts(self, cells: int) -> list[int]:
         """The cells of each rung when each keeps 1/eta (keep=tied keeps what the evidence says: a guess then)."""
