@@ -81,3 +81,18 @@ def test_a_tracking_uri_mlflow_cannot_use_is_resolved_or_refused_in_one_sentence
     assert main(["replay", str(tmp_path / "sweep"), "--uri", f"sqlite:///{tmp_path / 'm.db'}"]) == 0
     with pytest.raises(SystemExit):
         main(["replay", str(tmp_path / "nowhere")])
+
+
+def test_cells_scored_on_different_slices_are_ranked_apart(tmp_path):
+    def record(value, items, cell):
+        task = {"families": ["sts"], "max_items": items, "slice": "nested" if items else "evenly"}
+        return {"status": "ok", "config": {"task": task}, "tags": {"cell": cell}, "metrics": {"sts/avg/spearman": value}}
+    jobs = [record(90.0, 20, "pooling=max,task.max_items=20"), record(70.0, 20, "pooling=avg,task.max_items=20"),
+            record(60.0, None, "pooling=max,task.max_items=null"), record(80.0, None, "pooling=avg,task.max_items=null")]
+    for number, job in enumerate(jobs):
+        (tmp_path / str(number)).mkdir()
+        (tmp_path / str(number) / "result.json").write_text(json.dumps(job))
+    small, full = comparison(tmp_path).split("on full:")
+    assert "on nested-20:" in small and "90.00" in small and "80.00" not in small
+    rows = [line for line in full.splitlines() if "pooling=" in line]
+    assert rows[0].startswith(" *") and "80.00" in rows[0] and "60.00" in rows[1]  # the best of its own slice
