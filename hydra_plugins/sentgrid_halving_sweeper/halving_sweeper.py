@@ -76,8 +76,9 @@ class HalvingSweeper(Sweeper):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         cache_dir = Path(str(self.config.cache.dir))
+        fixed = halving.shared(cells)  # said once; each cell is named by what sets it apart
         ledger = {"objective": settings.objective.label, "eta": settings.eta, "keep": settings.keep,
-                  "rungs_planned": list(settings.rungs), "grid": len(cells), "shared": halving.shared(cells), "rungs": []}
+                  "rungs_planned": list(settings.rungs), "grid": len(cells), "shared": self._shown(fixed), "rungs": []}
         returns, job = [], 0
         for index, size in enumerate(settings.rungs):
             last = index == len(settings.rungs) - 1
@@ -87,8 +88,7 @@ class HalvingSweeper(Sweeper):
             batch = [cell + settings.overrides(index) for cell in cells]
             results = self.launcher.launch(batch, initial_job_idx=job)
             returns.append(results)
-            scored = [score(cell, job_dir_of(result, sweep_dir, job + i), settings.objective, started,
-                                    ledger["shared"])
+            scored = [score(cell, job_dir_of(result, sweep_dir, job + i), settings.objective, started, fixed)
                       for i, (cell, result) in enumerate(zip(cells, results))]
             job += len(batch)
             try:
@@ -105,6 +105,11 @@ class HalvingSweeper(Sweeper):
             cells = [c.cell for c in verdict.kept]
         print("\n" + halving.table(ledger), flush=True)
         return returns
+
+    def _shown(self, overrides: list[str]) -> list[str]:
+        """The overrides a person reads: not where things are (cache.dir, tracking.uri: Hydra's excluded keys)."""
+        excluded = set(self.config.hydra.job.config.override_dirname.exclude_keys)
+        return [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in excluded]
 
     @staticmethod
     def _winner(scored, size, settings, cache_dir, stats) -> dict | None:
