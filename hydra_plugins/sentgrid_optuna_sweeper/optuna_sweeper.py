@@ -112,17 +112,21 @@ class OptunaSweeper(Sweeper):
     def _study(self):
         import optuna
 
-        samplers = {"tpe": lambda: optuna.samplers.TPESampler(seed=self.seed),
-                    "random": lambda: optuna.samplers.RandomSampler(seed=self.seed)}
-        pruners = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=2),
-                   "halving": optuna.pruners.SuccessiveHalvingPruner, "none": optuna.pruners.NopPruner}
         storage = self.storage or default_storage(self.config.tracking.uri)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # A resumed study's sampler is seeded on from its trials so far: the same seed would ask the same points again
+        seed = self.seed + len(optuna.load_study(study_name=self.study_name, storage=storage).trials) \
+            if self.study_name in {s.study_name for s in optuna.get_all_study_summaries(storage)} else self.seed
+        samplers = {"tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+                    "random": lambda: optuna.samplers.RandomSampler(seed=seed)}
+        pruners = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=2),
+                   "halving": optuna.pruners.SuccessiveHalvingPruner, "none": optuna.pruners.NopPruner}
         study = optuna.create_study(study_name=self.study_name, storage=storage, direction="maximize",
                                     sampler=samplers[self.sampler](), pruner=pruners[self.pruner](),
                                     load_if_exists=True)
         for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            study.enqueue_trial(trial.params, skip_if_exists=False)  # cut short last time: asked again
+            if trial.params:  # cut short last time: asked again (one killed while it was asked has no params yet)
+                study.enqueue_trial(trial.params, skip_if_exists=False)
             study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
             study.set_user_attr(f"requeued_{trial.number}", True)
         return study, storage

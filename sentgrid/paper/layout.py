@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..report.data_labels import FULL, slice_items, slice_settings
+from ..report.data_labels import FULL, slice_items, slice_phrase, slice_settings
 from ..report.evidence import Evidence, interval_text
 from ..report.results import from_records
 from ..report.tables import datasets_of, markdown_table, write_table
@@ -199,7 +199,7 @@ def write_paper(model: str, data: str, folders: dict[str, Path], out: Path, link
     evidence = Evidence(everything.drop_duplicates("cell_id", keep="last") if not everything.empty else everything)
     cells = row_cells(frames)
     sliced = data != FULL
-    where = (f"a slice of {slice_items(data)} items per dataset ({slice_settings(data)}) and the demo grid: a "
+    where = (f"a slice of {slice_items(data)} items per dataset ({slice_phrase(data)}) and the demo grid: a "
              f"demo of the layout, not the paper's numbers" if sliced else "full data, the paper's grid")
     stand_in = (f"`{model}` stands in for the paper's bert-base-uncased (not available offline); every number here "
                 f"is {model}'s, not the paper's BERT.")

@@ -26,3 +26,9 @@ def slice_settings(label: str) -> str:
     nested = " task.slice=nested" if label.startswith(NESTED_PREFIX) else ""
     seed = f" task.slice_seed={parts[3]}" if len(parts) == 4 else ""
     return f"task.max_items={parts[1]}{nested}{seed}"
+
+
+def slice_phrase(label: str) -> str:
+    """How a report names a slice's settings: `task.max_items` (evenly spaced, as reports always said), or the
+    nested slice's own settings."""
+    return "task.max_items" if label.startswith(SLICE_PREFIX) else slice_settings(label)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..tasks import FAMILIES
-from .data_labels import FULL, slice_items, slice_settings
+from .data_labels import FULL, slice_items, slice_phrase
 from .evidence import Evidence, interval_text
 from .references import MINILM, REFERENCES
 from .results import CONFIG_COLUMNS, Results
@@ -263,7 +263,7 @@ def write_tables(results: Results, folder: Path, data: str = FULL) -> list[Path]
             old.unlink()
     frame = results.frame
     scored_on = "full data" if data == FULL else \
-        f"a slice of {slice_items(data)} items per dataset ({slice_settings(data)}), not the paper's numbers"
+        f"a slice of {slice_items(data)} items per dataset ({slice_phrase(data)}), not the paper's numbers"
     sections = [f"# Tables ({scored_on})\n\nSource: {results.source}; {len(frame)} cells; duplicate runs dropped "
                 f"(latest kept): {results.duplicates}. Scores x100 (STS: Spearman; clustering and classification: "
                 f"accuracy). `{MISSING}` = not scored; an average over a partial set is never shown.\n"]

@@ -33,9 +33,9 @@ class Halving:
     @classmethod
     def from_config(cls, node, families: list[str]) -> "Halving":
         """The sweeper's settings (hydra.sweeper.*), each checked: one sentence naming the setting."""
-        from omegaconf import OmegaConf
+        from omegaconf import ListConfig, OmegaConf
 
-        rungs = OmegaConf.to_container(node.rungs) if hasattr(node.rungs, "_content") else node.rungs
+        rungs = OmegaConf.to_container(node.rungs) if isinstance(node.rungs, ListConfig) else node.rungs
         if not isinstance(rungs, (list, tuple)) or not rungs:
             raise SentgridError(f"hydra.sweeper.rungs={rungs!r} must be a list of items per dataset, e.g. [100,400,null] "
                                 f"(null: full data).")
@@ -44,7 +44,7 @@ class Halving:
                 raise SentgridError(f"hydra.sweeper.rungs={rungs}: {size!r} is not a whole number of items >= 1 or null.")
         sizes = [math.inf if size is None else size for size in rungs]
         if any(b <= a for a, b in zip(sizes, sizes[1:])):
-            raise SentgridError(f"hydra.sweeper.rungs={rungs} must grow from rung to rung (null, full data, last).")
+            raise SentgridError(f"hydra.sweeper.rungs={rungs} must grow from rung to rung (null, full data, can only be last).")
         eta = float(node.eta)
         if not eta > 1:
             raise SentgridError(f"hydra.sweeper.eta={node.eta} must be more than 1 (3 keeps the best third).")

@@ -101,6 +101,10 @@ class Progress(tqdm):
         interrupts.check()
         return super().update(n)
 
+    def __del__(self):
+        if hasattr(self, "pos"):  # a Ctrl-C inside tqdm's own __init__ leaves it half made: nothing to close
+            super().__del__()
+
 
 def _kept(primitives: dict, keep: list[int] | None) -> dict:
     """The primitives at the layers an entry keeps (cache.layers=requested); all of them when None."""

@@ -26,11 +26,12 @@ def test_an_interrupted_study_resumes_by_name(tmp_path, data_root):
     env = {**os.environ, "SENTGRID_DATA": str(data_root)}
     first = subprocess.Popen(command(tmp_path, 3), cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-    ledger = tmp_path / "search" / "optuna.json"  # written after each trial
+    second = tmp_path / "search" / "1"  # the second trial's job folder: its parameters are asked by now
     deadline = time.time() + 300
-    while not ledger.exists() and first.poll() is None and time.time() < deadline:
+    while not second.exists() and first.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    assert ledger.exists(), "the first trial never finished"
+    assert second.exists(), "the second trial never started"
+    ledger = tmp_path / "search" / "optuna.json"
     first.send_signal(signal.SIGTERM)  # the second trial is cut short
     assert first.wait(timeout=120) != 0
     study = optuna.load_study(study_name="sif", storage=f"sqlite:///{tmp_path}/optuna.db")
