@@ -7,7 +7,6 @@ The grid is the command line's (and a preset's `hydra.sweeper.params`), expanded
 Each rung is one batch for the configured launcher (basic, joblib, Ray, SLURM), so cells of a rung run side by
 side where the launcher allows; their job folders are numbered on across the rungs in one sweep folder.
 """
-import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-log = logging.getLogger(__name__)
 
 
 @dataclass

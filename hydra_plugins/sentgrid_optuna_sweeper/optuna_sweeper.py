@@ -16,7 +16,6 @@ is asked again (its cell, if it finished, is then skipped).
 """
 import hashlib
 import json
-import logging
 import sys
 import time
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-log = logging.getLogger(__name__)
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "halving", "none")
