@@ -20,7 +20,6 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 
-
 @dataclass
 class HalvingSweeperConf:
     _target_: str = "hydra_plugins.sentgrid_halving_sweeper.halving_sweeper.HalvingSweeper"

@@ -28,7 +28,6 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "halving", "none")
 
@@ -125,6 +124,9 @@ class OptunaSweeper(Sweeper):
         for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             if trial.params:  # cut short last time: asked again (one killed while it was asked has no params yet)
                 study.enqueue_trial(trial.params, skip_if_exists=False)
+            cut = Path(trial.user_attrs.get("job_dir", "")) / "result.json"
+            if trial.user_attrs.get("job_dir") and cut.is_file():  # kept, but no longer this sweep's failure
+                cut.rename(cut.with_name("result.interrupted.json"))
             study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
             study.set_user_attr(f"requeued_{trial.number}", True)
         return study, storage
@@ -175,6 +177,8 @@ class OptunaSweeper(Sweeper):
             where = "" if step is None else f" on rung {step} ({rungs.rungs[step] or 'all'} items)"
             print(f"\n== optuna: trial{'s' * (len(alive) > 1)} {', '.join(str(t.number) for t in alive)}{where} ==",
                   flush=True)
+            for i, trial in enumerate(alive):  # where a cut trial's record is, when the study is resumed
+                trial.set_user_attr("job_dir", str(sweep_dir / str(job + i)))
             results = self.launcher.launch(cells, initial_job_idx=job)
             returns.append(results)
             last = step is None or step == len(rungs.rungs) - 1
