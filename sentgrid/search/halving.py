@@ -125,12 +125,12 @@ def select(cells: list[Scored], halving: Halving, cache_dir, stats) -> Verdict:
 
 def rung_summary(index: int, size, cells: list[Scored], verdict: Verdict | None, seconds: float) -> dict:
     """One rung of the ledger (halving.json, the end-of-sweep table)."""
-    computed = sum(c.record.get("encode", {}).get("sentences_computed", 0) for c in cells
-                   if c.ok and c.status == "ok")
+    ran = [c.record.get("encode", {}) for c in cells if c.ok and c.status == "ok"]
+    computed, reused = (sum(encode.get(count, 0) for encode in ran) for count in ("sentences_computed", "sentences_reused"))
     order = ranked(cells)
     return {"rung": index, "items": size, "cells": len(cells), "ran": sum(c.status == "ok" for c in cells),
             "skipped": sum(c.status == "skipped" for c in cells), "failed": sum(not c.ok for c in cells),
-            "sentences_encoded": int(computed), "seconds": round(seconds, 1),
+            "sentences_encoded": int(computed), "sentences_reused": int(reused), "seconds": round(seconds, 1),
             "best": {"cell": order[0].name, "value": round(order[0].value, 4)} if order else None,
             "kept": [c.name for c in verdict.kept] if verdict else None,
             "tied": sorted(verdict.tied) if verdict else None,
@@ -149,13 +149,13 @@ def table(ledger: dict) -> str:
     every = f"; every cell: {' '.join(ledger['shared'])}" if ledger.get("shared") else ""
     lines = [f"halving: objective {ledger['objective']}, eta {ledger['eta']:g}, keep {ledger['keep']}{every}",
              f"  {'rung':>4} {'items':>6} {'cells':>6} {'ran':>5} {'skipped':>8} {'failed':>7} {'kept':>5} "
-             f"{'encoded':>9} {'minutes':>8}  best"]
+             f"{'encoded':>9} {'reused':>8} {'minutes':>8}  best"]
     for rung in ledger["rungs"]:
         best = f"{rung['best']['value']:.2f} {rung['best']['cell']}" if rung["best"] else "-"
         kept = len(rung["kept"]) if rung["kept"] is not None else "-"
         lines.append(f"  {rung['rung']:>4} {rung['items'] or 'full':>6} {rung['cells']:>6} {rung['ran']:>5} "
                      f"{rung['skipped']:>8} {rung['failed']:>7} {kept:>5} {rung['sentences_encoded']:>9,} "
-                     f"{rung['seconds'] / 60:>8.1f}  {best}")
+                     f"{rung.get('sentences_reused', 0):>8,} {rung['seconds'] / 60:>8.1f}  {best}")
     winner = ledger.get("winner")
     if winner:
         lines.append(f"winner: {winner['cell']} ({ledger['objective']} {winner['value']:.2f} on "

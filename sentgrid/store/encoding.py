@@ -8,6 +8,9 @@ together in one forward pass, each distinct sentence once, and written.
 Two kinds of entry share one forward pass: *primitive* entries (the pooled per-layer primitives) and
 *token* entries (every token's state at every layer, for token-level pooling). Computing a token entry
 writes the primitive entry of the same sentences too.
+
+A primitive pass first takes the rows that earlier primitive entries of the same encoder already hold
+(donors.py: a larger nested slice reuses a smaller one's sentences) and encodes only the rest.
 """
 import errno
 import logging
@@ -27,6 +30,7 @@ from ..errors import Interrupted, SentgridError, choice_error
 from ..pooling.primitives import MOST_PRIMITIVES
 from ..pooling.tokens import TokenBatch
 from . import budget
+from .donors import HASHES, OVER_LENGTH, Donors, sentence_hashes
 from .entries import STORE_DTYPES, CorruptEntry, EntryStore, entry_key, owner_tag
 from .partial import PartialEncode
 
@@ -42,6 +46,7 @@ class EncodeStats:
     sentences_requested: int = 0
     cache_hits: int = 0
     sentences_computed: int = 0
+    sentences_reused: int = 0  # rows read from earlier entries of other sentence lists (donors.py)
     entries_hit: int = 0
     entries_computed: int = 0
     entries_corrupt: int = 0
@@ -276,7 +281,8 @@ class Encoding:
     def _groups(self, encoder, missing: dict[str, list[str]], keep) -> list[dict[str, list[str]]]:
         """The missing entries, in groups that each take one forward pass. A pass holds its sentences'
         primitives in memory until it writes their entries, so a pass is cut at `pass_bytes`
-        (cache.pass_memory_gb); a sentence that two groups share is encoded twice. An entry is never split."""
+        (cache.pass_memory_gb); a sentence that two groups share is encoded once (the later group reads it from the
+        earlier group's entries, donors.py). An entry is never split."""
         try:
             layers = len(keep) if keep is not None else encoder.num_layers + 1
             row = layers * encoder.hidden_size * MOST_PRIMITIVES * 4  # float32
@@ -298,7 +304,19 @@ class Encoding:
         # Longest first, as sentence-transformers orders a call: a piece of like lengths pads less (MPNet on
         # the STS union: 3.4 % fewer tokens than pieces in request order).
         union = sorted(dict.fromkeys(s for sentences in missing.values() for s in sentences), key=len, reverse=True)
+        donors = Donors(self.entries, identity if keep is None else {**identity, "kept_layers": keep}, self.store_dtype)
+        reuse = donors.rows(union, kind) if kind != TOKENS else None  # a token pass needs every sentence's tokens
+        if reuse is not None and reuse.count:
+            # the pass encodes the sentences no donor holds; the donors' rows go after them
+            where = np.empty(len(union), dtype=np.int64)
+            where[~reuse.covered] = np.arange(len(union) - reuse.count)
+            where[reuse.covered] = np.arange(len(union) - reuse.count, len(union))
+            union = [union[i] for i in np.argsort(where)]
+            reuse.move(where)
+            log.info("%s of %s sentences are read from earlier entries", f"{reuse.count:,}", f"{len(union):,}")
+        fresh = union[:len(union) - reuse.count] if reuse is not None else union
         row = {sentence: i for i, sentence in enumerate(union)}
+        hashes = sentence_hashes(union)
         self.entries.remove_stale_temporaries()  # leftovers of killed writers hold disk space
         partial = None
         scratch = self.entries.root / f".scratch-{owner_tag()}-{uuid.uuid4().hex[:8]}" if kind == TOKENS else None
@@ -309,15 +327,18 @@ class Encoding:
                 computed = len(union)
             else:
                 kept = identity if keep is None else {**identity, "kept_layers": keep}
-                partial = PartialEncode(self.entries, kept, union, self.store_dtype)
-                primitives, encoded, over_length, computed = self._resumable_pass(encoder, union, partial, keep)
+                partial = PartialEncode(self.entries, kept, fresh, self.store_dtype)
+                primitives, encoded, over_length, computed = self._resumable_pass(encoder, fresh, partial, keep,
+                                                                                  len(union))
+                primitives = reuse.place(primitives, over_length)
+                stats.sentences_reused += reuse.count
             seconds = time.perf_counter() - started
             stats.encode_seconds += seconds
             stats.sentences_computed += computed
             stats.tokens += encoded["tokens"]
             stats.mask_truncated += encoded.get("mask_truncated", 0)
             if self.on_encoded is not None and computed:
-                characters = sum(map(len, union[len(union) - computed:]))  # a resumed pass computed the tail
+                characters = sum(map(len, fresh[len(fresh) - computed:]))  # a resumed pass computed the tail
                 self.on_encoded(encoder.speed_label, computed, characters, seconds - encoded.get("load_seconds", 0.0),
                                 kind == TOKENS)
             stats.truncated += int(over_length.sum())
@@ -327,7 +348,9 @@ class Encoding:
                 meta = {"sentences": len(sentences), "truncated": int(over_length[index].sum()), "encoder": identity,
                         "model": encoder.label, "request": named[key], "kept_layers": keep or "all"}
                 subset = {name: LayerGather(array, index) for name, array in primitives.items()}
-                out[key] = self._write(key, kind, layers, identity, sentences, subset, meta, encoded, index, keep)
+                subset.update({HASHES: hashes[index], OVER_LENGTH: over_length[index].astype(np.uint8)})
+                out[key] = self._write(key, kind, layers, identity, sentences, subset, meta, encoded, index, keep,
+                                       donors)
                 stats.entries_computed += 1
             if partial is not None:
                 partial.discard()
@@ -358,12 +381,13 @@ class Encoding:
         _check_rows(encoder, primitives, len(union))
         return _kept(primitives, keep), encoded, encoded["lengths"] > encoded["max_length"]
 
-    def _resumable_pass(self, encoder, union, partial: PartialEncode, keep):
+    def _resumable_pass(self, encoder, union, partial: PartialEncode, keep, total: int):
         """Primitives of `union`, encoded piece by piece from where an interrupted pass stopped; what is
-        finished is committed every `commit_seconds` and when interrupted. Returns (primitives, encode
-        stats, rows over the length limit, sentences computed now)."""
+        finished is committed every `commit_seconds` and when interrupted. Returns (primitives in arrays of
+        `total` rows, the first len(union) filled (None when union is empty), encode stats, rows over the
+        length limit, sentences computed now)."""
         n = len(union)
-        rows = Rows(n)
+        rows = Rows(total)
         done = 0
         for segment in partial.resume():
             done = rows.place(done, segment)
@@ -398,18 +422,20 @@ class Encoding:
         stats = {"tokens": tokens, "mask_truncated": mask_truncated, "load_seconds": load_seconds}
         return rows.arrays, stats, rows.over_length, n - done
 
-    def _write(self, key, kind, layers, identity, sentences, subset, meta, encoded, index, keep):
-        """Write one computed entry (and, for a token entry, the primitive entry of the same pass);
-        return what the caller asked for, as it reads back from the store's dtype."""
+    def _write(self, key, kind, layers, identity, sentences, subset, meta, encoded, index, keep, donors: Donors):
+        """Write one computed entry (and, for a token entry, the primitive entry of the same pass, both listed
+        as donors); return what the caller asked for, as it reads back from the store's dtype."""
         primitive_key = self.key_for(identity, sentences, "primitives", keep)
         primitive_meta, meta = {**meta, "kind": "primitives"}, {**meta, "kind": "tokens"}
         positions = _positions(layers, keep)
         if kind != TOKENS:
             self.entries.write(primitive_key, subset, primitive_meta, self.store_dtype)
+            donors.add(primitive_key)
             return np.stack([subset[kind][p] for p in positions]).astype(self.store_dtype).astype(np.float32)
         if not self.entries.exists(primitive_key):
             try:  # a bonus of the same forward pass; another job may be writing it right now
                 self.entries.write(primitive_key, subset, primitive_meta, self.store_dtype)
+                donors.add(primitive_key)
             except OSError:
                 pass
         batch, rows = encoded["token_batch"].select(index)

@@ -181,6 +181,18 @@ class EntryStore:
             raise CorruptEntry(f"the header of {name}.npy does not match its checksum")
         return path
 
+    def meta(self, key: str) -> dict | None:
+        """An entry's checked meta.json (names, shapes, sizes), or None when there is no entry."""
+        folder = self.path(key)
+        if not os.path.lexists(folder):
+            return None
+        try:
+            return self._meta(folder)
+        except CorruptEntry:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise CorruptEntry(f"{type(exc).__name__}: {exc}") from exc
+
     def read_layers(self, key: str, name: str, layers: list[int]) -> tuple[np.ndarray, dict] | None:
         """[len(layers), n, dim] float32 of the layered array `name` at `layers`, and the entry's meta;
         None when there is no entry, or it holds no `name` (written before that primitive existed: a miss for
@@ -374,7 +386,8 @@ class EntryStore:
         return lock
 
     # -- housekeeping -------------------------------------------------------------------------------
-    TEMPORARIES = ("*/.tmp-*", ".scratch-*", ".*.tmp-*", "fingerprints/.*.tmp-*", "cells/*/.*.tmp-*")
+    TEMPORARIES = ("*/.tmp-*", ".scratch-*", ".*.tmp-*", "fingerprints/.*.tmp-*", "cells/*/.*.tmp-*",
+                   "donors/*/.*.tmp-*")
 
     def stale_temporaries(self, damaged: bool = False) -> list[Path]:
         """Temporaries of every kind (entry writes, scratch, index and memo files) whose writer is gone;

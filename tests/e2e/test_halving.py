@@ -68,6 +68,9 @@ def test_halving_keeps_the_planted_best_and_resumes_where_it_stopped(tmp_path, d
     assert set(zero["kept"]) == expected == set(zero["tied"])
     assert BEST in expected and "model=re pooling=avg" not in expected  # 23 points below on 120 pairs: not tied
     assert len(ledger["rungs"][1]["results"]) == len(expected)
+    # the 100-item slices hold the 60-item ones (nested): MiniLM encodes only the sentences new at 100 items
+    assert ledger["rungs"][1]["sentences_reused"] > 0
+    assert "reused" in tied.stdout
 
 
 def test_plan_prints_each_rung_and_the_full_grid(tmp_path, data_root):

@@ -423,15 +423,17 @@ def test_kept_layers_store_only_those_and_an_entry_of_every_layer_serves_them(tm
 
 def test_a_pass_bigger_than_its_memory_bound_is_cut_in_groups_of_whole_entries(tmp_path):
     """cache.pass_memory_gb: entries are grouped so that one pass holds at most that many rows; the
-    numbers equal one big pass's, and only sentences two groups share are encoded twice."""
+    numbers equal one big pass's, and sentences two groups share are encoded once (the later group reads them
+    from the earlier group's entries)."""
     class Wide(CountingEncoder):
         num_layers, hidden_size = 2, 4  # three layers of width 4, float32: 48 bytes per row and primitive
 
     requests = {"a": many(50), "b": many(80)[40:], "c": many(200)[150:]}  # 50 + 40 + 50 rows, 10 shared
     bounded = Encoding(EntryStore(tmp_path / "bounded"), pass_bytes=100 * 48 * MOST_PRIMITIVES)
     grouped, stats = bounded.primitives(Wide(tmp_path / "log"), requests, "cls", [0, 2])
-    passes = calls(tmp_path / "log")  # any order of the entries: two passes, the 10 shared rows twice
-    assert len(passes) == 2 and max(passes) <= 100 and sum(passes) == stats.sentences_computed == 140
+    passes = calls(tmp_path / "log")  # any order of the entries: two passes, the 10 shared rows once
+    assert len(passes) == 2 and max(passes) <= 100 and sum(passes) == stats.sentences_computed == 130
+    assert stats.sentences_reused == 10
     whole, _ = store(tmp_path / "whole").primitives(Wide(tmp_path / "log2"), requests, "cls", [0, 2])
     assert calls(tmp_path / "log2") == [130]
     for name in requests:
@@ -610,3 +612,67 @@ def test_an_entry_written_before_a_primitive_existed_is_a_miss_for_it_alone(tmp_
     assert stats.sentences_computed == 0 and np.array_equal(again["a"], newest["a"])
     _, stats = cache.primitives(encoder, {"a": many(6)}, "cls", [1])
     assert stats.sentences_computed == 0 and calls(tmp_path / "log") == [6, 6]
+
+
+class LengthEncoder(CountingEncoder):
+    """Over the length limit: sentences longer than 17 characters (sentence number 10 and on)."""
+
+    def encode(self, sentences, progress=None, token_states=None):
+        out, encoded = super().encode(sentences, progress, token_states)
+        return out, {**encoded, "lengths": np.array([len(s) for s in sentences]), "max_length": 17}
+
+
+def test_a_larger_slice_encodes_only_the_sentences_no_entry_holds(tmp_path):
+    """Nested slices (issue 28): rows an earlier entry of other sentences holds are read, not encoded again;
+    what comes back, and what is stored, equals a cache that encoded everything."""
+    log = tmp_path / "log"
+    cache = store(tmp_path / "cache")
+    cache.primitives(LengthEncoder(log), {"a": many(10)}, "cls", [0, 2])
+    larger, stats = cache.primitives(LengthEncoder(log), {"a": many(30)}, "cls", [0, 2])
+    assert calls(log) == [10, 20] and stats.sentences_computed == 20 and stats.sentences_reused == 10
+    assert stats.truncated == 20  # sentence numbers 10-29: the over-length marks of reused rows come with them
+    # an entry built from reused rows donates in its turn; two requests of one pass share the donors
+    both, stats = cache.primitives(LengthEncoder(log), {"a": many(50), "b": many(40)[5:]}, "cls", [0, 2])
+    assert calls(log) == [10, 20, 20] and stats.sentences_reused == 30
+    fresh = store(tmp_path / "fresh")
+    for name, sentences, got in (("a", many(30), larger["a"]), ("a", many(50), both["a"]), ("b", many(40)[5:], both["b"])):
+        expected, expected_stats = fresh.primitives(LengthEncoder(tmp_path / "log2"), {name: sentences}, "cls", [0, 2])
+        np.testing.assert_array_equal(got, expected[name])
+        again, again_stats = cache.primitives(LengthEncoder(log), {name: sentences}, "max_all", [1])
+        assert again_stats.sentences_computed == 0 and again_stats.truncated == expected_stats.truncated
+        np.testing.assert_array_equal(again[name], fresh.primitives(LengthEncoder(tmp_path / "log2"), {name: sentences},
+                                                                    "max_all", [1])[0][name])
+
+
+def test_a_damaged_or_vanished_donor_is_no_donor(tmp_path):
+    log = tmp_path / "log"
+    cache = store(tmp_path / "cache")
+    cache.primitives(CountingEncoder(log), {"a": many(10)}, "cls", [0])
+    cache.primitives(CountingEncoder(log), {"a": many(20)[10:]}, "cls", [0])
+    small = cache.entries.path(entry_key(CountingEncoder(log).identity(), many(10)))
+    cls = small / "cls.npy"
+    cls.chmod(0o644)
+    data = bytearray(cls.read_bytes())
+    data[-1] ^= 0xFF
+    cls.write_bytes(bytes(data))
+    shutil.rmtree(cache.entries.path(entry_key(CountingEncoder(log).identity(), many(20)[10:])))
+    got, stats = cache.primitives(CountingEncoder(log), {"a": many(25)}, "cls", [0])
+    assert calls(log) == [10, 10, 25] and stats.sentences_reused == 0
+    expected, _ = store(tmp_path / "fresh").primitives(CountingEncoder(tmp_path / "log2"), {"a": many(25)}, "cls", [0])
+    np.testing.assert_array_equal(got["a"], expected["a"])
+
+
+def test_an_older_donor_gives_what_it_holds_and_the_new_entry_misses_the_rest(tmp_path):
+    class Older(CountingEncoder):
+        primitives = PRIMITIVES[:-1]  # as if the last primitive had been added since
+
+    log = tmp_path / "log"
+    cache = store(tmp_path / "cache")
+    cache.primitives(Older(log), {"a": many(6)}, "cls", [1])
+    _, stats = cache.primitives(CountingEncoder(log), {"a": many(6)[1:]}, PRIMITIVES[-1], [1])
+    assert stats.sentences_reused == 0 and calls(log) == [6, 5]  # the donor lacks it: encoded
+    _, stats = cache.primitives(CountingEncoder(log), {"a": many(4)}, "cls", [1])
+    assert stats.sentences_reused == 4 and stats.sentences_computed == 0 and calls(log) == [6, 5]
+    newest, stats = cache.primitives(CountingEncoder(log), {"a": many(4)}, PRIMITIVES[-1], [1])
+    # sentences 1-3 from the second entry; sentence 0 only the older entry holds, without this primitive
+    assert stats.sentences_computed == 1 and stats.sentences_reused == 3 and calls(log) == [6, 5, 1]

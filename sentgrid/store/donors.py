@@ -1,0 +1,148 @@
+"""Donors: rows that earlier primitive entries already hold, so a pass encodes only sentences nobody encoded.
+
+Entries are keyed by their whole sentence list, so a larger nested slice (task.slice=nested: each slice is a
+subset of the next) misses even though a smaller rung encoded most of its sentences. Each primitive entry
+therefore also stores the hashes of its sentences (`sentence_hashes`, [n, 2] uint64, the first 16 bytes of a
+SHA-256) and whether each was over the length limit (`over_length`), both covered by the entry's checksums;
+and it is listed as a *donor* of its group (`donors/<group>/<key>`: an empty file; the group is the encoder
+identity, kept layers and store dtype, i.e. everything but the sentences). Before a pass, the missing
+sentences are looked up in the group's donors, and the rows found are read (checksums verified) instead of
+encoded. A listed donor that is gone or damaged is no donor: its sentences are encoded.
+
+A sentence's primitives do not depend on which other sentences share its pass (each is pooled under its own
+attention mask; the pass only orders sentences by length), so a reused row is what a new pass would give, up
+to the float noise that padding to another batch's length already brings.
+"""
+import hashlib
+import logging
+import os
+import uuid
+
+import numpy as np
+
+from . import sharing
+from .entries import CorruptEntry, EntryStore, owner_tag, table_key
+
+log = logging.getLogger(__name__)
+
+HASHES, OVER_LENGTH = "sentence_hashes", "over_length"  # the arrays a primitive entry keeps beside its primitives
+
+
+def sentence_hashes(sentences: list[str]) -> np.ndarray:
+    """[n, 2] uint64: the first 16 bytes of each sentence's SHA-256."""
+    digest = b"".join(hashlib.sha256(s.encode("utf-8")).digest()[:16] for s in sentences)
+    return np.frombuffer(digest, dtype=np.uint64).reshape(len(sentences), 2).copy()
+
+
+class Donors:
+    """The donors of one group: `identity` (with kept_layers when not every layer is kept) and `dtype`."""
+
+    def __init__(self, entries: EntryStore, identity: dict, dtype: str):
+        self.entries = entries
+        self.folder = entries.root / "donors" / table_key({"donors": identity}, dtype)
+
+    def add(self, key: str) -> None:
+        """List entry `key` (just written, holding HASHES and OVER_LENGTH) as a donor of this group."""
+        try:
+            sharing.make_folder(self.folder)
+            mark = self.folder / key
+            if not mark.exists():
+                tmp = self.folder / f".{key}.tmp-{owner_tag()}-{uuid.uuid4().hex[:8]}"
+                tmp.touch()
+                os.rename(tmp, mark)
+        except OSError as exc:  # a listing is an optimisation: without it the sentences are encoded again
+            log.debug("donor %s not listed: %s", key[:12], exc)
+
+    def _listed(self) -> list[str]:
+        try:
+            return sorted(name for name in os.listdir(self.folder) if not name.startswith("."))
+        except OSError:
+            return []
+
+    def rows(self, sentences: list[str], primitive: str) -> "Reuse":
+        """What the group's donors that hold `primitive` hold of `sentences`: the largest donors first, each
+        taken only for the sentences no earlier donor gave."""
+        wanted = sentence_hashes(sentences)
+        candidates = []
+        for key in self._listed():
+            try:
+                hashes = self.entries.read_whole(key, [HASHES])
+            except CorruptEntry:
+                hashes = None  # damaged: its own readers set it aside; here it is simply no donor
+            if not hashes or HASHES not in hashes:
+                continue
+            found = _matches(wanted, hashes[HASHES])
+            if len(found):
+                candidates.append((len(found), key, found))
+        reuse = Reuse(len(sentences))
+        for _, key, found in sorted(candidates, key=lambda c: (-c[0], c[1])):
+            found = found[~reuse.covered[found[:, 0]]]
+            if len(found):
+                reuse.take(self.entries, key, found, primitive)
+        return reuse
+
+
+def _matches(wanted: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """[k, 2]: (position in `wanted`, row in `held`) of the hashes both hold, matched on the first 8 bytes
+    (sorting uint64 is fast) and confirmed on all 16."""
+    _, positions, rows = np.intersect1d(wanted[:, 0], held[:, 0], return_indices=True)
+    same = wanted[positions, 1] == held[rows, 1]
+    return np.stack([positions[same], rows[same]], axis=1)
+
+
+class Reuse:
+    """Rows of a pass's sentences found in donors: `covered[i]` says sentence i was found; `place` copies
+    them into the pass's arrays."""
+
+    def __init__(self, n: int):
+        self.covered = np.zeros(n, dtype=bool)
+        self.parts: list[tuple[np.ndarray, dict, np.ndarray]] = []  # (positions, {name: [layers, rows, dim]}, over)
+
+    def take(self, entries: EntryStore, key: str, found: np.ndarray, primitive: str) -> None:
+        """The rows `found` ([k, 2]: position in the pass, row in the donor) of donor `key`, read one layer at a
+        time (a donor may be far larger than the rows taken from it)."""
+        positions, rows = found[:, 0], found[:, 1]
+        try:
+            meta = entries.meta(key)
+            if meta is None or primitive not in meta["layered"]:  # removed since it was listed; or older
+                return
+            over = entries.read_whole(key, [OVER_LENGTH])
+            if not over or OVER_LENGTH not in over:
+                return
+            part = {}
+            for name in meta["layered"]:
+                slabs = [entries.read_layers(key, name, [layer]) for layer in range(meta["shapes"][name][0])]
+                if any(slab is None for slab in slabs):
+                    return
+                part[name] = np.stack([slab[0][0][rows] for slab in slabs])
+        except CorruptEntry:
+            return
+        self.parts.append((positions, part, over[OVER_LENGTH].astype(bool)[rows]))
+        self.covered[positions] = True
+
+    @property
+    def count(self) -> int:
+        return int(self.covered.sum())
+
+    def move(self, where: np.ndarray) -> None:
+        """The pass's sentences were reordered: sentence i is now at `where[i]`."""
+        self.covered = self.covered[np.argsort(where)]
+        self.parts = [(where[positions], part, over) for positions, part, over in self.parts]
+
+    def place(self, arrays: dict | None, over_length: np.ndarray) -> dict:
+        """Copy the found rows into `arrays` ({name: [layers, n, dim]}, allocated here when the pass encoded
+        nothing) and `over_length` ([n]); the arrays. Only the primitives every source holds are kept: an
+        entry written before a primitive existed donates the others, and the new entry is, like it, a miss for
+        that primitive alone."""
+        if not self.parts:
+            return arrays
+        common = set.intersection(*(set(part) for _, part, _ in self.parts), *([set(arrays)] if arrays else []))
+        if arrays is None:
+            n, (_, first, _) = len(self.covered), self.parts[0]
+            arrays = {name: np.empty((a.shape[0], n, a.shape[2]), dtype=np.float32) for name, a in first.items()}
+        arrays = {name: a for name, a in arrays.items() if name in common}
+        for positions, part, over in self.parts:
+            for name in common:
+                arrays[name][:, positions] = part[name]
+            over_length[positions] = over
+        return arrays
