@@ -7,6 +7,8 @@ its runs (`tags.sweep_dir`), sorts them by the first family's headline average, 
 that vary between its cells and every family's headline averages as columns, and carries two charts
 for the compare tab: parallel coordinates (the varying settings -> the averages) and the score
 against the cell's wall time. Its key follows from the sweep folder, so writing it again updates it.
+A halving sweep's view shows its last rung (cells scored on other slices are never ranked together; the
+filter's `tags.rung` picks another).
 """
 import base64
 import hashlib
@@ -47,8 +49,15 @@ def headline(records: list[dict]) -> list[str]:
     return [f"{name}/avg/{metric}" for name in names if name in FAMILIES for metric in FAMILIES[name].headline]
 
 
-def state(sweep_dir: str, metrics: list[str], params: list[str]) -> dict:
-    """The page state of the view: filter, order, columns, and the compare tab's charts."""
+def last_rung(records: list[dict]) -> str | None:
+    """The last rung a halving sweep's cells ran on (their `rung` tag); None for any other sweep."""
+    rungs = [int(r["tags"]["rung"]) for r in records if str(r.get("tags", {}).get("rung", "")).isdigit()]
+    return str(max(rungs)) if rungs else None
+
+
+def state(sweep_dir: str, metrics: list[str], params: list[str], rung: str | None = None) -> dict:
+    """The page state of the view: filter (to one rung of a halving sweep), order, columns, and the compare
+    tab's charts."""
     scores = [f"metrics.`{m}`" for m in metrics]
     columns = ["attributes.`Duration`", *scores, *(f"params.`{p}`" for p in params), "metrics.`cost/seconds`"]
     widths = {RUN_NAME: 400, **{c: 150 if c in scores else 125 for c in columns[1:]}}  # names and headers whole
@@ -59,7 +68,8 @@ def state(sweep_dir: str, metrics: list[str], params: list[str]) -> dict:
               {"uuid": "sentgrid-scatter", "type": "SCATTER", "metricSectionId": section, "deleted": False,
                "isGenerated": False, "runsCountToCompare": 500, "xaxis": {"key": "cost/seconds", "type": "METRIC"},
                "yaxis": {"key": metrics[0], "type": "METRIC"}}] if metrics else []
-    return {"searchFilter": f"tags.sweep_dir = '{sweep_dir}'", "orderByKey": f"metrics.`{metrics[0]}`" if metrics
+    only = f" and tags.rung = '{rung}'" if rung is not None else ""
+    return {"searchFilter": f"tags.sweep_dir = '{sweep_dir}'{only}", "orderByKey": f"metrics.`{metrics[0]}`" if metrics
             else "attributes.start_time", "orderByAsc": False, "startTime": "ALL", "lifecycleFilter": "Active",
             "datasetsFilter": [], "modelVersionFilter": "All Runs", "selectedColumns": columns,
             "columnOrder": [RUN_NAME, *columns], "columnWidths": widths, "runsHiddenMode": "SHOW_ALL", "viewMaximized": False,
@@ -88,8 +98,13 @@ def write_view(mlflow, experiment_id: str, sweep_dir: str, records: list[dict], 
     experiment = client.get_experiment(experiment_id)
     earlier = experiment.tags.get(TAG_PREFIX + key)
     created = json.loads(earlier).get("createdAt") if earlier else None
-    name = f"sweep {'/'.join(sweep_dir.rstrip('/').split('/')[-2:])} ({len(records)} cells)"
+    rung = last_rung(records)
+    if rung is not None:  # what the view shows: the last rung's cells, which vary in their settings alone
+        params = [p for r, p in zip(records, params) if str(r["tags"].get("rung")) == rung]
+        records = [r for r in records if str(r["tags"].get("rung")) == rung]
+    shown = f"rung {rung}: {len(records)} cells" if rung is not None else f"{len(records)} cells"
+    name = f"sweep {'/'.join(sweep_dir.rstrip('/').split('/')[-2:])} ({shown})"
     client.set_experiment_tag(experiment_id, TAG_PREFIX + key,
-                              tag_value(name, state(sweep_dir, headline(records), varying(params)), created))
+                              tag_value(name, state(sweep_dir, headline(records), varying(params), rung), created))
     runs = f"{ui_address(uri)}/#/experiments/{experiment_id}/runs?viewStateShareKey={key}"
     return {"runs": runs, "compare": runs + "&compareRunsMode=CHART"}

@@ -1,12 +1,14 @@
 """hydra/sweeper=halving on a tiny real grid: the planted best (MiniLM's own mean pooling, against max pooling and
 random embeddings) survives every rung; an interrupted sweep goes on where it stopped; keep=tied keeps exactly the
 cells the paired bootstrap calls tied; plan prints each rung and the full grid."""
+import base64
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 from sentgrid.paths import PROJECT_ROOT
@@ -54,6 +56,17 @@ def test_halving_keeps_the_planted_best_and_resumes_where_it_stopped(tmp_path, d
     records = [json.loads((tmp_path / "sweep" / str(job) / "result.json").read_text()) for job in range(6)]
     assert [r["tags"]["rung"] for r in records] == ["0"] * 4 + ["1"] * 2  # MLflow tags each run with its rung
     assert all("task.max_items=60" in r["tags"]["cell"] for r in records[4:])
+    # the sweep's MLflow view ranks the last rung's cells alone (not 20-item scores above 60-item ones)
+    import mlflow
+
+    from sentgrid.tracking_views import TAG_PREFIX, view_key
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    view = json.loads(mlflow.get_experiment_by_name("sentgrid").tags[TAG_PREFIX + view_key(str(tmp_path / "sweep"))])
+    state = json.loads(zlib.decompress(base64.b64decode(view["state"].removeprefix("deflate;"))))
+    assert state["searchFilter"] == f"tags.sweep_dir = '{tmp_path / 'sweep'}' and tags.rung = '1'"
+    assert view["name"].endswith("(rung 1: 2 cells)")
+    shown = mlflow.search_runs(experiment_names=["sentgrid"], filter_string=state["searchFilter"])
+    assert sorted(shown["tags.job_dir"]) == [str(tmp_path / "sweep" / str(job)) for job in (4, 5)]
 
     # keep=tied from 60 items on (the MiniLM cells finished above): the survivors are the tied set the stats compute
     tied, ledger = run(tmp_path, data_root, "tied", "hydra/sweeper=halving", "hydra.sweeper.rungs=[60,100]", *GRID,
