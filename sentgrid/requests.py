@@ -2,7 +2,12 @@
 diagnostic sets. `requests_for(spec)` builds it; `run_cell` and `plan` both use it, so what a plan
 counts is what a run encodes.
 """
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
 
 from .data import load_sts
 from .spec import CellSpec
@@ -52,15 +57,39 @@ class Requests:
         return out
 
 
+_READ: dict = {}  # (family, dataset, root, settings, files' sizes and times) -> the dataset as read
+_READ_MOST = 64
+
+
+def _read(family: str, dataset: str, root, settings):
+    """A dataset as its family's reader reads it, read once per process while its files stay as they were: the
+    cells of a sweep on small slices spent a third of their time reading the same files again (0.65 s of
+    2.2 s a cell, 100 items per dataset, 14 datasets). Records are never changed after they are read."""
+    reader = family_of(family).data
+    node = OmegaConf.to_container(settings, resolve=True) if isinstance(settings, DictConfig) else settings
+    stamp = []
+    for name in reader.files(dataset) if root is not None else []:
+        try:
+            info = os.stat(Path(root) / name)
+            stamp.append((name, info.st_size, info.st_mtime_ns))
+        except OSError:
+            stamp.append((name, None, None))
+    key = (family, dataset, str(root), json.dumps(node, sort_keys=True, default=str), tuple(stamp))
+    if key not in _READ:
+        if len(_READ) >= _READ_MOST:
+            _READ.clear()
+        _READ[key] = reader.load(dataset, root, settings)
+    return _READ[key]
+
+
 def load_datasets(spec: CellSpec, root) -> list[Dataset]:
     """Every dataset of the cell's families, less the ones skipped, sliced to task.max_items."""
     out = []
     for name in spec.task.families:
         settings = spec.task.settings[name]
-        reader = family_of(name).data
         for dataset in settings.datasets:
             if dataset not in spec.task.skip:
-                out.append(Dataset(name, dataset, reader.load(dataset, root, settings).take(
+                out.append(Dataset(name, dataset, _read(name, dataset, root, settings).take(
                     spec.task.max_items, spec.task.slice, int(spec.task.slice_seed))))
     return out
 

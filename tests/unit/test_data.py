@@ -101,3 +101,26 @@ def test_corpus_formats_and_errors(tmp_path):
     with pytest.raises(SentgridError, match="corpus.source=file"):
         corpus_sentences(OmegaConf.create({"source": "hub", "hub_name": "wikitext", "hub_config": "wikitext-103-raw-v1",
                                            "hub_split": "train", "max_sentences": 10}))
+
+
+def test_a_dataset_is_read_once_per_process_until_its_file_changes(tmp_path):
+    """The cells of a sweep share what was read (requests._read), and an edited file is read again."""
+    import os
+
+    from omegaconf import OmegaConf
+
+    from sentgrid.requests import _read
+
+    (tmp_path / "biosses").mkdir()
+    path = tmp_path / "biosses/biosses.tsv"
+    header = "id\tsentence1\tsentence2\ta\tb\tc\td\te\tscore\n"
+    rows = ["1\ta cat\ta dog\t1\t1\t1\t1\t1\t1\n", "2\train\tsun\t2\t2\t2\t2\t2\t2\n", "3\tsnow\tice\t3\t3\t3\t3\t3\t3\n"]
+    path.write_text(header + "".join(rows[:2]))
+    settings = OmegaConf.create({"datasets": ["BIOSSES"], "text_variant": "raw", "sick_split": "all",
+                                 "source": "local"})
+    first = _read("sts", "BIOSSES", tmp_path, settings)
+    assert _read("sts", "BIOSSES", tmp_path, settings) is first and len(first) == 2
+    path.write_text(header + "".join(rows))
+    os.utime(path, ns=(1, 1))  # even where a rewrite keeps the size or lands within the clock's tick
+    again = _read("sts", "BIOSSES", tmp_path, settings)
+    assert again is not first and len(again) == 3
