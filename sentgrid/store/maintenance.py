@@ -168,6 +168,10 @@ def gc(root: Path) -> int:
             with contextlib.suppress(OSError):  # another user's lock files, in a group cache, stay
                 Path(lock.lock_file).unlink(missing_ok=True)
                 Path(lock.lock_file).with_suffix(".owner").unlink(missing_ok=True)
+    for mark in root.glob("donors/*/[0-9a-f]*"):  # donor listings of entries removed here or earlier
+        if not store.exists(mark.name):
+            with contextlib.suppress(OSError):
+                mark.unlink()
     print(f"removed {len(temporaries)} temporaries and {removed} unused entries ({freed / 2**20:.1f} MiB); "
           f"kept {len(used)} entries that finished cells use" + (f", {kept_busy} in use" if kept_busy else "")
           + (f", {others} unused entries of other users (theirs to remove)" if others else ""))

@@ -82,6 +82,8 @@ def test_cache_verify_finds_damage_and_gc_keeps_what_finished_cells_use(tmp_path
     meta["meta_crc32"] = _meta_crc(meta)
     (unused / "meta.json").write_text(json.dumps(meta))
     os.utime(unused, (time.time() - 7200, time.time() - 7200))
+    [listed] = cache.glob(f"donors/*/{used.name}")  # the entry is listed as a donor of its encoder's rows
+    (listed.parent / unused.name).touch()
     array = next(used.glob("*.npy"))
     array.write_bytes(array.read_bytes()[:-3])
     found = cache_command("verify")
@@ -92,3 +94,4 @@ def test_cache_verify_finds_damage_and_gc_keeps_what_finished_cells_use(tmp_path
     collected = cache_command("gc")
     assert collected.returncode == 0 and "1 unused entries" in collected.stdout, collected.stdout
     assert not unused.exists() and used.exists() and not list(cache.glob("*/.damaged-*"))
+    assert listed.exists() and not (listed.parent / unused.name).exists()  # its listing went with it
