@@ -145,4 +145,5 @@ class Reuse:
             for name in common:
                 arrays[name][:, positions] = part[name]
             over_length[positions] = over
+        self.parts = []  # placed: their memory goes before the entries are written
         return arrays
