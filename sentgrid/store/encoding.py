@@ -423,8 +423,8 @@ class Encoding:
         return rows.arrays, stats, rows.over_length, n - done
 
     def _write(self, key, kind, layers, identity, sentences, subset, meta, encoded, index, keep, donors: Donors):
-        """Write one computed entry (and, for a token entry, the primitive entry of the same pass, both listed
-        as donors); return what the caller asked for, as it reads back from the store's dtype."""
+        """Write one computed entry (and, for a token entry, the primitive entry of the same pass; a primitive
+        entry is listed as a donor); return what the caller asked for, as it reads back from the store's dtype."""
         primitive_key = self.key_for(identity, sentences, "primitives", keep)
         primitive_meta, meta = {**meta, "kind": "primitives"}, {**meta, "kind": "tokens"}
         positions = _positions(layers, keep)
