@@ -121,6 +121,8 @@ def mix_panels(frame: pd.DataFrame, path, note: str) -> str | None:
         image = ax.imshow(grid.values, origin="lower", aspect="auto", cmap="viridis")
         labels = [str(s) for s in singles] + ["F+L" if m.count("+") == 1 else "all" for m in multi]
         ax.set_xticks(range(len(order)), labels)
+        for tick in ax.get_xticklabels()[len(singles):]:  # upright, "F+L" and "all" ran into "12" (MPNet's 15 columns)
+            tick.set_rotation(90)
         ax.set_yticks(range(len(grid.index)), [f"{w:g}" for w in grid.index])
         if multi:
             ax.axvline(len(singles) - 0.5, color="black", linewidth=2.5)
