@@ -41,6 +41,15 @@ class TokenBatch:
         known = None if self.known is None else self.known[positions]
         return TokenBatch(self.ids[positions], offsets, self.special[positions], mask_index, known), positions
 
+    def joined(self, other: "TokenBatch") -> "TokenBatch":
+        """This batch's sentences, then `other`'s (both with or both without a [MASK] index)."""
+        if (self.mask_index is None) != (other.mask_index is None) or self.known is not None or other.known is not None:
+            raise ValueError("joining token batches of different kinds")
+        mask_index = None if self.mask_index is None else np.concatenate([self.mask_index, other.mask_index + len(self.ids)])
+        return TokenBatch(np.concatenate([self.ids, other.ids]),
+                          np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]]),
+                          np.concatenate([self.special, other.special]), mask_index)
+
     def arrays(self) -> dict[str, np.ndarray]:
         out = {"ids": self.ids, "offsets": self.offsets, "special": self.special}
         if self.mask_index is not None:

@@ -59,9 +59,8 @@ class Donors:
         except OSError:
             return []
 
-    def rows(self, sentences: list[str], primitive: str) -> "Reuse":
-        """What the group's donors that hold `primitive` hold of `sentences`: the largest donors first, each
-        taken only for the sentences no earlier donor gave."""
+    def candidates(self, sentences: list[str]) -> list[tuple[int, str, np.ndarray]]:
+        """[(count, donor key, [k, 2] (position in `sentences`, row in the donor))], the largest donors first."""
         wanted = sentence_hashes(sentences)
         candidates = []
         for key in self._listed():
@@ -74,8 +73,13 @@ class Donors:
             found = _matches(wanted, hashes[HASHES])
             if len(found):
                 candidates.append((len(found), key, found))
+        return sorted(candidates, key=lambda c: (-c[0], c[1]))
+
+    def rows(self, sentences: list[str], primitive: str) -> "Reuse":
+        """What the group's donors that hold `primitive` hold of `sentences`: the largest donors first, each
+        taken only for the sentences no earlier donor gave."""
         reuse = Reuse(len(sentences))
-        for _, key, found in sorted(candidates, key=lambda c: (-c[0], c[1])):
+        for _, key, found in self.candidates(sentences):
             found = found[~reuse.covered[found[:, 0]]]
             if len(found):
                 reuse.take(self.entries, key, found, primitive)
@@ -124,6 +128,15 @@ class Reuse:
     def count(self) -> int:
         return int(self.covered.sum())
 
+    def keep_only(self, covered: np.ndarray) -> None:
+        """Keep the rows of the sentences `covered` marks."""
+        parts = []
+        for positions, part, over in self.parts:
+            mine = covered[positions]
+            if mine.any():
+                parts.append((positions[mine], {name: a[:, mine] for name, a in part.items()}, over[mine]))
+        self.parts, self.covered = parts, self.covered & covered
+
     def move(self, where: np.ndarray) -> None:
         """The pass's sentences were reordered: sentence i is now at `where[i]`."""
         self.covered = self.covered[np.argsort(where)]
@@ -147,3 +160,83 @@ class Reuse:
             over_length[positions] = over
         self.parts = []  # placed: their memory goes before the entries are written
         return arrays
+
+
+class TokenReuse:
+    """Token rows of a token pass's sentences found in token entries (each stores HASHES and OVER_LENGTH too):
+    their token ids and, layer by layer, their token states, laid after the tokens the pass encodes."""
+
+    SMALL = ("ids", "offsets", "special", "mask_index")
+
+    def __init__(self, n: int):
+        self.covered = np.zeros(n, dtype=bool)
+        self.parts: list[tuple[np.ndarray, str, np.ndarray, dict]] = []  # (positions, key, rows, small arrays)
+
+    @classmethod
+    def find(cls, donors: Donors, sentences: list[str], wanted: np.ndarray) -> "TokenReuse":
+        """What the token entries of `donors`' group hold of the sentences `wanted` marks."""
+        reuse = cls(len(sentences))
+        for _, key, found in donors.candidates(sentences):
+            found = found[wanted[found[:, 0]] & ~reuse.covered[found[:, 0]]]
+            if len(found):
+                reuse.take(donors.entries, key, found)
+        return reuse
+
+    def take(self, entries: EntryStore, key: str, found: np.ndarray) -> None:
+        try:
+            small, meta = entries.read_whole(key, [*self.SMALL, OVER_LENGTH]), entries.meta(key)
+            if not small or OVER_LENGTH not in small or not meta or "states" not in meta["layered"]:
+                return
+            # every layer's checksum before the pass, so that a damaged donor is no donor (not a failed pass)
+            if any(entries.read_layers(key, "states", [layer]) is None for layer in range(meta["shapes"]["states"][0])):
+                return
+        except CorruptEntry:
+            return
+        self.parts.append((found[:, 0], key, found[:, 1], small))
+        self.covered[found[:, 0]] = True
+
+    @property
+    def count(self) -> int:
+        return int(self.covered.sum())
+
+    def keep_only(self, covered: np.ndarray) -> None:
+        """Keep the rows of the sentences `covered` marks (those the primitive donors hold too)."""
+        parts = []
+        for positions, key, rows, small in self.parts:
+            mine = covered[positions]
+            if mine.any():
+                parts.append((positions[mine], key, rows[mine], small))
+        self.parts, self.covered = parts, self.covered & covered
+
+    def move(self, where: np.ndarray) -> None:
+        self.covered = self.covered[np.argsort(where)]
+        self.parts = [(where[positions], key, rows, small) for positions, key, rows, small in self.parts]
+
+    def block(self, first: int):
+        """(the TokenBatch of the covered sentences, which sit at positions first.. in the pass, in that order;
+        the sources of its tokens: [(donor key, token positions in the block, token positions in the donor)])."""
+        from ..pooling.tokens import TokenBatch
+
+        n = len(self.covered) - first
+        source, row = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        for j, (positions, _, rows, _) in enumerate(self.parts):
+            source[positions - first], row[positions - first] = j, rows
+        offsets = [part[3]["offsets"] for part in self.parts]
+        starts = np.array([offsets[s][r] for s, r in zip(source, row)], dtype=np.int64)
+        lengths = np.array([offsets[s][r + 1] - offsets[s][r] for s, r in zip(source, row)], dtype=np.int64)
+        block_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        token_sentence = np.repeat(np.arange(n), lengths)
+        donor_token = starts[token_sentence] + np.arange(block_offsets[-1]) - block_offsets[token_sentence]
+        token_source = source[token_sentence]
+        ids = np.empty(block_offsets[-1], dtype=np.int64)
+        special = np.empty(block_offsets[-1], dtype=bool)
+        sources = []
+        for j, (_, key, _, small) in enumerate(self.parts):
+            mine = np.flatnonzero(token_source == j)
+            ids[mine], special[mine] = small["ids"][donor_token[mine]], small["special"][donor_token[mine]]
+            sources.append((key, mine, donor_token[mine]))
+        mask_index = None
+        if all("mask_index" in part[3] for part in self.parts):
+            mask_index = np.array([self.parts[s][3]["mask_index"][r] - offsets[s][r] for s, r in zip(source, row)],
+                                  dtype=np.int64) + block_offsets[:-1]
+        return TokenBatch(ids, block_offsets, special, mask_index), sources

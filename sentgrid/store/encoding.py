@@ -9,8 +9,9 @@ Two kinds of entry share one forward pass: *primitive* entries (the pooled per-l
 *token* entries (every token's state at every layer, for token-level pooling). Computing a token entry
 writes the primitive entry of the same sentences too.
 
-A primitive pass first takes the rows that earlier primitive entries of the same encoder already hold
-(donors.py: a larger nested slice reuses a smaller one's sentences) and encodes only the rest.
+A pass first takes the rows that earlier entries of the same encoder already hold (donors.py: a larger
+nested slice reuses a smaller one's sentences) and encodes only the rest: a primitive pass the rows of
+primitive entries; a token pass the sentences both a primitive and a token entry hold.
 """
 import errno
 import logging
@@ -27,10 +28,10 @@ from tqdm.auto import tqdm
 
 from .. import interrupts
 from ..errors import Interrupted, SentgridError, choice_error
-from ..pooling.primitives import MOST_PRIMITIVES
+from ..pooling.primitives import MOST_PRIMITIVES, PRIMITIVES
 from ..pooling.tokens import TokenBatch
 from . import budget
-from .donors import HASHES, OVER_LENGTH, Donors, sentence_hashes
+from .donors import HASHES, OVER_LENGTH, Donors, TokenReuse, sentence_hashes
 from .entries import STORE_DTYPES, CorruptEntry, EntryStore, entry_key, owner_tag
 from .partial import PartialEncode
 
@@ -133,6 +134,17 @@ def scratch_states(scratch: Path):
             os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
         return states
     return allocate
+
+
+def _grown(primitives: dict | None, rows: int) -> dict | None:
+    """The arrays with room for `rows` rows, the first ones theirs (None stays None)."""
+    if primitives is None:
+        return None
+    out = {}
+    for name, a in primitives.items():
+        out[name] = np.empty((a.shape[0], rows, a.shape[2]), dtype=np.float32)
+        out[name][:, :a.shape[1]] = a
+    return out
 
 
 def _check_rows(encoder, primitives: dict, expected: int) -> None:
@@ -304,17 +316,27 @@ class Encoding:
         # Longest first, as sentence-transformers orders a call: a piece of like lengths pads less (MPNet on
         # the STS union: 3.4 % fewer tokens than pieces in request order).
         union = sorted(dict.fromkeys(s for sentences in missing.values() for s in sentences), key=len, reverse=True)
-        donors = Donors(self.entries, identity if keep is None else {**identity, "kept_layers": keep}, self.store_dtype)
-        reuse = donors.rows(union, kind) if kind != TOKENS else None  # a token pass needs every sentence's tokens
-        if reuse is not None and reuse.count:
+        group = identity if keep is None else {**identity, "kept_layers": keep}
+        donors = Donors(self.entries, group, self.store_dtype), Donors(self.entries, {**group, "entry": TOKENS},
+                                                                       self.token_dtype)
+        tokens = None
+        if kind == TOKENS:  # a token entry's pass writes the primitive entry too: reuse what both kinds hold
+            reuse = donors[0].rows(union, PRIMITIVES[0])
+            tokens = TokenReuse.find(donors[1], union, reuse.covered)
+            reuse.keep_only(tokens.covered)
+        else:
+            reuse = donors[0].rows(union, kind)
+        if reuse.count:
             # the pass encodes the sentences no donor holds; the donors' rows go after them
             where = np.empty(len(union), dtype=np.int64)
             where[~reuse.covered] = np.arange(len(union) - reuse.count)
             where[reuse.covered] = np.arange(len(union) - reuse.count, len(union))
             union = [union[i] for i in np.argsort(where)]
             reuse.move(where)
+            if tokens is not None:
+                tokens.move(where)
             log.info("%s of %s sentences are read from earlier entries", f"{reuse.count:,}", f"{len(union):,}")
-        fresh = union[:len(union) - reuse.count] if reuse is not None else union
+        fresh = union[:len(union) - reuse.count]
         row = {sentence: i for i, sentence in enumerate(union)}
         hashes = sentence_hashes(union)
         self.entries.remove_stale_temporaries()  # leftovers of killed writers hold disk space
@@ -323,15 +345,17 @@ class Encoding:
         try:
             started = time.perf_counter()
             if kind == TOKENS:
-                primitives, encoded, over_length = self._token_pass(encoder, union, scratch, keep)
-                computed = len(union)
+                primitives, encoded, over_length = self._token_pass(encoder, fresh, scratch, keep, tokens)
+                over_length = np.concatenate([over_length, np.zeros(reuse.count, dtype=bool)])
+                primitives = reuse.place(_grown(primitives, len(union)), over_length)
+                computed = len(fresh)
             else:
                 kept = identity if keep is None else {**identity, "kept_layers": keep}
                 partial = PartialEncode(self.entries, kept, fresh, self.store_dtype)
                 primitives, encoded, over_length, computed = self._resumable_pass(encoder, fresh, partial, keep,
                                                                                   len(union))
                 primitives = reuse.place(primitives, over_length)
-                stats.sentences_reused += reuse.count
+            stats.sentences_reused += reuse.count
             seconds = time.perf_counter() - started
             stats.encode_seconds += seconds
             stats.sentences_computed += computed
@@ -369,17 +393,53 @@ class Encoding:
                     disable=total - resumed < SMALL_PASS, mininterval=0.1 if sys.stderr.isatty() else 30,
                     delay=2)  # shown once the model has loaded (its log line would land inside the bar)
 
-    def _token_pass(self, encoder, union, scratch, keep):
-        """One pass keeping every token's state (in a memory map in `scratch`); it keeps nothing until done."""
+    def _token_pass(self, encoder, union, scratch, keep, reused: TokenReuse):
+        """One pass keeping every token's state (in a memory map in `scratch`); it keeps nothing until done.
+        The tokens of the `reused` sentences (after `union` in the pass) are read from their entries into the
+        same memory map, after the tokens the pass encodes."""
+        block, sources = reused.block(len(union)) if reused.count else (None, [])
+        extra = len(block.ids) if block is not None else 0
+        allocate, held = scratch_states(scratch), {}
+
+        def with_room(layers: int, count: int, dim: int) -> np.ndarray:
+            held["states"] = allocate(layers, count + extra, dim)
+            return held["states"][:, :count]
+
+        primitives, encoded, over_length = None, {"tokens": 0}, np.zeros(0, dtype=bool)
         try:
-            with self._bar(encoder, len(union)) as bar:
-                primitives, encoded = encoder.encode(union, progress=bar, token_states=scratch_states(scratch))
-            encoded["token_states"].flush()
+            if union or block is None:
+                with self._bar(encoder, len(union)) as bar:
+                    primitives, encoded = encoder.encode(union, progress=bar, token_states=with_room)
+                encoded["token_states"].flush()
+                _check_rows(encoder, primitives, len(union))
+                primitives, over_length = _kept(primitives, keep), encoded["lengths"] > encoded["max_length"]
+            else:  # every sentence is held: no forward pass
+                with_room(encoder.num_layers + 1, 0, encoder.hidden_size)
+            if block is not None:
+                self._fill_tokens(held["states"], extra, sources, keep)
+                fresh = encoded.get("token_batch")
+                encoded["token_batch"] = block if fresh is None else fresh.joined(block)
+                encoded["token_states"] = held["states"]
         except KeyboardInterrupt as exc:
             raise Interrupted(f"a token pass keeps nothing until it completes: its {len(union):,} sentences are "
                               f"encoded again by the next run") from exc
-        _check_rows(encoder, primitives, len(union))
-        return _kept(primitives, keep), encoded, encoded["lengths"] > encoded["max_length"]
+        return primitives, encoded, over_length
+
+    def _fill_tokens(self, states, extra: int, sources: list, keep) -> None:
+        """Copy the reused sentences' token states, layer by layer, into the last `extra` tokens of `states`."""
+        start = states.shape[1] - extra
+        for position, layer in enumerate(keep if keep is not None else range(states.shape[0])):
+            for key, mine, theirs in sources:
+                try:
+                    slab, why = self.entries.read_layers(key, "states", [position]), "went away"
+                except CorruptEntry as exc:
+                    self.entries.set_aside(key)
+                    slab, why = None, f"is damaged ({exc}; set aside)"
+                if slab is None:
+                    raise SentgridError(f"cache entry {key[:12]} {why} while its token states were read; nothing was "
+                                        f"stored: run the same command again.")
+                states[layer, start + mine] = slab[0][0][theirs]
+        states.flush()
 
     def _resumable_pass(self, encoder, union, partial: PartialEncode, keep, total: int):
         """Primitives of `union`, encoded piece by piece from where an interrupted pass stopped; what is
@@ -422,25 +482,27 @@ class Encoding:
         stats = {"tokens": tokens, "mask_truncated": mask_truncated, "load_seconds": load_seconds}
         return rows.arrays, stats, rows.over_length, n - done
 
-    def _write(self, key, kind, layers, identity, sentences, subset, meta, encoded, index, keep, donors: Donors):
-        """Write one computed entry (and, for a token entry, the primitive entry of the same pass; a primitive
-        entry is listed as a donor); return what the caller asked for, as it reads back from the store's dtype."""
+    def _write(self, key, kind, layers, identity, sentences, subset, meta, encoded, index, keep, donors: tuple):
+        """Write one computed entry (and, for a token entry, the primitive entry of the same pass), each listed as
+        a donor of its kind; return what the caller asked for, as it reads back from the store's dtype."""
         primitive_key = self.key_for(identity, sentences, "primitives", keep)
         primitive_meta, meta = {**meta, "kind": "primitives"}, {**meta, "kind": "tokens"}
         positions = _positions(layers, keep)
         if kind != TOKENS:
             self.entries.write(primitive_key, subset, primitive_meta, self.store_dtype)
-            donors.add(primitive_key)
+            donors[0].add(primitive_key)
             return np.stack([subset[kind][p] for p in positions]).astype(self.store_dtype).astype(np.float32)
         if not self.entries.exists(primitive_key):
             try:  # a bonus of the same forward pass; another job may be writing it right now
                 self.entries.write(primitive_key, subset, primitive_meta, self.store_dtype)
-                donors.add(primitive_key)
+                donors[0].add(primitive_key)
             except OSError:
                 pass
         batch, rows = encoded["token_batch"].select(index)
         states = LayerGather(encoded["token_states"], rows, keep)
-        self.entries.write(key, {"states": states, **batch.arrays()}, meta, self.token_dtype)
+        self.entries.write(key, {"states": states, **batch.arrays(), HASHES: subset[HASHES],
+                                 OVER_LENGTH: subset[OVER_LENGTH]}, meta, self.token_dtype)
+        donors[1].add(key)
         return batch, np.stack([states[p] for p in positions]).astype(self.token_dtype).astype(np.float32)
 
     def _disk_error(self, exc: OSError, sentences: int) -> SentgridError:

@@ -676,3 +676,57 @@ def test_an_older_donor_gives_what_it_holds_and_the_new_entry_misses_the_rest(tm
     newest, stats = cache.primitives(CountingEncoder(log), {"a": many(4)}, PRIMITIVES[-1], [1])
     # sentences 1-3 from the second entry; sentence 0 only the older entry holds, without this primitive
     assert stats.sentences_computed == 1 and stats.sentences_reused == 3 and calls(log) == [6, 5, 1]
+
+
+@pytest.mark.parametrize("template", ["none", "promptbert"])
+def test_a_token_pass_reads_the_tokens_earlier_token_entries_hold(tmp_path, minilm_cfg, template):
+    """Nested slices of token-level cells (issue 28): a larger slice's token pass encodes only the sentences no
+    token entry (and primitive entry) holds; its token ids, [MASK] positions, states and primitives equal a cold
+    pass's (states to float16's step: another batch pads differently)."""
+    from sentgrid.encoders.transformer import TransformerEncoder
+    from sentgrid.templates import PROMPTBERT, Template
+
+    encoder = TransformerEncoder(minilm_cfg, PROMPTBERT if template == "promptbert" else Template("none", None),
+                                 fingerprints=tmp_path / "memo")
+    sentences = [f"the {word} number {i} is here" for i, word in enumerate(["cat", "dog", "tree", "a long word"] * 5)]
+    cache = store(tmp_path / "cache")
+    cache.tokens(encoder, {"a": sentences[:8]}, [0, 6])
+    out, stats = cache.tokens(encoder, {"a": sentences}, [0, 6])
+    batch, states = out["a"]
+    assert stats.sentences_computed == 12 and stats.sentences_reused == 8
+    cold = store(tmp_path / "cold")
+    cold_batch, cold_states = cold.tokens(encoder, {"a": sentences}, [0, 6])[0]["a"]
+    for name, array in cold_batch.arrays().items():
+        np.testing.assert_array_equal(batch.arrays()[name], array)
+    np.testing.assert_allclose(states, cold_states, rtol=2e-3, atol=2e-3)
+    (small_batch, small_states), _ = cache.tokens(encoder, {"a": sentences[:8]}, [0, 6])[0]["a"], None
+    held = small_batch.offsets[-1]  # the reused sentences' states are the earlier entry's, to the bit
+    np.testing.assert_array_equal(states[:, :held], small_states)
+    for primitive in ("cls", "mean_all"):  # the primitive entry written beside it holds the reused rows too
+        ours, stats = cache.primitives(encoder, {"a": sentences}, primitive, [6])
+        assert stats.sentences_computed == 0 and stats.sentences_reused == 0  # a hit
+        np.testing.assert_allclose(ours["a"], cold.primitives(encoder, {"a": sentences}, primitive, [6])[0]["a"],
+                                   atol=1e-5)
+    # every sentence held: no forward pass at all
+    _, stats = cache.tokens(encoder, {"b": sentences[4:]}, [6])
+    assert stats.sentences_computed == 0 and stats.sentences_reused == 16
+
+
+def test_a_token_donor_with_damaged_states_is_no_donor(tmp_path, minilm):
+    sentences = [f"sentence {i} of the test" for i in range(12)]
+    cache = store(tmp_path / "cache")
+    cache.tokens(minilm, {"a": sentences[:6]}, [6])
+    [donor] = [p.parent for p in (tmp_path / "cache").glob("[0-9a-f][0-9a-f]/*/states.npy")]
+    states = donor / "states.npy"
+    states.chmod(0o644)
+    data = bytearray(states.read_bytes())
+    data[-1] ^= 0xFF
+    states.write_bytes(bytes(data))
+    out, stats = cache.tokens(minilm, {"a": sentences}, [6])
+    (batch, got) = out["a"]
+    assert stats.sentences_computed == 12 and stats.sentences_reused == 0  # encoded, not a failed pass
+    _, stats = cache.tokens(minilm, {"b": sentences[3:]}, [6])  # the new entry donates; the damaged one does not
+    assert stats.sentences_reused == 9 and stats.sentences_computed == 0
+    (cold_batch, cold), _ = store(tmp_path / "cold").tokens(minilm, {"a": sentences}, [6])[0]["a"], None
+    np.testing.assert_array_equal(batch.ids, cold_batch.ids)
+    np.testing.assert_allclose(got, cold, rtol=2e-3, atol=2e-3)
