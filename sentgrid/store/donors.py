@@ -1,13 +1,15 @@
-"""Donors: rows that earlier primitive entries already hold, so a pass encodes only sentences nobody encoded.
+"""Donors: rows that earlier entries already hold, so a pass encodes only sentences nobody encoded.
 
 Entries are keyed by their whole sentence list, so a larger nested slice (task.slice=nested: each slice is a
-subset of the next) misses even though a smaller rung encoded most of its sentences. Each primitive entry
-therefore also stores the hashes of its sentences (`sentence_hashes`, [n, 2] uint64, the first 16 bytes of a
+subset of the next) misses even though a smaller rung encoded most of its sentences. Each primitive and token
+entry therefore also stores the hashes of its sentences (`sentence_hashes`, [n, 2] uint64, the first 16 bytes of a
 SHA-256) and whether each was over the length limit (`over_length`), both covered by the entry's checksums;
 and it is listed as a *donor* of its group (`donors/<group>/<key>`: an empty file; the group is the encoder
-identity, kept layers and store dtype, i.e. everything but the sentences). Before a pass, the missing
+identity, kept layers, store dtype and kind, i.e. everything but the sentences). Before a pass, the missing
 sentences are looked up in the group's donors, and the rows found are read (checksums verified) instead of
-encoded. A listed donor that is gone or damaged is no donor: its sentences are encoded.
+encoded: primitive rows (`Reuse`); for a token pass, the sentences a primitive and a token entry both hold,
+with their token ids and states (`TokenReuse`). A listed donor that is gone or damaged is no donor: its
+sentences are encoded.
 
 A sentence's primitives do not depend on which other sentences share its pass (each is pooled under its own
 attention mask; the pass only orders sentences by length), so a reused row is what a new pass would give, up
@@ -25,7 +27,7 @@ from .entries import CorruptEntry, EntryStore, owner_tag, table_key
 
 log = logging.getLogger(__name__)
 
-HASHES, OVER_LENGTH = "sentence_hashes", "over_length"  # the arrays a primitive entry keeps beside its primitives
+HASHES, OVER_LENGTH = "sentence_hashes", "over_length"  # the arrays an entry keeps beside its primitives or states
 
 
 def sentence_hashes(sentences: list[str]) -> np.ndarray:
@@ -209,6 +211,7 @@ class TokenReuse:
         self.parts, self.covered = parts, self.covered & covered
 
     def move(self, where: np.ndarray) -> None:
+        """The pass's sentences were reordered: sentence i is now at `where[i]`."""
         self.covered = self.covered[np.argsort(where)]
         self.parts = [(where[positions], key, rows, small) for positions, key, rows, small in self.parts]
 
