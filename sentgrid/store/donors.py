@@ -61,9 +61,9 @@ class Donors:
         except OSError:
             return []
 
-    def candidates(self, sentences: list[str]) -> list[tuple[int, str, np.ndarray]]:
-        """[(count, donor key, [k, 2] (position in `sentences`, row in the donor))], the largest donors first."""
-        wanted = sentence_hashes(sentences)
+    def candidates(self, wanted: np.ndarray) -> list[tuple[int, str, np.ndarray]]:
+        """[(count, donor key, [k, 2] (position in `wanted`, row in the donor))] for the sentences whose hashes
+        are `wanted`, the largest donors first. Only hashes are read here."""
         candidates = []
         for key in self._listed():
             try:
@@ -77,15 +77,26 @@ class Donors:
                 candidates.append((len(found), key, found))
         return sorted(candidates, key=lambda c: (-c[0], c[1]))
 
-    def rows(self, sentences: list[str], primitive: str) -> "Reuse":
-        """What the group's donors that hold `primitive` hold of `sentences`: the largest donors first, each
-        taken only for the sentences no earlier donor gave."""
-        reuse = Reuse(len(sentences))
-        for _, key, found in self.candidates(sentences):
-            found = found[~reuse.covered[found[:, 0]]]
+    def rows(self, hashes: np.ndarray, primitive: str, wanted: np.ndarray | None = None,
+             candidates: list | None = None) -> "Reuse":
+        """What the group's donors that hold `primitive` hold of the sentences whose `hashes` are given (of those
+        `wanted` marks, all when None): the largest donors first, each taken only for the sentences no earlier
+        donor gave. `candidates`: this group's, when already found."""
+        reuse = Reuse(len(hashes))
+        for _, key, found in self.candidates(hashes) if candidates is None else candidates:
+            keep = ~reuse.covered[found[:, 0]] if wanted is None else wanted[found[:, 0]] & ~reuse.covered[found[:, 0]]
+            found = found[keep]
             if len(found):
                 reuse.take(self.entries, key, found, primitive)
         return reuse
+
+
+def covered_by(candidates: list, n: int) -> np.ndarray:
+    """[n] bool: the sentences some candidate holds (by hash alone)."""
+    covered = np.zeros(n, dtype=bool)
+    for _, _, found in candidates:
+        covered[found[:, 0]] = True
+    return covered
 
 
 def _matches(wanted: np.ndarray, held: np.ndarray) -> np.ndarray:
@@ -130,15 +141,6 @@ class Reuse:
     def count(self) -> int:
         return int(self.covered.sum())
 
-    def keep_only(self, covered: np.ndarray) -> None:
-        """Keep the rows of the sentences `covered` marks."""
-        parts = []
-        for positions, part, over in self.parts:
-            mine = covered[positions]
-            if mine.any():
-                parts.append((positions[mine], {name: a[:, mine] for name, a in part.items()}, over[mine]))
-        self.parts, self.covered = parts, self.covered & covered
-
     def move(self, where: np.ndarray) -> None:
         """The pass's sentences were reordered: sentence i is now at `where[i]`."""
         self.covered = self.covered[np.argsort(where)]
@@ -175,10 +177,10 @@ class TokenReuse:
         self.parts: list[tuple[np.ndarray, str, np.ndarray, dict]] = []  # (positions, key, rows, small arrays)
 
     @classmethod
-    def find(cls, donors: Donors, sentences: list[str], wanted: np.ndarray) -> "TokenReuse":
-        """What the token entries of `donors`' group hold of the sentences `wanted` marks."""
-        reuse = cls(len(sentences))
-        for _, key, found in donors.candidates(sentences):
+    def find(cls, donors: Donors, hashes: np.ndarray, wanted: np.ndarray) -> "TokenReuse":
+        """What the token entries of `donors`' group hold of the sentences (their `hashes`) `wanted` marks."""
+        reuse = cls(len(hashes))
+        for _, key, found in donors.candidates(hashes):
             found = found[wanted[found[:, 0]] & ~reuse.covered[found[:, 0]]]
             if len(found):
                 reuse.take(donors.entries, key, found)
@@ -202,7 +204,7 @@ class TokenReuse:
         return int(self.covered.sum())
 
     def keep_only(self, covered: np.ndarray) -> None:
-        """Keep the rows of the sentences `covered` marks (those the primitive donors hold too)."""
+        """Keep the rows of the sentences `covered` marks (those the primitive donors gave too)."""
         parts = []
         for positions, key, rows, small in self.parts:
             mine = covered[positions]

@@ -31,7 +31,7 @@ from ..errors import Interrupted, SentgridError, choice_error
 from ..pooling.primitives import MOST_PRIMITIVES, PRIMITIVES
 from ..pooling.tokens import TokenBatch
 from . import budget
-from .donors import HASHES, OVER_LENGTH, Donors, TokenReuse, sentence_hashes
+from .donors import HASHES, OVER_LENGTH, Donors, TokenReuse, covered_by, sentence_hashes
 from .entries import STORE_DTYPES, CorruptEntry, EntryStore, entry_key, owner_tag
 from .partial import PartialEncode
 
@@ -319,26 +319,27 @@ class Encoding:
         group = identity if keep is None else {**identity, "kept_layers": keep}
         donors = Donors(self.entries, group, self.store_dtype), Donors(self.entries, {**group, "entry": TOKENS},
                                                                        self.token_dtype)
-        tokens = None
+        hashes, tokens = sentence_hashes(union), None
         if kind == TOKENS:  # a token entry's pass writes the primitive entry too: reuse what both kinds hold
-            reuse = donors[0].rows(union, PRIMITIVES[0])
-            tokens = TokenReuse.find(donors[1], union, reuse.covered)
-            reuse.keep_only(tokens.covered)
+            held = donors[0].candidates(hashes)  # hashes only: no primitive is read for a sentence without tokens
+            tokens = TokenReuse.find(donors[1], hashes, covered_by(held, len(union)))
+            reuse = donors[0].rows(hashes, PRIMITIVES[0], tokens.covered, held)
+            tokens.keep_only(reuse.covered)
         else:
-            reuse = donors[0].rows(union, kind)
+            reuse = donors[0].rows(hashes, kind)
         if reuse.count:
             # the pass encodes the sentences no donor holds; the donors' rows go after them
             where = np.empty(len(union), dtype=np.int64)
             where[~reuse.covered] = np.arange(len(union) - reuse.count)
             where[reuse.covered] = np.arange(len(union) - reuse.count, len(union))
-            union = [union[i] for i in np.argsort(where)]
+            order = np.argsort(where)
+            union, hashes = [union[i] for i in order], hashes[order]
             reuse.move(where)
             if tokens is not None:
                 tokens.move(where)
             log.info("%s of %s sentences are read from earlier entries", f"{reuse.count:,}", f"{len(union):,}")
         fresh = union[:len(union) - reuse.count]
         row = {sentence: i for i, sentence in enumerate(union)}
-        hashes = sentence_hashes(union)
         self.entries.remove_stale_temporaries()  # leftovers of killed writers hold disk space
         partial = None
         scratch = self.entries.root / f".scratch-{owner_tag()}-{uuid.uuid4().hex[:8]}" if kind == TOKENS else None
