@@ -246,6 +246,20 @@ class CellSpec:
             notes=notes,
         )
 
+    def unread(self) -> set[str]:
+        """The settings this cell does not read: SIF's `a` without SIF weighting, bias removal's k without
+        bias_removal=frequent, the fit set without post-processing. A search leaves them at their defaults, so
+        a trial that differs only there is a cell already run (a cell's identity still holds them: dropping them
+        there would rename every finished cell)."""
+        unread = set()
+        if self.pooling.weighting != "sif":
+            unread.add("pooling.sif_a")
+        if self.pooling.bias_removal != "frequent":
+            unread.add("pooling.bias_top_k")
+        if not self.postproc.steps:
+            unread.add("postproc.fit_on")
+        return unread
+
     def root(self) -> Path | None:
         """The data root, checked; None when the cell reads nothing local (STS from the hub)."""
         from .data import data_root

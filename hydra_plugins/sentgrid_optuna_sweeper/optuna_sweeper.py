@@ -12,7 +12,8 @@ the pruner (median by default) stops the trials that fall behind. The study live
 (`optuna.db` beside an SQLite MLflow store; `hydra.sweeper.storage` names any other, a PostgreSQL URL too) and is
 resumed by its name (`hydra.sweeper.study_name`; by default one made from the search space, rungs and objective,
 so the same command resumes it): `n_trials` counts the study's finished trials, and a trial an interrupted run left running
-is asked again (its cell, if it finished, is then skipped).
+is asked again (its cell, if it finished, is then skipped). A searched setting the trial's cell does not read
+(SIF's `a` without SIF weighting) is left at its default, so such trials are one cell, run once.
 """
 import hashlib
 import json
@@ -173,10 +174,17 @@ class OptunaSweeper(Sweeper):
             if not alive:
                 break
             extra = rungs.overrides(step) if rungs else []
-            cells = [space.overrides(t.params) + extra + [f"+tracking.tags.trial={t.number}"] for t in alive]
+            cells, notes = [], []
+            for trial in alive:
+                cell, unread = space.cell(trial.params)
+                cells.append(cell + extra + [f"+tracking.tags.trial={trial.number}"])
+                if unread and step in (None, 0):
+                    trial.set_user_attr("unread", unread)
+                    notes.append(f"optuna: trial {trial.number}'s cell does not read {', '.join(unread)}: left at "
+                                 f"the default, it is the cell any other value would give")
             where = "" if step is None else f" on rung {step} ({rungs.rungs[step] or 'all'} items)"
             print(f"\n== optuna: trial{'s' * (len(alive) > 1)} {', '.join(str(t.number) for t in alive)}{where} ==",
-                  flush=True)
+                  *notes, sep="\n", flush=True)
             for i, trial in enumerate(alive):  # where a cut trial's record is, when the study is resumed
                 trial.set_user_attr("job_dir", str(sweep_dir / str(job + i)))
             results = self.launcher.launch(cells, initial_job_idx=job)
@@ -204,7 +212,8 @@ class OptunaSweeper(Sweeper):
         """optuna.json: every trial of the study (this run's and earlier ones), rewritten after each batch."""
         trials = [{"number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
                    "steps": {str(k): v for k, v in t.intermediate_values.items()},
-                   "job_dir": t.user_attrs.get("job_dir")} for t in study.get_trials(deepcopy=False)]
+                   "job_dir": t.user_attrs.get("job_dir"), "unread": t.user_attrs.get("unread", [])}
+                  for t in study.get_trials(deepcopy=False)]
         path = sweep_dir / "optuna.json"
         path.with_suffix(".tmp").write_text(json.dumps({"study": self.study_name, "objective": objective.label,
                                                         "seconds": round(seconds, 1), "trials": trials}, indent=1))

@@ -12,9 +12,25 @@ class Space:
     keys: tuple           # (parameter name, how the override writes its key) per searched setting
     distributions: dict   # parameter name -> optuna distribution
 
-    def overrides(self, params: dict) -> list[str]:
-        """A trial's parameters as the overrides of its cell."""
-        return list(self.fixed) + [f"{key}={_written(params[name])}" for name, key in self.keys]
+    def overrides(self, params: dict, unread: set[str] = frozenset()) -> list[str]:
+        """A trial's parameters as the overrides of its cell, less the searched settings in `unread`."""
+        return list(self.fixed) + [f"{key}={_written(params[name])}" for name, key in self.keys
+                                   if name not in unread]
+
+    def cell(self, params: dict) -> tuple[list[str], list[str]]:
+        """(a trial's cell, the searched settings it leaves at their defaults because the cell does not read
+        them: `pooling.sif_a` with `pooling.weighting=none` is the cell with the default `a`, which runs once).
+        A cell that does not compose keeps every override: its job says what is wrong, in its record."""
+        from ..plan.sweep import compose_cell
+        from ..spec import CellSpec
+
+        overrides = self.overrides(params)
+        try:
+            unread = CellSpec.from_config(compose_cell(overrides)).unread()
+        except Exception:  # noqa: BLE001 - the job composes it again and records the one-sentence error
+            return overrides, []
+        left = sorted(name for name, _ in self.keys if name in unread)
+        return self.overrides(params, set(left)), left
 
 
 def _written(value) -> str:

@@ -56,3 +56,22 @@ def test_an_interrupted_study_resumes_by_name(tmp_path, data_root):
             assert record["config"]["pooling"]["sif_a"] == trial.params["pooling.sif_a"]
     table = json.loads(ledger.read_text())
     assert len(table["trials"]) == 4 and table["study"] == "sif"
+
+
+def test_trials_that_differ_only_where_their_cell_does_not_read_are_one_cell(tmp_path, data_root):
+    """Without SIF weighting `a` is not read: three trials with three values of `a` are one cell, run once and
+    skipped twice, each trial told that cell's objective."""
+    space = [s for s in SPACE if not s.startswith(("hydra.sweeper.study_name", "pooling"))]
+    run = subprocess.run([*command(tmp_path, 3)[:-len(SPACE)], *space, "hydra.sweeper.study_name=unread",
+                          "pooling=avg", "pooling.weighting=none", "pooling.sif_a=tag(log,interval(0.0001,0.01))"],
+                         cwd=PROJECT_ROOT, env={**os.environ, "SENTGRID_DATA": str(data_root)}, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "cell does not read pooling.sif_a" in run.stdout
+    trials = json.loads((tmp_path / "search" / "optuna.json").read_text())["trials"]
+    assert len({t["params"]["pooling.sif_a"] for t in trials}) == 3
+    assert all(t["unread"] == ["pooling.sif_a"] and t["state"] == "COMPLETE" for t in trials)
+    assert len({t["value"] for t in trials}) == 1
+    records = [json.loads((tmp_path / "search" / str(job) / "result.json").read_text()) for job in range(3)]
+    assert [r["status"] for r in records] == ["ok", "skipped", "skipped"]
+    assert len({r["cell_id"] for r in records}) == 1 and records[0]["config"]["pooling"]["sif_a"] == 0.001

@@ -85,3 +85,24 @@ def test_a_search_space_from_hydras_sweep_syntax():
                                                   "pooling.sif_a=0.001", "postproc.n=7"]
     with pytest.raises(SentgridError, match="nothing to search"):
         space_of(OverridesParser.create().parse_overrides(["model=minilm"]))
+
+
+def test_a_trial_leaves_the_settings_its_cell_does_not_read_at_their_defaults():
+    """TPE asked for the best cell (no token weights) five times with different SIF `a`: five cells of their own,
+    four of them wasted. Unread, `a` is left at its default, so those trials are one cell, run once."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from sentgrid.search.space import space_of
+
+    space = space_of(OverridesParser.create().parse_overrides([
+        "pooling.weighting=none,sif", "pooling.sif_a=tag(log,interval(0.0001,0.01))", "postproc=none,whiten",
+        "postproc.fit_on=task,wikitext"]))
+    unweighted = {"pooling.weighting": "none", "postproc": "none", "postproc.fit_on": "wikitext"}
+    assert space.cell({**unweighted, "pooling.sif_a": 0.003}) == space.cell({**unweighted, "pooling.sif_a": 0.0002}) \
+        == (["pooling.weighting=none", "postproc=none"], ["pooling.sif_a", "postproc.fit_on"])
+    read = {"pooling.weighting": "sif", "pooling.sif_a": 0.003, "postproc": "whiten", "postproc.fit_on": "wikitext"}
+    assert space.cell(read) == (["pooling.weighting=sif", "pooling.sif_a=0.003", "postproc=whiten",
+                                 "postproc.fit_on=wikitext"], [])
+    # a cell that does not compose keeps every override: its job records the one-sentence error
+    bad = {**read, "postproc.fit_on": "nowhere"}
+    assert space.cell(bad) == (space.overrides(bad), [])
