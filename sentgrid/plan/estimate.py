@@ -79,11 +79,12 @@ def cell_seconds(cell_profile: list, finished: list[dict]) -> float:
     same = [e for e in finished if e.get("profile") == cell_profile]
     if same:
         return statistics.median([cost(e) for e in ([e for e in same if cached(e)] or same)])
-    families, items = cell_profile[0], cell_profile[4]
+    families, token_level, items = cell_profile[0], cell_profile[2], cell_profile[4]
     similar = [cost(e) for e in finished if e.get("families") == families and slice_of(e) == items]
     if similar:
         return statistics.median(similar)
-    default = sum(FAMILIES[f].cell_seconds for f in families if f in FAMILIES)  # full-data cells
+    default = sum(FAMILIES[f].cell_seconds + FAMILIES[f].token_seconds * bool(token_level)  # full-data cells
+                  for f in families if f in FAMILIES)
     return default if items is None else default * min(1.0, items / TYPICAL_ITEMS) + SLICE_FIXED_SECONDS
 
 

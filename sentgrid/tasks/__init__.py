@@ -27,6 +27,7 @@ class Family:
     headline: tuple[str, str]       # the two metrics a summary shows; the first is the objective
     averaged: tuple[str, ...]       # metrics averaged over the family's datasets (`<family>/avg/<metric>`)
     cell_seconds: float             # a cell's scoring on cached encodings, for `plan` until measured here (MiniLM)
+    token_seconds: float = 0.0      # what pooling from token states (token weights, token-level modes) adds to it
     heavy: bool = False             # evaluation takes seconds (fits models): worth a worker process per dataset
     objective_label: str = ""       # the first headline metric in words (its name when empty)
 
@@ -48,14 +49,19 @@ class Family:
         return f"{self.label} average ({self.objective_label or self.headline[0]} x100)"
 
 
+# Default costs on full data, 2 cores: STS + clustering measured on a 384-cell MiniLM grid (2026-12-06: a cell
+# served by a primitive 18.5 s besides encoding, one pooled from token states 4.7 s more, split by the families'
+# sentences, 30k and 73k; classification's token share at that rate for its 204k sentences).
 FAMILIES = {f.name: f for f in (  # in the paper's order
     Family("sts", "STS", "sentgrid.data.sts", "sentgrid.tasks.sts", headline=("spearman", "pearson"),
            averaged=("spearman", "pearson", "spearman_mean", "spearman_wmean", "pearson_mean", "pearson_wmean"),
-           cell_seconds=2.0, objective_label="Spearman"),
+           cell_seconds=2.0, token_seconds=1.4, objective_label="Spearman"),
     Family("clustering", "clustering", "sentgrid.data.clustering", "sentgrid.tasks.clustering",
-           headline=("accuracy", "nmi"), averaged=("accuracy", "nmi"), cell_seconds=10.0, heavy=True),
+           headline=("accuracy", "nmi"), averaged=("accuracy", "nmi"), cell_seconds=16.5, token_seconds=3.4,
+           heavy=True),
     Family("classification", "classification", "sentgrid.data.classification", "sentgrid.tasks.classification",
-           headline=("accuracy", "f1"), averaged=("accuracy", "f1"), cell_seconds=80.0, heavy=True),
+           headline=("accuracy", "f1"), averaged=("accuracy", "f1"), cell_seconds=80.0, token_seconds=9.0,
+           heavy=True),
     Family("pair_classification", "pair classification", "sentgrid.data.pair_classification",
            "sentgrid.tasks.pair_classification", headline=("ap", "accuracy"), averaged=("ap", "accuracy", "f1"),
            cell_seconds=1.0, objective_label="average precision"),

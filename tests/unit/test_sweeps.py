@@ -68,6 +68,7 @@ def test_a_cells_own_cost_leaves_out_the_table_it_built():
 
 def test_a_slice_is_estimated_from_cells_of_the_same_slice_else_from_scaled_defaults():
     from sentgrid.plan.estimate import SLICE_FIXED_SECONDS, TYPICAL_ITEMS, cell_seconds
+    from sentgrid.tasks import FAMILIES
 
     full = {"families": ["sts"], "profile": [["sts"], "minilm", False, False, None], "evaluate_seconds": 9.0}
     old = {"families": ["sts"], "profile": [["sts"], "minilm", False, False], "evaluate_seconds": 8.0}  # no slice kept
@@ -75,4 +76,8 @@ def test_a_slice_is_estimated_from_cells_of_the_same_slice_else_from_scaled_defa
     wanted = [["sts"], "minilm", True, False, 200]  # another profile, on the same slice
     assert cell_seconds(wanted, [full, old, sliced]) == 1.5  # not the full-data cells' 8-9 s
     assert cell_seconds([["sts"], "minilm", True, False, None], [full, old, sliced]) == 8.5
-    assert cell_seconds(wanted, [full, old]) == 2.0 * 200 / TYPICAL_ITEMS + SLICE_FIXED_SECONDS  # STS's default, scaled
+    sts = FAMILIES["sts"]  # STS's default for a cell pooled from token states, scaled to the slice
+    assert cell_seconds(wanted, [full, old]) == (sts.cell_seconds + sts.token_seconds) * 200 / TYPICAL_ITEMS \
+        + SLICE_FIXED_SECONDS
+    assert cell_seconds([["sts"], "minilm", False, False, None], []) == sts.cell_seconds < \
+        cell_seconds([["sts"], "minilm", True, False, None], [])
