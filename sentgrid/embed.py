@@ -27,10 +27,13 @@ def embed(workspace, encoder, spec: CellSpec, sentences: dict[str, list[str]], r
     if primitive is not None:
         keep = to_keep(spec.cache.layers, read.forward, layers, sweep_layers or {})
         arrays, stats = workspace.encoding.primitives(read.forward, sentences, primitive, layers, keep)
-        counts = {name: encoder.token_counts(s, pooling.special_tokens) if pooling.mode.sqrt_length else None
+        derived = {}
+        if encoder is not read.forward:  # built on the forward model (BERT + Avg.): its own primitives from the base's
+            arrays, derived = encoder.from_primitives(arrays, sentences, primitive, layers)
+        counts = {name: read.forward.token_counts(s, pooling.special_tokens) if pooling.mode.sqrt_length else None
                   for name, s in sentences.items()}
         vectors = {name: pool_primitive(array, pooling.mode, counts[name]) for name, array in arrays.items()}
-        return Embedded(vectors, stats.as_dict(), stats.keys, {}, primitive)
+        return Embedded(vectors, {**stats.as_dict(), **derived}, stats.keys, {}, primitive)
 
     tokens, stats, keys = token_states(workspace, encoder, sentences, layers, spec.cache.layers, sweep_layers or {})
     corpus = encoder.tokenize_corpus(workspace.corpus(spec.corpus)()) if pooling.needs_corpus else None

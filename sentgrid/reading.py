@@ -2,7 +2,8 @@
 here, so an estimate can never count entries a run does not read.
 
 A cell reads one primitive of its encoder's forward passes when its pooling is served by one (the smallest
-entry, and any layer of it); otherwise the forward model's token entries, which the encoder turns into
+entry, and any layer of it; an encoder built on a forward model, BERT + Avg., turns the base model's primitives
+into its own where it `serves` them); otherwise the forward model's token entries, which the encoder turns into
 token states (as they are, mixed with or replaced by its table); a static table alone reads no entry. The
 layers are the cell's `layer` resolved against the model ([0] for a table without layers).
 """
@@ -29,4 +30,6 @@ def reading(encoder, spec) -> Reading:
     layers = layer_spec.resolve(spec.layer, encoder.num_layers) if encoder.layered else [0]
     forward = encoder.forward_model
     primitive = spec.pooling.primitive if Produces.PRIMITIVES in encoder.produces else None
+    if primitive is not None and encoder is not forward and not encoder.serves(primitive):
+        primitive = None  # an encoder built on the forward model (BERT + Avg.) says which primitives it turns into its own
     return Reading(forward, primitive or (TOKENS if forward is not None else None), layers)

@@ -5,10 +5,18 @@ The base model's token states come from its token entries in the store (it is th
 `forward_model`), so a w x layer sweep runs the base model once per dataset. Tokens the corpus never
 shows keep the base state alone when
 `model.unseen=drop`, and use the Avg. fallback row otherwise.
+
+The mix is linear per token: when every token takes the same share w (any `model.unseen` but drop), the mean
+of the mixed tokens is the mix of the two means, and the mixed [CLS] or [MASK] state the mix of that token's.
+Those cells read the base model's primitive entries (a few vectors per sentence) and the Avg. rows of the
+sentence's token ids; only max pooling, token weighting, bias removal and `unseen=drop` read token entries
+(every token, every layer: 51 GiB for the paper's 26 datasets on MiniLM).
 """
 import numpy as np
+from scipy import sparse
 
 from ..errors import SentgridError
+from ..pooling.primitives import CLS, MASK, MEAN_ALL, MEAN_CONTENT
 from ..templates import Template
 from .averaged import AveragedEncoder
 from .base import Produces
@@ -20,7 +28,7 @@ class MixEncoder:
 
     kind = "bert_avg"
     exports_to = None  # neither sentence-transformers nor Model2Vec has a module for the mix
-    produces = Produces.TOKENS | Produces.TABLE
+    LINEAR = (CLS, MEAN_ALL, MEAN_CONTENT, MASK)  # the primitives the mix commutes with (max does not)
     TABLE_WORK_PER_S = AveragedEncoder.TABLE_WORK_PER_S  # its table is the Avg. table
     layered = True
 
@@ -34,6 +42,14 @@ class MixEncoder:
         # The Avg. table has no template (it averages the corpus as it is).
         self.average = AveragedEncoder(cfg, Template("none", None), corpus, fingerprints)
         self.template = template
+
+    @property
+    def produces(self) -> Produces:
+        same_share = self.cfg.unseen != "drop"  # drop gives unseen tokens no share: not a mix of the means
+        return Produces.TOKENS | Produces.TABLE | (Produces.PRIMITIVES if same_share else Produces(0))
+
+    def serves(self, primitive: str) -> bool:
+        return primitive in self.LINEAR
 
     @property
     def forward_model(self):
@@ -92,3 +108,31 @@ class MixEncoder:
             out[name] = (batch, mixed)
         stats.update(tokens_without_average=unknown, token_coverage=round(1 - unknown / max(tokens, 1), 6))
         return out, stats
+
+    def from_primitives(self, arrays, sentences, primitive, layers):
+        """(1 - w) * the base model's `primitive` ({name: [layers, n, dim]}) + w * the same reduction of the Avg.
+        rows of the sentences' tokens (as the forward pass tokenised them); and the coverage statistics."""
+        table, counts = self.average.table(), self.average.built()["counts"]
+        out, unknown, tokens = {}, 0, 0
+        for name, base in arrays.items():
+            batch = self.base.token_batch(sentences[name])
+            unknown += int((counts[batch.ids] == 0).sum())
+            tokens += len(batch.ids)
+            rows = np.stack([reduce_rows(table[layer], batch, primitive) for layer in layers])
+            out[name] = ((1 - self.weight) * base + self.weight * rows).astype(np.float32)
+        return out, {"tokens_without_average": unknown, "token_coverage": round(1 - unknown / max(tokens, 1), 6)}
+
+
+def reduce_rows(rows: np.ndarray, batch, primitive: str) -> np.ndarray:
+    """[n, dim]: the table `rows` ([V, dim]) of each sentence's tokens reduced as the forward pass reduces its
+    states to `primitive` (pooling/primitives.py: means over real or content tokens, the first token, [MASK])."""
+    if primitive == CLS:
+        return rows[batch.ids[batch.offsets[:-1]]]
+    if primitive == MASK:
+        return rows[batch.ids[batch.mask_index]]
+    sentence, n = batch.sentence_of_token(), len(batch)
+    keep = ~batch.special if primitive == MEAN_CONTENT else np.ones(len(batch.ids), bool)
+    keep |= (np.bincount(sentence, weights=keep, minlength=n) == 0)[sentence]  # no content token: all real tokens
+    share = keep / np.maximum(np.bincount(sentence, weights=keep, minlength=n), 1)[sentence]
+    matrix = sparse.csr_matrix((share, (sentence, batch.ids)), shape=(n, len(rows)))
+    return matrix @ rows.astype(np.float64)

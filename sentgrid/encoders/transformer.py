@@ -249,11 +249,15 @@ class TransformerEncoder:
     def token_states(self, requests, layers, computed):
         return computed, {}
 
+    def token_batch(self, sentences: list[str]):
+        """The TokenBatch of the forward pass: the template applied (its [MASK] located), truncated."""
+        texts = [self.template.apply(s, self.tokenizer.mask_token or "[MASK]") for s in sentences]
+        return tokenize(self.tokenizer, texts, int(self.cfg.max_length), self.template.has_mask)
+
     def token_counts(self, sentences: list[str], special_tokens: str = "include") -> np.ndarray:
         """[n] tokens each sentence has in the forward pass (template applied, truncated); with
         special_tokens=exclude its content tokens, as the mean primitives count them."""
-        texts = [self.template.apply(s, self.tokenizer.mask_token or "[MASK]") for s in sentences]
-        batch = tokenize(self.tokenizer, texts, int(self.cfg.max_length))
+        batch = self.token_batch(sentences)
         if special_tokens == "include":
             return batch.lengths
         content = np.bincount(batch.sentence_of_token()[~batch.special], minlength=len(batch))

@@ -135,6 +135,43 @@ def test_mix_ends_equal_the_base_model_and_avg(mix_parts, minilm):
     assert np.allclose(avg_states[1][0, row], embedding)
 
 
+@pytest.mark.parametrize("pooling_mode, special_tokens, template", [
+    ("avg", "include", None), ("avg", "exclude", None), ("cls", "include", None), ("mean_sqrt_len", "include", None),
+    ("template", "include", 'This sentence : "[X]" means [MASK] .')])
+def test_mix_served_by_the_base_models_primitives_equals_the_mix_of_its_token_states(
+        workspace, compose_cell, pooling_mode, special_tokens, template):
+    """A mean (or [CLS], [MASK]) of mixed tokens is the mix of the base model's primitive and of the Avg. rows'
+    same reduction: the cell reads no token entry and gets the vectors token-level pooling gives."""
+    from sentgrid.embed import embed
+    from sentgrid.reading import reading
+    from sentgrid.spec import CellSpec
+
+    overrides = ["model=bert_avg", "model.w=0.3", "layer=mean_of", "layer.layers=[2,6]", f"pooling={pooling_mode}",
+                 f"pooling.special_tokens={special_tokens}", *(["template=promptbert"] if template else [])]
+    spec = CellSpec.from_config(compose_cell(*overrides))
+    store = workspace()
+    encoder = store.prepared(build(spec.model, spec.template, lambda: TOY_CORPUS))
+    read = reading(encoder, spec)
+    assert read.primitive is not None and read.forward is encoder.base
+    served = embed(store, encoder, spec, {"a": SENTENCES}, read)
+    assert served.source == read.primitive and 0 < served.stats["token_coverage"] < 1  # "zebra" is not in the corpus
+    batch, states = token_states(store, encoder, {"a": SENTENCES}, read.layers)[0]["a"]
+    from_tokens, _ = pooling.pool_tokens(states, batch, MODES[pooling_mode], None, special_tokens)
+    assert np.allclose(served.vectors["a"], from_tokens, atol=5e-3)  # token entries are float16
+    assert not np.allclose(served.vectors["a"], embed(store, encoder.base, spec, {"a": SENTENCES}, read).vectors["a"],
+                           atol=5e-3)  # the mix, not the base model
+
+
+def test_mix_reads_token_entries_where_it_is_not_linear(compose_cell):
+    from sentgrid.reading import reading
+    from sentgrid.spec import CellSpec
+
+    for overrides in (["pooling=max"], ["pooling.weighting=idf_task"], ["model.unseen=drop"]):
+        spec = CellSpec.from_config(compose_cell("model=bert_avg", *overrides))
+        encoder = build(spec.model, spec.template, lambda: TOY_CORPUS)
+        assert reading(encoder, spec).kind == "tokens", overrides
+
+
 def test_mix_drop_keeps_the_base_state_for_unseen_tokens(mix_parts):
     _, _, make, states = mix_parts
     base_batch, base = states(make(0.0), [6])
