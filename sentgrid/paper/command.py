@@ -1,7 +1,9 @@
 """`python -m sentgrid paper [model=minilm] [overrides] [--plan | --report]`: the paper on one base model.
 
 Plans every sweep of `grid.paper_grid` first, as one (cells, what is finished, the estimate, the disk; a
-pass two sweeps share is counted once) and refuses a run that cannot fit its cache's disk; then runs each
+pass two sweeps share is counted once) and refuses a run that cannot fit its cache's disk (where all of it does
+not fit but sweep by sweep it does, each sweep's token entries that no later sweep reads are removed after
+it: they are most of the paper's size, and a cell reruns from them only if forced); then runs each
 sweep as an ordinary `python -m sentgrid -m` (every cell recorded, skipped when finished, any launcher:
 `hydra/launcher=ray` passes through), into multirun/paper/<model>/<data>/<sweep>/; then lays the results
 out as the paper in reports/paper/<model>/ (a slice: reports/paper/<model>/slice-N/). Interrupted, the same
@@ -15,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hydra.errors import HydraException
@@ -50,27 +53,86 @@ def sweep_arguments(sweep: Sweep, overrides: list[str], folder: Path, model: str
             f"hydra.sweep.dir={folder}"]
 
 
-def plan_all(sweeps: list[Sweep], arguments: dict[str, list[str]]) -> tuple[dict, str | None]:
-    """Every sweep's cells planned as one (a forward pass or table two sweeps share is counted once), printed
-    per sweep and in all; the refusal when what they store together cannot fit the cache's disk."""
+def plan_all(sweeps: list[Sweep], arguments: dict[str, list[str]]) -> tuple[dict, "Storage"]:
+    """Every sweep's cells planned as one (a forward pass or table two sweeps share is counted once; each sweep
+    keeps its own layers under cache.layers=requested, as it will when it runs), printed per sweep and in all;
+    and what they store, kept or pruned sweep by sweep (Storage)."""
     from ..plan import expand
     from ..plan.estimate import plan
-    from ..plan.report import size, too_big
+    from ..plan.report import size
 
     cells = {s.name: expand(arguments[s.name]) for s in sweeps}
-    report = plan([], cells=[c for s in sweeps for c in cells[s.name]])
-    print(f"{'sweep':<18}{'cells':>6}{'finished':>10}  {'scoring':>9}  feeds")
-    listing = iter(report["listing"])
+    report = plan([], cells=[c for s in sweeps for c in cells[s.name]],
+                  groups=[i for i, s in enumerate(sweeps) for _ in cells[s.name]])
+    listing, keys = iter(report["listing"]), {}
+    print(f"{'sweep':<18}{'cells':>6}{'finished':>10}  {'scoring':>9}  {'to store':>10}  feeds")
+    seen = set()
     for sweep in sweeps:
         items = [next(listing) for _ in cells[sweep.name]]
+        keys[sweep.name] = {k for i in items for k in i["keys"]}
         seconds = sum(i.get("estimate_seconds", 0.0) for i in items)
+        new = sum(report["entry_bytes"].get(k, 0) for k in keys[sweep.name] - seen)
+        seen |= keys[sweep.name]
         print(f"{sweep.name:<18}{len(items):>6}{sum(i['state'] == 'finished' for i in items):>10}  "
-              f"{seconds / 60:>5.1f} min  {sweep.feeds}", flush=True)
-    stored = sum(d["bytes"] for d in report["disk"])
+              f"{seconds / 60:>5.1f} min  {size(new):>10}  {sweep.feeds}", flush=True)
+    storage = Storage.of([s.name for s in sweeps], keys, report)
     print(f"{'all':<18}{report['cells']:>6}{report['finished']:>10}  {report['estimate_seconds'] / 60:>5.1f} min  "
           f"(with {report['estimate_encode_seconds'] / 60:.1f} min of encoding and "
-          f"{report['estimate_table_seconds'] / 60:.1f} min of static tables); {size(stored)} to store")
-    return report, too_big(report)
+          f"{report['estimate_table_seconds'] / 60:.1f} min of static tables); {size(storage.total)} to store"
+          + (f", at most {size(storage.peak)} at once with {storage.why}" if storage.pruning else ""))
+    return report, storage
+
+
+@dataclass
+class Storage:
+    """What the sweeps store: all of it kept (`total`), or, when that does not fit the cache's disk (`pruning`),
+    each sweep's token entries that no later sweep reads removed after it (`prunable`: sweep -> keys), which
+    stores at most `peak` at once."""
+    total: float
+    peak: float
+    free: float | None          # None: cache.check_space=false, or nothing to store
+    cache_dir: str | None
+    prunable: dict = field(default_factory=dict)
+    why = "each sweep's token entries removed once no later sweep reads them"
+
+    @classmethod
+    def of(cls, names: list[str], keys: dict[str, set], report: dict) -> "Storage":
+        sizes, tokens = report["entry_bytes"], set(report["token_entries"])
+        disk = report["disk"][0] if report["disk"] else None
+        stored, peak, seen, prunable = 0.0, 0.0, set(), {}
+        for i, name in enumerate(names):
+            stored += sum(sizes.get(k, 0) for k in keys[name] - seen)
+            seen |= keys[name]
+            peak = max(peak, stored)
+            prunable[name] = sorted((keys[name] & tokens) - set().union(*(keys[n] for n in names[i + 1:])))
+            stored -= sum(sizes.get(k, 0) for k in prunable[name])
+        return cls(sum(sizes.get(k, 0) for k in seen), peak, disk["free"] if disk and disk["check_space"] else None,
+                   disk["cache_dir"] if disk else None, prunable)
+
+    @property
+    def pruning(self) -> bool:
+        return self.free is not None and self.total > self.free
+
+    def refusal(self) -> str | None:
+        from ..plan.report import size
+
+        if not self.pruning or self.peak <= self.free:
+            return None
+        return (f"the paper would store about {size(self.total)} in cache.dir={self.cache_dir} ({size(self.peak)} at "
+                f"once with {self.why}), but only {size(self.free)} are free there; free space (python -m sentgrid "
+                f"cache du), set cache.dir elsewhere, cache.layers=requested (only the layers each sweep reads) or "
+                f"cache.dtype=float16 (half the primitives' size), or start it anyway with cache.check_space=false.")
+
+    def after(self, sweep: str) -> None:
+        """Remove the token entries of `sweep` that no later sweep reads (when the disk needs it)."""
+        from ..store import EntryStore
+        from ..store.maintenance import remove_entries
+
+        if not self.pruning or not self.prunable.get(sweep):
+            return
+        removed, freed, busy, _ = remove_entries(EntryStore(self.cache_dir), self.prunable[sweep])
+        print(f"paper: removed {removed} token entries of sweep {sweep} ({freed / 2**30:.2f} GiB) that no later "
+              f"sweep reads, so that the rest fits the disk" + (f"; {busy} in use were kept" if busy else ""), flush=True)
 
 
 def run_sweep(arguments: list[str]) -> int:
@@ -125,10 +187,11 @@ def main(arguments: list[str]) -> int:
           f"{'full data: the paper' if data == FULL else data + ': the demo'}'s grid, {len(sweeps)} sweeps into {root}")
     if "--report" not in flags:
         try:
-            report, refusal = plan_all(sweeps, arguments_of)
+            report, storage = plan_all(sweeps, arguments_of)
         except (SentgridError, HydraException) as exc:
             print(f"sentgrid paper: error: {exc}", file=sys.stderr)
             return 2
+        refusal = storage.refusal()
         if refusal:
             print(f"sentgrid paper: {refusal}", file=sys.stderr)
             return 2
@@ -142,6 +205,7 @@ def main(arguments: list[str]) -> int:
                 print(f"sentgrid paper: sweep {sweep.name} {'interrupted' if code == 130 else f'stopped (exit {code})'}; "
                       f"every finished cell is kept: run the same command again to go on.", file=sys.stderr)
                 return code
+            storage.after(sweep.name)
         print(f"\nall {len(sweeps)} sweeps done in {(time.perf_counter() - started) / 60:.1f} min "
               f"(plan said {report['estimate_seconds'] / 60:.1f} min)")
     from .layout import write_paper

@@ -108,15 +108,18 @@ class Sweep:
     profiles: list = field(default_factory=list)    # (profile, cache dir) of each cell to run
     cache_specs: dict = field(default_factory=dict)  # cache dir -> its CacheSpec
     passes: list = field(default_factory=list)      # each cell to run: its Passes
+    groups: list = field(default_factory=list)      # each cell to run: the sweep it belongs to (0 unless several)
     tables: dict = field(default_factory=dict)      # (table key, cache dir) -> TableBuild
 
 
-def compose_sweep(cells: list[list[str]]) -> Sweep:
+def compose_sweep(cells: list[list[str]], groups: list[int] | None = None) -> Sweep:
+    """`groups`: each cell's sweep, when several sweeps are planned as one (each keeps its own layers)."""
     memo, versions, seen, sweep = Memo(), result_versions(), set(), Sweep()
+    groups = groups or [0] * len(cells)
     # A preset's cells read every dataset of their tasks once (26 with task=all): a minute or more to show
     progress = tqdm(cells, desc="plan: reading datasets, composing cells", unit="cell", file=sys.stderr, delay=3,
                     leave=False)
-    for overrides in progress:
+    for overrides, group in zip(progress, groups):
         cfg = compose_cell(overrides)
         identity = cell_id(cfg, versions)
         if identity in seen or (FinishedCells(cfg.cache.dir).get(identity) and not cfg.get("force", False)):
@@ -129,6 +132,7 @@ def compose_sweep(cells: list[list[str]]) -> Sweep:
         sweep.cache_specs.setdefault(cache_dir, CellSpec.from_config(cfg).cache)
         passes, cell_tables = forward_passes(cfg, memo)
         sweep.passes.append(passes)
+        sweep.groups.append(group)
         sweep.tables.update({(key, cache_dir): build_ for key, build_ in cell_tables.items()})
         sweep.listing.append({"cell": overrides, "state": None, "keys": [], "profile": sweep.profiles[-1],
                               "tables": [(key, cache_dir) for key in cell_tables]})
@@ -139,10 +143,11 @@ def entries_of(sweep: Sweep) -> tuple[dict, dict]:
     """{key: (Pass, cache dir, the layers it keeps: None for every layer)} of every entry the cells read, each
     cell's listing row given its keys; and the layers kept per model under cache.layers=requested."""
     entries = {}
-    kept = sweep_layers([p for passes in sweep.passes for p in passes])
-    for item, passes in zip([i for i in sweep.listing if i["state"] is None], sweep.passes):
+    kept = {group: sweep_layers([p for passes, g in zip(sweep.passes, sweep.groups) if g == group for p in passes])
+            for group in set(sweep.groups)}  # cache.layers=requested: each sweep keeps the layers its own cells read
+    for item, passes, group in zip([i for i in sweep.listing if i["state"] is None], sweep.passes, sweep.groups):
         for p in passes:
-            keep = p.keep(kept)
+            keep = p.keep(kept[group])
             key = p.encoding.key_for(p.encoder.identity(), p.sentences, p.kind, keep)
             if key not in entries and keep is not None:
                 # an entry that keeps every layer serves any cell: one stored by an earlier `all` sweep
@@ -151,14 +156,14 @@ def entries_of(sweep: Sweep) -> tuple[dict, dict]:
                     key, keep = whole, None
             entries.setdefault(key, (p, p.encoding.entries.root, keep))
             item["keys"].append(key)
-    return entries, kept
+    return entries, kept.get(0, {}) if len(kept) <= 1 else {}
 
 
 def missing_work(entries: dict, cache_specs: dict) -> dict:
     """What the entries not stored yet take: sentences to encode per (model, width, cache dir), forward passes
     (one per encoder identity and kind: its missing entries together), disk per cache dir; how many are
     cached; and, for entries keeping only the asked layers, what a later layer sweep would encode again."""
-    to_encode, identities, disk = defaultdict(set), {}, defaultdict(float)
+    to_encode, identities, disk, sizes = defaultdict(set), {}, defaultdict(float), {}
     later = defaultdict(lambda: (set(), set()))  # kept layers and sentences a later layer sweep encodes again
     cached, pass_groups = 0, set()
     for key, (p, cache_dir, keep) in entries.items():
@@ -171,18 +176,21 @@ def missing_work(entries: dict, cache_specs: dict) -> dict:
             cached += 1
         else:
             pass_groups.add((identity, p.kind == TOKENS, cache_dir))
-            disk[cache_dir] += entry_bytes(p.encoder, p.sentences, p.kind == TOKENS, cache_specs[cache_dir], keep)
+            sizes[key] = entry_bytes(p.encoder, p.sentences, p.kind == TOKENS, cache_specs[cache_dir], keep)
+            disk[cache_dir] += sizes[key]
             # each encoder identity (a template is another one) is its own pass over the sentences
             to_encode[(p.label, p.encoder.hidden_size, cache_dir)].update((identity, s) for s in p.sentences)
-    return {"to_encode": to_encode, "disk": disk, "later": later, "cached": cached, "passes": len(pass_groups)}
+    return {"to_encode": to_encode, "disk": disk, "sizes": sizes, "later": later, "cached": cached,
+            "passes": len(pass_groups)}
 
 
-def plan(arguments: list[str], throughput_override: float | None = None, cells: list[list[str]] | None = None) -> dict:
+def plan(arguments: list[str], throughput_override: float | None = None, cells: list[list[str]] | None = None,
+         groups: list[int] | None = None) -> dict:
     """What a sweep (`-m` arguments) costs, or a list of cells' overrides (several sweeps planned as one: a pass
-    they share counted once)."""
+    they share counted once; `groups` gives each cell's sweep)."""
     register_resolvers()
     cells = expand(arguments) if cells is None else cells
-    sweep = compose_sweep(cells)
+    sweep = compose_sweep(cells, groups)
     finished, listing, cell_profiles, cache_specs, tables = (sweep.finished, sweep.listing, sweep.profiles,
                                                              sweep.cache_specs, sweep.tables)
     entries, kept = entries_of(sweep)
@@ -230,6 +238,8 @@ def plan(arguments: list[str], throughput_override: float | None = None, cells: 
             "estimate_encode_seconds": round(encode_seconds, 1), "estimate_table_seconds": round(table_seconds, 1),
             "estimate_cells_seconds": round(per_cell, 1),
             "longest_pass_seconds": round(max(passes.values(), default=0.0), 1), "kept_layers": kept,
+            "entry_bytes": work["sizes"],  # the entries to store, by key
+            "token_entries": sorted(k for k, (p, _, _) in entries.items() if p.kind == TOKENS),
             "later_layers": [{"model": label, "kept": sorted(layers), "sentences": len(sentences),
                               "seconds": round(sum(len(s) for _, s in sentences) / rate_of(label, width, d)[0], 1)}
                              for (label, width, d), (layers, sentences) in later.items()],

@@ -138,26 +138,21 @@ def _size(path: Path) -> int:
     return path.lstat().st_size if os.path.lexists(path) else 0
 
 
-def gc(root: Path) -> int:
-    store = EntryStore(root, memory_bytes=0)
-    freed = 0
-    temporaries = store.stale_temporaries(damaged=True)
-    for path in temporaries:
-        freed += _size(path)
-    store.remove_stale_temporaries(damaged=True)
-    used, removed, kept_busy, others = used_keys(root), 0, 0, 0
-    for key in entry_keys(store):
-        path = store.path(key)
-        if key in used or time.time() - path.lstat().st_mtime < RECENT_SECONDS:
+def remove_entries(store: EntryStore, keys) -> tuple[int, int, int, int]:
+    """Remove the entries `keys` that no job holds: (removed, bytes freed, kept because in use, kept because
+    another user's). Each is removed under its lock, so a job reading or writing it keeps it."""
+    removed, freed, busy, others = 0, 0, 0, 0
+    for key in keys:
+        if not store.exists(key):
             continue
         lock = store.lock(key)
         try:
             lock.acquire(timeout=0)
         except Timeout:
-            kept_busy += 1
+            busy += 1
             continue
         try:
-            size = _size(path)
+            size = _size(store.path(key))
             if store.remove(key):
                 freed += size
                 removed += 1
@@ -168,10 +163,25 @@ def gc(root: Path) -> int:
             with contextlib.suppress(OSError):  # another user's lock files, in a group cache, stay
                 Path(lock.lock_file).unlink(missing_ok=True)
                 Path(lock.lock_file).with_suffix(".owner").unlink(missing_ok=True)
-    for mark in root.glob("donors/*/[0-9a-f]*"):  # donor listings of entries removed here or earlier
+    for mark in store.root.glob("donors/*/[0-9a-f]*"):  # donor listings of entries removed here or earlier
         if not store.exists(mark.name):
             with contextlib.suppress(OSError):
                 mark.unlink()
+    return removed, freed, busy, others
+
+
+def gc(root: Path) -> int:
+    store = EntryStore(root, memory_bytes=0)
+    freed = 0
+    temporaries = store.stale_temporaries(damaged=True)
+    for path in temporaries:
+        freed += _size(path)
+    store.remove_stale_temporaries(damaged=True)
+    used = used_keys(root)
+    unused = [key for key in entry_keys(store)
+              if key not in used and time.time() - store.path(key).lstat().st_mtime >= RECENT_SECONDS]
+    removed, entries_freed, kept_busy, others = remove_entries(store, unused)
+    freed += entries_freed
     print(f"removed {len(temporaries)} temporaries and {removed} unused entries ({freed / 2**20:.1f} MiB); "
           f"kept {len(used)} entries that finished cells use" + (f", {kept_busy} in use" if kept_busy else "")
           + (f", {others} unused entries of other users (theirs to remove)" if others else ""))

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -50,6 +51,14 @@ def records_of(folder):
     return [found[i] for i in sorted(found)]
 
 
+def halfway(of):
+    """Storage.of with the disk's free space halfway between what the paper stores at once, pruned, and in all."""
+    def tight(*arguments):
+        found = of(*arguments)
+        return replace(found, free=(found.peak + found.total) / 2)
+    return tight
+
+
 @pytest.fixture
 def paper_run(tmp_path, data_root, monkeypatch, capfd):
     monkeypatch.setenv("SENTGRID_HOME", str(tmp_path))
@@ -57,16 +66,22 @@ def paper_run(tmp_path, data_root, monkeypatch, capfd):
     monkeypatch.setattr(command, "paper_grid", small_grid)
     arguments = [*SLICE, f"cache.dir={tmp_path / 'cache'}", f"tracking.uri=sqlite:///{tmp_path}/mlflow.db"]
 
-    def run(model="minilm"):  # the sweeps are subprocesses: their output is read from the file descriptors
-        code = command.main([f"model={model}", *arguments])
+    def run(model="minilm", tight=False):  # the sweeps are subprocesses: their output is read from the descriptors
+        with monkeypatch.context() as patch:
+            if tight:  # a disk that holds the paper only sweep by sweep: token entries are removed after their sweep
+                patch.setattr(command.Storage, "of", halfway(command.Storage.of))
+            code = command.main([f"model={model}", *arguments])
         return code, capfd.readouterr()
     return run
 
 
 def test_the_paper_runs_as_sweeps_and_lays_out_its_tables_figures_and_mteb_files(tmp_path, paper_run):
-    code, printed = paper_run()
+    code, printed = paper_run(tight=True)
     assert code == 0, printed.err[-3000:]
     assert re.search(r"\nall\s+\d+\s+0\s", printed.out)  # the plan of every sweep, summed, before anything ran
+    assert "at once with each sweep's token entries removed once no later sweep reads them" in printed.out
+    removed = re.findall(r"paper: removed (\d+) token entries of sweep (\w+)", printed.out)
+    assert removed and all(int(n) > 0 for n, _ in removed), printed.out[-3000:]
     sweeps = tmp_path / "multirun" / "paper" / "minilm" / "slice-40"
     assert sorted(p.name for p in sweeps.iterdir()) == sorted(s.name for s in small_grid("minilm", 6, DEMO))
     out = tmp_path / "reports" / "paper" / "minilm" / "slice-40"

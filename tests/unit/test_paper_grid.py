@@ -83,6 +83,21 @@ def test_sweeps_planned_as_one_count_a_shared_forward_pass_once(tmp_path, data_r
     assert [d["bytes"] for d in together["disk"]] == [d["bytes"] for d in alone["disk"]]
 
 
+def test_sweeps_planned_as_one_keep_the_layers_each_reads_as_they_do_when_they_run(tmp_path, data_root):
+    from sentgrid.plan.estimate import plan
+
+    common = ["task.max_items=10", f"cache.dir={tmp_path}", f"data.root={data_root}", "cache.layers=requested",
+              "layer=index"]
+    last, first = ["layer.index=6", *common], ["layer.index=0", *common]
+    alone = plan([], cells=[last])
+    two_sweeps = plan([], cells=[last, first], groups=[0, 1])
+    one_sweep = plan([], cells=[last, first])
+    stored = lambda report: sum(d["bytes"] for d in report["disk"])  # noqa: E731
+    # two sweeps: each stores its own layer's entries; one sweep: one entry per dataset keeping both layers
+    assert len(two_sweeps["entry_bytes"]) == 2 * len(alone["entry_bytes"]) == 2 * len(one_sweep["entry_bytes"])
+    assert stored(two_sweeps) == pytest.approx(2 * stored(alone)) == pytest.approx(stored(one_sweep))
+
+
 @pytest.mark.parametrize("number, passed_on", [("SIGTERM", ["SIGTERM"]), ("SIGINT", [])])
 def test_an_interrupted_sweep_is_waited_for_and_a_kill_passed_on(monkeypatch, number, passed_on):
     import signal
@@ -107,3 +122,25 @@ def test_an_interrupted_sweep_is_waited_for_and_a_kill_passed_on(monkeypatch, nu
     assert command.run_sweep(["pooling=avg"]) == 130
     assert Child.signals == passed_on  # Ctrl-C reached the child from the terminal; a kill named the paper alone
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_storage_removes_a_sweeps_token_entries_only_when_all_of_it_does_not_fit_and_no_later_sweep_reads_them():
+    from sentgrid.paper.command import Storage
+
+    gib = 2**30
+    keys = {"bert": {"prim", "tok_bert"}, "mix": {"prim", "tok_shared"}, "layers": {"prim_all", "tok_shared"}}
+    sizes = {"prim": 1 * gib, "tok_bert": 5 * gib, "tok_shared": 4 * gib, "prim_all": 2 * gib}
+
+    def storage(free):
+        report = {"entry_bytes": sizes, "token_entries": ["tok_bert", "tok_shared"],
+                  "disk": [{"free": free, "check_space": True, "cache_dir": "/c"}]}
+        return Storage.of(list(keys), keys, report)
+
+    roomy = storage(20 * gib)
+    assert roomy.total == 12 * gib and not roomy.pruning and roomy.refusal() is None
+    # 6 GiB after bert, whose token entry goes (1 left); then 5, then 7: at most 7 at once, not 12
+    tight = storage(7 * gib)
+    assert tight.pruning and tight.peak == 7 * gib and tight.refusal() is None
+    assert tight.prunable == {"bert": ["tok_bert"], "mix": [], "layers": ["tok_shared"]}
+    refused = storage(6.5 * gib)
+    assert "7 GiB at once" in refused.refusal().replace(".00", "") and "cache.layers=requested" in refused.refusal()
