@@ -2,7 +2,9 @@
 
 An encoder computes; the store stores. The pipeline asks the store for what an encoder `produces`:
 
-* PRIMITIVES: pooled per-layer primitives from a forward pass (`encode`), cached as primitive entries.
+* PRIMITIVES: pooled per-layer primitives from a forward pass (`encode`), cached as primitive entries. An
+  encoder built on a forward model (BERT + Avg.) that declares it says which primitives it `serves` and
+  turns the base model's into its own (`from_primitives(arrays, sentences, primitive, layers)`).
 * TOKENS: per-token states for token-level pooling, from the `forward_model`'s cached token entries
   (the encoder itself, or a base model) and/or a table lookup, through `token_states`.
 * TABLE: a table built once from a base model over the corpus (`table_source`, `table_identity`,

@@ -2,8 +2,8 @@
 
 Plans every sweep of `grid.paper_grid` first, as one (cells, what is finished, the estimate, the disk; a
 pass two sweeps share is counted once) and refuses a run that cannot fit its cache's disk (where all of it does
-not fit but sweep by sweep it does, each sweep's token entries that no later sweep reads are removed after
-it: they are most of the paper's size, and a cell reruns from them only if forced); then runs each
+not fit but sweep by sweep it does, each sweep's entries that no later sweep reads are removed after it: a
+finished cell never reads them again, and a forced one encodes them again); then runs each
 sweep as an ordinary `python -m sentgrid -m` (every cell recorded, skipped when finished, any launcher:
 `hydra/launcher=ray` passes through), into multirun/paper/<model>/<data>/<sweep>/; then lays the results
 out as the paper in reports/paper/<model>/ (a slice: reports/paper/<model>/slice-N/). Interrupted, the same
@@ -86,25 +86,26 @@ def plan_all(sweeps: list[Sweep], arguments: dict[str, list[str]]) -> tuple[dict
 @dataclass
 class Storage:
     """What the sweeps store: all of it kept (`total`), or, when that does not fit the cache's disk (`pruning`),
-    each sweep's token entries that no later sweep reads removed after it (`prunable`: sweep -> keys), which
-    stores at most `peak` at once."""
+    each sweep's entries that no later sweep reads removed after it (`prunable`: sweep -> keys; the last
+    sweep's stay), which stores at most `peak` at once."""
     total: float
     peak: float
     free: float | None          # None: cache.check_space=false, or nothing to store
     cache_dir: str | None
     prunable: dict = field(default_factory=dict)
-    why = "each sweep's token entries removed once no later sweep reads them"
+    why = "each sweep's entries removed once no later sweep reads them"
 
     @classmethod
     def of(cls, names: list[str], keys: dict[str, set], report: dict) -> "Storage":
-        sizes, tokens = report["entry_bytes"], set(report["token_entries"])
+        sizes = report["entry_bytes"]
         disk = report["disk"][0] if report["disk"] else None
         stored, peak, seen, prunable = 0.0, 0.0, set(), {}
         for i, name in enumerate(names):
             stored += sum(sizes.get(k, 0) for k in keys[name] - seen)
             seen |= keys[name]
             peak = max(peak, stored)
-            prunable[name] = sorted((keys[name] & tokens) - set().union(*(keys[n] for n in names[i + 1:])))
+            later = names[i + 1:]
+            prunable[name] = sorted(keys[name] - set().union(*(keys[n] for n in later))) if later else []
             stored -= sum(sizes.get(k, 0) for k in prunable[name])
         return cls(sum(sizes.get(k, 0) for k in seen), peak, disk["free"] if disk and disk["check_space"] else None,
                    disk["cache_dir"] if disk else None, prunable)
@@ -124,14 +125,14 @@ class Storage:
                 f"cache.dtype=float16 (half the primitives' size), or start it anyway with cache.check_space=false.")
 
     def after(self, sweep: str) -> None:
-        """Remove the token entries of `sweep` that no later sweep reads (when the disk needs it)."""
+        """Remove the entries of `sweep` that no later sweep reads (when the disk needs it)."""
         from ..store import EntryStore
         from ..store.maintenance import remove_entries
 
         if not self.pruning or not self.prunable.get(sweep):
             return
         removed, freed, busy, _ = remove_entries(EntryStore(self.cache_dir), self.prunable[sweep])
-        print(f"paper: removed {removed} token entries of sweep {sweep} ({freed / 2**30:.2f} GiB) that no later "
+        print(f"paper: removed {removed} entries of sweep {sweep} ({freed / 2**30:.2f} GiB) that no later "
               f"sweep reads, so that the rest fits the disk" + (f"; {busy} in use were kept" if busy else ""), flush=True)
 
 

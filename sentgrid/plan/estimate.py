@@ -239,7 +239,6 @@ def plan(arguments: list[str], throughput_override: float | None = None, cells: 
             "estimate_cells_seconds": round(per_cell, 1),
             "longest_pass_seconds": round(max(passes.values(), default=0.0), 1), "kept_layers": kept,
             "entry_bytes": work["sizes"],  # the entries to store, by key
-            "token_entries": sorted(k for k, (p, _, _) in entries.items() if p.kind == TOKENS),
             "later_layers": [{"model": label, "kept": sorted(layers), "sentences": len(sentences),
                               "seconds": round(sum(len(s) for _, s in sentences) / rate_of(label, width, d)[0], 1)}
                              for (label, width, d), (layers, sentences) in later.items()],

@@ -68,7 +68,7 @@ def paper_run(tmp_path, data_root, monkeypatch, capfd):
 
     def run(model="minilm", tight=False):  # the sweeps are subprocesses: their output is read from the descriptors
         with monkeypatch.context() as patch:
-            if tight:  # a disk that holds the paper only sweep by sweep: token entries are removed after their sweep
+            if tight:  # a disk that holds the paper only sweep by sweep: entries are removed after their sweep
                 patch.setattr(command.Storage, "of", halfway(command.Storage.of))
             code = command.main([f"model={model}", *arguments])
         return code, capfd.readouterr()
@@ -79,8 +79,8 @@ def test_the_paper_runs_as_sweeps_and_lays_out_its_tables_figures_and_mteb_files
     code, printed = paper_run(tight=True)
     assert code == 0, printed.err[-3000:]
     assert re.search(r"\nall\s+\d+\s+0\s", printed.out)  # the plan of every sweep, summed, before anything ran
-    assert "at once with each sweep's token entries removed once no later sweep reads them" in printed.out
-    removed = re.findall(r"paper: removed (\d+) token entries of sweep (\w+)", printed.out)
+    assert "at once with each sweep's entries removed once no later sweep reads them" in printed.out
+    removed = re.findall(r"paper: removed (\d+) entries of sweep (\w+)", printed.out)
     assert removed and all(int(n) > 0 for n, _ in removed), printed.out[-3000:]
     sweeps = tmp_path / "multirun" / "paper" / "minilm" / "slice-40"
     assert sorted(p.name for p in sweeps.iterdir()) == sorted(s.name for s in small_grid("minilm", 6, DEMO))

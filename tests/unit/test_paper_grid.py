@@ -124,23 +124,22 @@ def test_an_interrupted_sweep_is_waited_for_and_a_kill_passed_on(monkeypatch, nu
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-def test_storage_removes_a_sweeps_token_entries_only_when_all_of_it_does_not_fit_and_no_later_sweep_reads_them():
+def test_storage_removes_a_sweeps_entries_only_when_all_of_it_does_not_fit_and_no_later_sweep_reads_them():
     from sentgrid.paper.command import Storage
 
     gib = 2**30
     keys = {"bert": {"prim", "tok_bert"}, "mix": {"prim", "tok_shared"}, "layers": {"prim_all", "tok_shared"}}
-    sizes = {"prim": 1 * gib, "tok_bert": 5 * gib, "tok_shared": 4 * gib, "prim_all": 2 * gib}
+    sizes = {"prim": 1 * gib, "tok_bert": 5 * gib, "tok_shared": 4 * gib, "prim_all": 2 * gib}  # tok_*: token states
 
     def storage(free):
-        report = {"entry_bytes": sizes, "token_entries": ["tok_bert", "tok_shared"],
-                  "disk": [{"free": free, "check_space": True, "cache_dir": "/c"}]}
+        report = {"entry_bytes": sizes, "disk": [{"free": free, "check_space": True, "cache_dir": "/c"}]}
         return Storage.of(list(keys), keys, report)
 
     roomy = storage(20 * gib)
     assert roomy.total == 12 * gib and not roomy.pruning and roomy.refusal() is None
-    # 6 GiB after bert, whose token entry goes (1 left); then 5, then 7: at most 7 at once, not 12
+    # 6 GiB after bert, whose token entry goes (1 left); then 5, of which prim goes; then 6: at most 6 at once
     tight = storage(7 * gib)
-    assert tight.pruning and tight.peak == 7 * gib and tight.refusal() is None
-    assert tight.prunable == {"bert": ["tok_bert"], "mix": [], "layers": ["tok_shared"]}
-    refused = storage(6.5 * gib)
-    assert "7 GiB at once" in refused.refusal().replace(".00", "") and "cache.layers=requested" in refused.refusal()
+    assert tight.pruning and tight.peak == 6 * gib and tight.refusal() is None
+    assert tight.prunable == {"bert": ["tok_bert"], "mix": ["prim"], "layers": []}  # the last sweep's stay
+    refused = storage(5.5 * gib)
+    assert "6 GiB at once" in refused.refusal().replace(".00", "") and "cache.layers=requested" in refused.refusal()
