@@ -43,7 +43,8 @@ def test_the_wheel_runs_a_cell_from_any_folder(tmp_path, data_root):
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = {**os.environ, "SENTGRID_DATA": str(data_root), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    env.pop("SENTGRID_HOME", None), env.pop("SENTGRID_CACHE", None), env.pop("MLFLOW_TRACKING_URI", None)
+    for name in ("SENTGRID_HOME", "SENTGRID_CACHE", "MLFLOW_TRACKING_URI", "PYTHONPATH"):  # the wheel's sentgrid alone
+        env.pop(name, None)
     run = subprocess.run([fresh / "bin" / "sentgrid", "task.sts.datasets=[BIOSSES]", "task.max_items=30"], cwd=work,
                          env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
