@@ -79,7 +79,8 @@ def plan_all(sweeps: list[Sweep], arguments: dict[str, list[str]]) -> tuple[dict
     print(f"{'all':<18}{report['cells']:>6}{report['finished']:>10}  {report['estimate_seconds'] / 60:>5.1f} min  "
           f"(with {report['estimate_encode_seconds'] / 60:.1f} min of encoding and "
           f"{report['estimate_table_seconds'] / 60:.1f} min of static tables); {size(storage.total)} to store"
-          + (f", at most {size(storage.peak)} at once with {storage.why}" if storage.pruning else ""))
+          + (f", at most {size(storage.peak)} at once with {storage.why}" if storage.pruning else "")
+          + (f"; {size(storage.scratch)} of scratch while a token pass runs" if storage.scratch else ""))
     return report, storage
 
 
@@ -87,9 +88,10 @@ def plan_all(sweeps: list[Sweep], arguments: dict[str, list[str]]) -> tuple[dict
 class Storage:
     """What the sweeps store: all of it kept (`total`), or, when that does not fit the cache's disk (`pruning`),
     each sweep's entries that no later sweep reads removed after it (`prunable`: sweep -> keys; the last
-    sweep's stay), which stores at most `peak` at once."""
+    sweep's stay), which stores at most `peak` at once; and the largest token pass's `scratch` beside either."""
     total: float
     peak: float
+    scratch: float
     free: float | None          # None: cache.check_space=false, or nothing to store
     cache_dir: str | None
     prunable: dict = field(default_factory=dict)
@@ -107,21 +109,22 @@ class Storage:
             later = names[i + 1:]
             prunable[name] = sorted(keys[name] - set().union(*(keys[n] for n in later))) if later else []
             stored -= sum(sizes.get(k, 0) for k in prunable[name])
-        return cls(sum(sizes.get(k, 0) for k in seen), peak, disk["free"] if disk and disk["check_space"] else None,
-                   disk["cache_dir"] if disk else None, prunable)
+        return cls(sum(sizes.get(k, 0) for k in seen), peak, disk.get("scratch", 0) if disk else 0,
+                   disk["free"] if disk and disk["check_space"] else None, disk["cache_dir"] if disk else None, prunable)
 
     @property
     def pruning(self) -> bool:
-        return self.free is not None and self.total > self.free
+        return self.free is not None and self.total + self.scratch > self.free
 
     def refusal(self) -> str | None:
         from ..plan.report import size
 
-        if not self.pruning or self.peak <= self.free:
+        if not self.pruning or self.peak + self.scratch <= self.free:
             return None
         return (f"the paper would store about {size(self.total)} in cache.dir={self.cache_dir} ({size(self.peak)} at "
-                f"once with {self.why}), but only {size(self.free)} are free there; free space (python -m sentgrid "
-                f"cache du), set cache.dir elsewhere, cache.layers=requested (only the layers each sweep reads) or "
+                f"once with {self.why}, and {size(self.scratch)} of scratch while a token pass runs), but only "
+                f"{size(self.free)} are free there; free space (python -m sentgrid cache du), set cache.dir "
+                f"elsewhere, cache.layers=requested (only the layers each sweep reads) or "
                 f"cache.dtype=float16 (half the primitives' size), or start it anyway with cache.check_space=false.")
 
     def after(self, sweep: str) -> None:

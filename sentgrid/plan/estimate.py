@@ -56,6 +56,14 @@ def entry_bytes(encoder, sentences: list[str], tokens: bool, cache, keep: list[i
     return size
 
 
+def scratch_bytes(encoder, sentences, keep: list[int] | None = None) -> float:
+    """The scratch a token pass over `sentences` reserves while it runs (store/encoding.py: every token's state
+    at the kept layers, float32), freed once its entries are written."""
+    layers = len(keep) if keep else encoder.num_layers + 1
+    count = sum(len(s) for s in sentences) * TOKENS_PER_CHARACTER + 2 * len(sentences)
+    return count * layers * encoder.hidden_size * np.dtype(np.float32).itemsize
+
+
 def free_bytes(folder: Path) -> int:
     """Free space on the disk that holds (or will hold) `folder`."""
     while not folder.exists() and folder != folder.parent:
@@ -165,7 +173,7 @@ def missing_work(entries: dict, cache_specs: dict) -> dict:
     cached; and, for entries keeping only the asked layers, what a later layer sweep would encode again."""
     to_encode, identities, disk, sizes = defaultdict(set), {}, defaultdict(float), {}
     later = defaultdict(lambda: (set(), set()))  # kept layers and sentences a later layer sweep encodes again
-    cached, pass_groups = 0, set()
+    cached, pass_groups, token_passes = 0, set(), {}
     for key, (p, cache_dir, keep) in entries.items():
         identity = identities.setdefault(id(p.encoder), json.dumps(p.encoder.identity(), sort_keys=True, default=str))
         if keep is not None:
@@ -176,12 +184,17 @@ def missing_work(entries: dict, cache_specs: dict) -> dict:
             cached += 1
         else:
             pass_groups.add((identity, p.kind == TOKENS, cache_dir))
+            if p.kind == TOKENS:  # one pass per encoder and kept layers: its scratch holds their sentences
+                token_passes.setdefault((identity, tuple(keep or ()), cache_dir), (p.encoder, set()))[1].update(p.sentences)
             sizes[key] = entry_bytes(p.encoder, p.sentences, p.kind == TOKENS, cache_specs[cache_dir], keep)
             disk[cache_dir] += sizes[key]
             # each encoder identity (a template is another one) is its own pass over the sentences
             to_encode[(p.label, p.encoder.hidden_size, cache_dir)].update((identity, s) for s in p.sentences)
-    return {"to_encode": to_encode, "disk": disk, "sizes": sizes, "later": later, "cached": cached,
-            "passes": len(pass_groups)}
+    scratch = defaultdict(float)  # the largest token pass's scratch per cache dir: one pass at a time per job
+    for (_, keep, cache_dir), (encoder, sentences) in token_passes.items():
+        scratch[cache_dir] = max(scratch[cache_dir], scratch_bytes(encoder, sentences, list(keep) or None))
+    return {"to_encode": to_encode, "disk": disk, "sizes": sizes, "scratch": scratch, "later": later,
+            "cached": cached, "passes": len(pass_groups)}
 
 
 def plan(arguments: list[str], throughput_override: float | None = None, cells: list[list[str]] | None = None,
@@ -242,8 +255,8 @@ def plan(arguments: list[str], throughput_override: float | None = None, cells: 
             "later_layers": [{"model": label, "kept": sorted(layers), "sentences": len(sentences),
                               "seconds": round(sum(len(s) for _, s in sentences) / rate_of(label, width, d)[0], 1)}
                              for (label, width, d), (layers, sentences) in later.items()],
-            "disk": [{"cache_dir": str(d), "bytes": round(b), "free": free_bytes(d),
-                      "max_gb": cache_specs[d].max_gb, "check_space": bool(cache_specs[d].check_space)}
+            "disk": [{"cache_dir": str(d), "bytes": round(b), "scratch": round(work["scratch"][d]),
+                      "free": free_bytes(d), "max_gb": cache_specs[d].max_gb, "check_space": bool(cache_specs[d].check_space)}
                      for d, b in disk.items()]}
 
 

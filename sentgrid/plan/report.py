@@ -12,8 +12,9 @@ def size(count: float) -> str:
 def too_big(report: dict) -> str | None:
     """One sentence when a sweep would store more than its cache's disk holds (and cache.check_space is on)."""
     for disk in report.get("disk", []):
-        if disk["check_space"] and disk["bytes"] > disk["free"]:
-            return (f"this sweep would store about {size(disk['bytes'])} in cache.dir={disk['cache_dir']}, "
+        if disk["check_space"] and disk["bytes"] + disk.get("scratch", 0) > disk["free"]:
+            scratch = f" and use {size(disk['scratch'])} of scratch while a token pass runs" if disk.get("scratch") else ""
+            return (f"this sweep would store about {size(disk['bytes'])}{scratch} in cache.dir={disk['cache_dir']}, "
                     f"but only {size(disk['free'])} are free there; free space (python -m sentgrid cache du), "
                     f"set cache.dir elsewhere or cache.dtype=float16 (half the primitives' size), or start it anyway "
                     f"with cache.check_space=false.")
@@ -44,8 +45,9 @@ def format_plan(report: dict, cells: bool = False) -> str:
     for disk in report["disk"]:
         budget = f"; cache.max_gb={disk['max_gb']}: least recently used entries are evicted beyond it" \
             if disk["max_gb"] is not None and disk["bytes"] > disk["max_gb"] * 2**30 else ""
-        fits = "" if disk["bytes"] <= disk["free"] else " -- does not fit"
-        lines.append(f"disk             about {size(disk['bytes'])} to store in {disk['cache_dir']} "
+        fits = "" if disk["bytes"] + disk.get("scratch", 0) <= disk["free"] else " -- does not fit"
+        scratch = f", {size(disk['scratch'])} of scratch while a token pass runs" if disk.get("scratch") else ""
+        lines.append(f"disk             about {size(disk['bytes'])} to store in {disk['cache_dir']}{scratch} "
                      f"({size(disk['free'])} free{fits}{budget})")
     for later in report.get("later_layers", []):
         lines.append(f"cache.layers     requested: {later['model']} entries keep layers {later['kept']}; a later sweep "

@@ -712,6 +712,30 @@ def test_a_token_pass_reads_the_tokens_earlier_token_entries_hold(tmp_path, mini
     assert stats.sentences_computed == 0 and stats.sentences_reused == 16
 
 
+def test_a_token_pass_keeping_some_layers_reserves_scratch_for_those_alone(tmp_path, minilm, monkeypatch):
+    """cache.layers=requested: a token pass's scratch holds the kept layers only (the paper's bert sweep reserved
+    57 GB for seven layers on full data where its entries keep one); with a donor's rows, in the order asked,
+    its states equal an all-layer pass's at those layers."""
+    from sentgrid.store import encoding
+
+    reserved, scratch_states = [], encoding.scratch_states
+
+    def recording(scratch):
+        allocate = scratch_states(scratch)
+        return lambda layers, tokens, dim: reserved.append(layers) or allocate(layers, tokens, dim)
+    monkeypatch.setattr(encoding, "scratch_states", recording)
+    sentences = [f"the {word} number {i} is here" for i, word in enumerate(["cat", "dog", "tree", "a long word"] * 3)]
+    narrow = store(tmp_path / "narrow")
+    narrow.tokens(minilm, {"a": sentences[:6]}, [2, 6], keep=[2, 6])
+    out, stats = narrow.tokens(minilm, {"a": sentences}, [6, 2], keep=[2, 6])
+    assert stats.sentences_reused == 6 and stats.sentences_computed == 6 and reserved == [2, 2]
+    (batch, states), = out.values()
+    (whole_batch, whole), = store(tmp_path / "whole").tokens(minilm, {"a": sentences}, [6, 2])[0].values()
+    assert reserved == [2, 2, 7]
+    np.testing.assert_array_equal(batch.ids, whole_batch.ids)
+    np.testing.assert_allclose(states, whole, rtol=2e-3, atol=2e-3)  # float16 entries; other batches pad differently
+
+
 def test_a_token_donor_with_damaged_states_is_no_donor(tmp_path, minilm):
     sentences = [f"sentence {i} of the test" for i in range(12)]
     cache = store(tmp_path / "cache")

@@ -33,6 +33,7 @@ def test_a_sweep_on_more_workers_is_bounded_by_its_longest_pass():
 
 def test_plan_sizes_entries_like_the_store_writes_them_and_refuses_what_cannot_fit(minilm):
     from sentgrid.plan import entry_bytes, too_big
+    from sentgrid.plan.estimate import scratch_bytes
     from sentgrid.spec import CacheSpec
 
     sentences = ["A man is playing a guitar.", "Two dogs run on the beach."]
@@ -48,6 +49,10 @@ def test_plan_sizes_entries_like_the_store_writes_them_and_refuses_what_cannot_f
     assert "about 40.0 MiB in cache.dir=/c, but only 3.0 MiB are free" in too_big({"disk": [small]})
     assert "cache.check_space=false" in too_big({"disk": [tight]})
     assert too_big({"disk": [{**tight, "check_space": False}]}) is None
+    # a token pass reserves its scratch (every token's state at the kept layers, float32) while it runs
+    scratch = {**fits, "scratch": 15 * 2**30}
+    assert "and use 15.00 GiB of scratch while a token pass runs" in too_big({"disk": [scratch]})
+    assert scratch_bytes(minilm, sentences) == 7 * scratch_bytes(minilm, sentences, keep=[6]) > 0
 
 
 def test_a_cells_own_cost_leaves_out_the_table_it_built():
