@@ -79,16 +79,17 @@ def plan_all(sweeps: list[Sweep], arguments: dict[str, list[str]]) -> tuple[dict
     print(f"{'all':<18}{report['cells']:>6}{report['finished']:>10}  {report['estimate_seconds'] / 60:>5.1f} min  "
           f"(with {report['estimate_encode_seconds'] / 60:.1f} min of encoding and "
           f"{report['estimate_table_seconds'] / 60:.1f} min of static tables); {size(storage.total)} to store"
-          + (f", at most {size(storage.peak)} at once with {storage.why}" if storage.pruning else "")
-          + (f"; {size(storage.scratch)} of scratch while a token pass runs" if storage.scratch else ""))
+          + (f"; {size(storage.scratch)} of scratch while a token pass runs" if storage.scratch else "")
+          + (f"; at most {size(storage.peak)} at once with {storage.why}, scratch included" if storage.pruning else ""))
     return report, storage
 
 
 @dataclass
 class Storage:
-    """What the sweeps store: all of it kept (`total`), or, when that does not fit the cache's disk (`pruning`),
-    each sweep's entries that no later sweep reads removed after it (`prunable`: sweep -> keys; the last
-    sweep's stay), which stores at most `peak` at once; and the largest token pass's `scratch` beside either."""
+    """What the sweeps store: all of it kept (`total`, with the largest token pass's `scratch` beside it), or, when
+    that does not fit the cache's disk (`pruning`), each sweep's entries that no later sweep reads removed after
+    it (`prunable`: sweep -> keys; the last sweep's stay), which takes at most `peak` at once (a sweep's token
+    pass's scratch counted while it runs)."""
     total: float
     peak: float
     scratch: float
@@ -99,13 +100,14 @@ class Storage:
 
     @classmethod
     def of(cls, names: list[str], keys: dict[str, set], report: dict) -> "Storage":
-        sizes = report["entry_bytes"]
+        sizes, scratch = report["entry_bytes"], report.get("scratch_bytes", {})
         disk = report["disk"][0] if report["disk"] else None
         stored, peak, seen, prunable = 0.0, 0.0, set(), {}
         for i, name in enumerate(names):
-            stored += sum(sizes.get(k, 0) for k in keys[name] - seen)
+            new = keys[name] - seen
+            stored += sum(sizes.get(k, 0) for k in new)
             seen |= keys[name]
-            peak = max(peak, stored)
+            peak = max(peak, stored + max((scratch.get(k, 0) for k in new), default=0))
             later = names[i + 1:]
             prunable[name] = sorted(keys[name] - set().union(*(keys[n] for n in later))) if later else []
             stored -= sum(sizes.get(k, 0) for k in prunable[name])
@@ -119,10 +121,10 @@ class Storage:
     def refusal(self) -> str | None:
         from ..plan.report import size
 
-        if not self.pruning or self.peak + self.scratch <= self.free:
+        if not self.pruning or self.peak <= self.free:
             return None
         return (f"the paper would store about {size(self.total)} in cache.dir={self.cache_dir} ({size(self.peak)} at "
-                f"once with {self.why}, and {size(self.scratch)} of scratch while a token pass runs), but only "
+                f"once with {self.why}, a token pass's scratch included), but only "
                 f"{size(self.free)} are free there; free space (python -m sentgrid cache du), set cache.dir "
                 f"elsewhere, cache.layers=requested (only the layers each sweep reads) or "
                 f"cache.dtype=float16 (half the primitives' size), or start it anyway with cache.check_space=false.")

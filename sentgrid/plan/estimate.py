@@ -173,7 +173,7 @@ def missing_work(entries: dict, cache_specs: dict) -> dict:
     cached; and, for entries keeping only the asked layers, what a later layer sweep would encode again."""
     to_encode, identities, disk, sizes = defaultdict(set), {}, defaultdict(float), {}
     later = defaultdict(lambda: (set(), set()))  # kept layers and sentences a later layer sweep encodes again
-    cached, pass_groups, token_passes = 0, set(), {}
+    cached, pass_groups, token_passes, pass_of = 0, set(), {}, {}
     for key, (p, cache_dir, keep) in entries.items():
         identity = identities.setdefault(id(p.encoder), json.dumps(p.encoder.identity(), sort_keys=True, default=str))
         if keep is not None:
@@ -185,16 +185,20 @@ def missing_work(entries: dict, cache_specs: dict) -> dict:
         else:
             pass_groups.add((identity, p.kind == TOKENS, cache_dir))
             if p.kind == TOKENS:  # one pass per encoder and kept layers: its scratch holds their sentences
-                token_passes.setdefault((identity, tuple(keep or ()), cache_dir), (p.encoder, set()))[1].update(p.sentences)
+                pass_of[key] = (identity, tuple(keep or ()), cache_dir)
+                token_passes.setdefault(pass_of[key], (p.encoder, set()))[1].update(p.sentences)
             sizes[key] = entry_bytes(p.encoder, p.sentences, p.kind == TOKENS, cache_specs[cache_dir], keep)
             disk[cache_dir] += sizes[key]
             # each encoder identity (a template is another one) is its own pass over the sentences
             to_encode[(p.label, p.encoder.hidden_size, cache_dir)].update((identity, s) for s in p.sentences)
+    passes = {group: scratch_bytes(encoder, sentences, list(group[1]) or None)
+              for group, (encoder, sentences) in token_passes.items()}
     scratch = defaultdict(float)  # the largest token pass's scratch per cache dir: one pass at a time per job
-    for (_, keep, cache_dir), (encoder, sentences) in token_passes.items():
-        scratch[cache_dir] = max(scratch[cache_dir], scratch_bytes(encoder, sentences, list(keep) or None))
-    return {"to_encode": to_encode, "disk": disk, "sizes": sizes, "scratch": scratch, "later": later,
-            "cached": cached, "passes": len(pass_groups)}
+    for group, size in passes.items():
+        scratch[group[2]] = max(scratch[group[2]], size)
+    return {"to_encode": to_encode, "disk": disk, "sizes": sizes, "scratch": scratch,
+            "scratch_of": {key: passes[group] for key, group in pass_of.items()}, "later": later, "cached": cached,
+            "passes": len(pass_groups)}
 
 
 def plan(arguments: list[str], throughput_override: float | None = None, cells: list[list[str]] | None = None,
@@ -252,6 +256,7 @@ def plan(arguments: list[str], throughput_override: float | None = None, cells: 
             "estimate_cells_seconds": round(per_cell, 1),
             "longest_pass_seconds": round(max(passes.values(), default=0.0), 1), "kept_layers": kept,
             "entry_bytes": work["sizes"],  # the entries to store, by key
+            "scratch_bytes": work["scratch_of"],  # a token entry to store: the scratch of the pass that writes it
             "later_layers": [{"model": label, "kept": sorted(layers), "sentences": len(sentences),
                               "seconds": round(sum(len(s) for _, s in sentences) / rate_of(label, width, d)[0], 1)}
                              for (label, width, d), (layers, sentences) in later.items()],

@@ -143,3 +143,8 @@ def test_storage_removes_a_sweeps_entries_only_when_all_of_it_does_not_fit_and_n
     assert tight.prunable == {"bert": ["tok_bert"], "mix": ["prim"], "layers": []}  # the last sweep's stay
     refused = storage(5.5 * gib)
     assert "6 GiB at once" in refused.refusal().replace(".00", "") and "cache.layers=requested" in refused.refusal()
+    # a token pass's scratch counts while its sweep runs: bert's 3 GiB on top of its 6
+    report = {"entry_bytes": sizes, "scratch_bytes": {"tok_bert": 3 * gib, "tok_shared": 1 * gib},
+              "disk": [{"free": 7 * gib, "scratch": 3 * gib, "check_space": True, "cache_dir": "/c"}]}
+    scratched = Storage.of(list(keys), keys, report)
+    assert scratched.peak == 9 * gib and "9 GiB at once" in scratched.refusal().replace(".00", "")
