@@ -52,10 +52,11 @@ def records_of(folder):
 
 
 def halfway(of):
-    """Storage.of with the disk's free space halfway between what the paper stores at once, pruned, and in all."""
+    """Storage.of with the disk's free space halfway between what the paper takes at once, pruned, and what it
+    takes keeping everything (both with a token pass's scratch)."""
     def tight(*arguments):
         found = of(*arguments)
-        return replace(found, free=(found.peak + found.total) / 2)
+        return replace(found, free=(found.peak + found.total + found.scratch) / 2)
     return tight
 
 
