@@ -37,6 +37,11 @@ running() {  # a PID that is alive and not a zombie waiting to be reaped
   [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]
 }
 stop() {
+  # a job still running (a test that ended early) is cancelled first: its slurmstepd would outlive slurmd
+  if [ -f "$dir/slurmctld.pid" ] && running "$(cat "$dir/slurmctld.pid")"; then
+    scancel --full --user="$(id -un)" 2>/dev/null
+    for _ in $(seq 40); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.5; done
+  fi
   local pids=()
   for daemon in slurmd slurmctld munged; do
     [ -f "$dir/$daemon.pid" ] && pids+=("$(cat "$dir/$daemon.pid")")
