@@ -118,21 +118,21 @@ class MixEncoder:
             batch = self.base.token_batch(sentences[name])
             unknown += int((counts[batch.ids] == 0).sum())
             tokens += len(batch.ids)
-            rows = np.stack([reduce_rows(table[layer], batch, primitive) for layer in layers])
+            reduce = reduction(batch, primitive, table.shape[1])  # one matrix for every layer
+            rows = np.stack([reduce @ table[layer] for layer in layers])
             out[name] = ((1 - self.weight) * base + self.weight * rows).astype(np.float32)
         return out, {"tokens_without_average": unknown, "token_coverage": round(1 - unknown / max(tokens, 1), 6)}
 
 
-def reduce_rows(rows: np.ndarray, batch, primitive: str) -> np.ndarray:
-    """[n, dim]: the table `rows` ([V, dim]) of each sentence's tokens reduced as the forward pass reduces its
-    states to `primitive` (pooling/primitives.py: means over real or content tokens, the first token, [MASK])."""
-    if primitive == CLS:
-        return rows[batch.ids[batch.offsets[:-1]]]
-    if primitive == MASK:
-        return rows[batch.ids[batch.mask_index]]
+def reduction(batch, primitive: str, vocabulary: int) -> sparse.csr_matrix:
+    """[n, V] float32: each sentence's share of each token id, so that `reduction @ rows` ([V, dim]) reduces the
+    table rows of its tokens as the forward pass reduces its states to `primitive` (pooling/primitives.py:
+    means over real or content tokens, the first token, [MASK])."""
     sentence, n = batch.sentence_of_token(), len(batch)
+    if primitive in (CLS, MASK):
+        position = batch.offsets[:-1] if primitive == CLS else batch.mask_index
+        return sparse.csr_matrix((np.ones(n, np.float32), (np.arange(n), batch.ids[position])), shape=(n, vocabulary))
     keep = ~batch.special if primitive == MEAN_CONTENT else np.ones(len(batch.ids), bool)
     keep |= (np.bincount(sentence, weights=keep, minlength=n) == 0)[sentence]  # no content token: all real tokens
     share = keep / np.maximum(np.bincount(sentence, weights=keep, minlength=n), 1)[sentence]
-    matrix = sparse.csr_matrix((share, (sentence, batch.ids)), shape=(n, len(rows)))
-    return matrix @ rows.astype(np.float64)
+    return sparse.csr_matrix((share.astype(np.float32), (sentence, batch.ids)), shape=(n, vocabulary))
