@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SentgridError, choice_error
-from ..pooling.tokens import TokenBatch, tokenize
+from ..pooling.tokens import TableRows, TokenBatch, tokenize
 from ..pooling.weighting import Vocabulary
 from .base import Produces
 
@@ -98,7 +98,7 @@ class StaticEncoder:
     table_notes: dict = {}
 
     def token_states(self, requests: dict[str, list[str]], layers: list[int], computed=None):
-        """For each request, (TokenBatch, states [len(layers), T, dim]) looked up in the table."""
+        """For each request, (TokenBatch, its rows of the table at each of `layers`: a TableRows per layer)."""
         table, known = self.table(), self.known()
         out, tokens, unknown = {}, 0, 0
         for name, sentences in requests.items():
@@ -107,7 +107,7 @@ class StaticEncoder:
                 batch.known = known[batch.ids]
                 unknown += int((~batch.known).sum())
             tokens += len(batch.ids)
-            out[name] = (batch, np.stack([table[layer][batch.ids] for layer in layers]))
+            out[name] = (batch, [TableRows(table[layer], batch.ids) for layer in layers])  # rows as needed
         stats = {"sentences_requested": sum(len(s) for s in requests.values()), "sentences_computed": 0,
                  "tokens": tokens, "tokens_without_vector": unknown,
                  "token_coverage": round(1 - unknown / max(tokens, 1), 6)}

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import sparse
 
 from . import primitives as p
+from .tokens import TableRows
 
 
 def _first(states, batch, w, mass):
@@ -34,6 +35,9 @@ def _weighted_sum(states, batch, w, scale):
     """Σ_t w_t / scale_s · h_t per sentence s (the scale folded into the weights, as the reference numbers were made)."""
     sentence = batch.sentence_of_token()
     scaled = w / np.maximum(scale, 1e-12)[sentence]
+    if isinstance(states, TableRows):  # a static table's rows: each sentence's weight per token id, then one product
+        matrix = sparse.csr_matrix((scaled, (sentence, states.ids)), shape=(len(batch), len(states.table)))
+        return matrix @ states.table.astype(np.float64)
     matrix = sparse.csr_matrix((scaled, (sentence, np.arange(len(batch.ids)))), shape=(len(batch), len(batch.ids)))
     return matrix @ states.astype(np.float64)
 

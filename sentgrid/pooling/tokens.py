@@ -70,6 +70,34 @@ class TokenBatch:
                    np.asarray(arrays["mask_index"]) if "mask_index" in arrays else None)
 
 
+class TableRows:
+    """One layer's token states that are rows of a static table (state t = table[ids[t]]), kept as the table and
+    the ids: a mean over tokens is then one sparse [n, V] @ table product (modes._weighted_sum), where the rows
+    themselves would be a [T, dim] copy per layer (5.9M tokens x 384 floats for a full-data task=all cell: ~40 s
+    of copying per static cell). Indexing returns real rows; np.asarray makes them all (max pooling)."""
+
+    def __init__(self, table: np.ndarray, ids: np.ndarray):
+        self.table, self.ids = table, ids
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.ids), self.table.shape[1]
+
+    @property
+    def dtype(self):
+        return self.table.dtype
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        return self.table[self.ids[index]]
+
+    def __array__(self, dtype=None, copy=None):
+        rows = self.table[self.ids]
+        return rows if dtype is None else rows.astype(dtype)
+
+
 def tokenize(tokenizer, texts: list[str], max_length: int, has_mask: bool = False) -> TokenBatch:
     """Tokenise `texts` (templates already applied) the way the transformer encoder does."""
     encoded = tokenizer(texts, add_special_tokens=True, truncation=True, max_length=max_length)["input_ids"]

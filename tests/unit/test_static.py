@@ -12,7 +12,7 @@ from sentgrid.encoders.static import GloveEncoder, RandomEncoder
 from sentgrid.errors import SentgridError
 from sentgrid.paths import PROJECT_ROOT
 from sentgrid.pooling import MODES, weighting
-from sentgrid.pooling.tokens import TokenBatch
+from sentgrid.pooling.tokens import TableRows, TokenBatch
 from sentgrid.spec import PoolingSpec
 from sentgrid.templates import Template
 
@@ -38,6 +38,20 @@ def toy_batch(rows, special=None):
     ids = np.array([i for row in rows for i in row])
     offsets = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
     return TokenBatch(ids, offsets, np.zeros(len(ids), bool) if special is None else np.array(special, bool))
+
+
+@pytest.mark.parametrize("mode", ["avg", "mean_sqrt_len", "weightedmean", "max", "cls", "lasttoken"])
+def test_table_rows_pool_as_the_rows_themselves(mode):
+    """A static table's rows kept as (table, ids) pool as the copied rows do: means as one sparse product over
+    token ids (a token repeated in a sentence counts each time), the rest on the rows."""
+    table = np.random.default_rng(0).standard_normal((2, 7, 4)).astype(np.float32)
+    batch = toy_batch([[1, 3, 3, 5], [2], [6, 1, 1]], special=[1, 0, 0, 1, 1, 1, 0, 0])
+    weights = np.array([0.5, 2.0, 2.0, 1.0, 3.0, 1.0, 0.0, 0.25])
+    rows = [TableRows(table[layer], batch.ids) for layer in (0, 1)]
+    for special_tokens in ("include", "exclude"):
+        lazy, _ = pooling.pool_tokens(rows, batch, MODES[mode], weights, special_tokens)
+        copied, _ = pooling.pool_tokens(table[:, batch.ids], batch, MODES[mode], weights, special_tokens)
+        assert np.allclose(lazy, copied, rtol=0, atol=1e-6) and lazy.dtype == np.float32
 
 
 # -- RE and GloVe ---------------------------------------------------------------------------------
@@ -66,7 +80,7 @@ def test_glove_rows_equal_the_package_and_oov_words_are_dropped():
     batch, states = hits["a"]
     assert encoder.words("The cat doesn't qwzxv.") == ["the", "cat", "does", "n't", "qwzxv", "."]
     for position, word in enumerate(["the", "cat", "does", "n't"]):
-        assert np.array_equal(states[0, position], vectors[words.index(word)])
+        assert np.array_equal(states[0][position], vectors[words.index(word)])
     assert list(batch.known) == [True, True, True, True, False, True]
     assert stats["tokens_without_vector"] == 1
     assert np.allclose(vectors[words.index("the")][:3], [0.418, 0.24968, -0.41242])
@@ -111,8 +125,9 @@ def mix_parts(workspace):
     def make(w, unseen="embedding"):
         return store.prepared(build(model_cfg("bert_avg", w=w, unseen=unseen), NONE, corpus))
 
-    def states(encoder, layers):
-        return token_states(store, encoder, {"a": SENTENCES}, layers)[0]["a"]
+    def states(encoder, layers):  # a static table's rows are TableRows per layer: made an array here
+        batch, rows = token_states(store, encoder, {"a": SENTENCES}, layers)[0]["a"]
+        return batch, np.asarray(rows)
     return store, corpus, make, states
 
 
