@@ -77,12 +77,15 @@ def paper_grid(model: str, num_layers: int, axes: Axes = PAPER) -> list[Sweep]:
     base = f"model@model.base={model}"
     row_shaping = [f"pooling.weighting={axes.row_weightings}", f"pooling.bias_removal={axes.row_bias}",
                    f"postproc={axes.row_postprocs}"]
+    # In this order: the sweeps over every layer first, so that the last layer's sweeps read their entries (an
+    # entry keeping every layer serves any cell: one forward pass per sentence and template, not two); the
+    # template sweeps together, so that under disk pressure the templates' every-layer entries go first.
     sweeps = [
-        Sweep("bert", [f"model={model}", "pooling=avg", f"pooling.weighting={axes.weightings}",
-                       f"pooling.bias_removal={axes.bias}", f"postproc={axes.postprocs}", "diagnostics.enabled=true"],
-              "Tables 1-3 (BERT row), Figs. 1-3",
-              "the base model's last layer, mean pooling: token weighting x bias removal x every post-processing "
-              "(the full cross)"),
+        Sweep("layers_templates", [f"model={model}", "template=promptbert,promptbert-of", "pooling=template",
+                                   "layer=mean_of", f"layer.layers={layer_lists(num_layers)}"],
+              "Fig. 4 (T0, T4 columns)",
+              "each single layer and first + last, the [MASK] state; RE (no layers) is Fig. 4's reference line, "
+              "from the static sweep"),
         Sweep("templates", [f"model={model}", "template=promptbert,promptbert-of", "pooling=template",
                             f"postproc={axes.postprocs}", "diagnostics.enabled=true"],
               "Tables 1-3 (T0, T4), Figs. 1-2",
@@ -93,6 +96,14 @@ def paper_grid(model: str, num_layers: int, axes: Axes = PAPER) -> list[Sweep]:
                  "Tables 1-3 (T0, T4)",
                  "the templates' tokens averaged with each token weighting, without and with quantile (the paper's "
                  "best STS cell is T4 + task idf + quantile)")] if axes.template_means else []),
+        Sweep("layers", [f"model={model}", "pooling=avg", "layer=mean_of", f"layer.layers={layer_lists(num_layers)}"],
+              "Fig. 4 (BERT column)",
+              "each single layer and first + last, mean pooling"),
+        Sweep("bert", [f"model={model}", "pooling=avg", f"pooling.weighting={axes.weightings}",
+                       f"pooling.bias_removal={axes.bias}", f"postproc={axes.postprocs}", "diagnostics.enabled=true"],
+              "Tables 1-3 (BERT row), Figs. 1-3",
+              "the base model's last layer, mean pooling: token weighting x bias removal x every post-processing "
+              "(the full cross)"),
         *(Sweep(f"static_{name}", [f"model={name}", *([] if name.startswith("re") else [base]), *row_shaping,
                                    "diagnostics.enabled=true"],
                 f"Tables 1-3 ({STATIC_ROWS[name]} row), Figs. 1-2"
@@ -109,14 +120,6 @@ def paper_grid(model: str, num_layers: int, axes: Axes = PAPER) -> list[Sweep]:
               "Table 4 (fit set)",
               "each fitted post-processing fitted on WikiText instead of the task's own sentences (the default, "
               "which every other sweep uses)"),
-        Sweep("layers", [f"model={model}", "pooling=avg", "layer=mean_of", f"layer.layers={layer_lists(num_layers)}"],
-              "Fig. 4 (BERT column)",
-              "each single layer and first + last, mean pooling"),
-        Sweep("layers_templates", [f"model={model}", "template=promptbert,promptbert-of", "pooling=template",
-                                   "layer=mean_of", f"layer.layers={layer_lists(num_layers)}"],
-              "Fig. 4 (T0, T4 columns)",
-              "each single layer and first + last, the [MASK] state; RE (no layers) is Fig. 4's reference line, "
-              "from the static sweep"),
         Sweep("bert_avg", ["model=bert_avg", base, f"model.w={axes.mix_weights}", "layer=mean_of",
                            f"layer.layers={layer_lists(num_layers, with_all=True)}"],
               "Fig. 5",

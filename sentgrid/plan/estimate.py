@@ -158,9 +158,10 @@ def entries_of(sweep: Sweep) -> tuple[dict, dict]:
             keep = p.keep(kept[group])
             key = p.encoding.key_for(p.encoder.identity(), p.sentences, p.kind, keep)
             if key not in entries and keep is not None:
-                # an entry that keeps every layer serves any cell: one stored by an earlier `all` sweep
+                # an entry that keeps every layer serves any cell: one stored by an earlier `all` sweep, or one an
+                # earlier sweep of this plan writes (a sweep over every layer, run before one over the last)
                 whole = p.encoding.key_for(p.encoder.identity(), p.sentences, p.kind)
-                if EntryStore(p.encoding.entries.root).exists(whole):
+                if whole in entries or EntryStore(p.encoding.entries.root).exists(whole):
                     key, keep = whole, None
             entries.setdefault(key, (p, p.encoding.entries.root, keep))
             item["keys"].append(key)

@@ -96,6 +96,11 @@ def test_sweeps_planned_as_one_keep_the_layers_each_reads_as_they_do_when_they_r
     # two sweeps: each stores its own layer's entries; one sweep: one entry per dataset keeping both layers
     assert len(two_sweeps["entry_bytes"]) == 2 * len(alone["entry_bytes"]) == 2 * len(one_sweep["entry_bytes"])
     assert stored(two_sweeps) == pytest.approx(2 * stored(alone)) == pytest.approx(stored(one_sweep))
+    # a sweep over every layer first: its entries keep them all, and the later sweep's cell reads those
+    every = [*common[:-1], "layer=mean_of", "layer.layers=[0,1,2,3,4,5,6]"]
+    whole_first = plan([], cells=[every, last], groups=[0, 1])
+    assert whole_first["entry_bytes"].keys() == plan([], cells=[every])["entry_bytes"].keys()
+    assert whole_first["listing"][1]["keys"] == whole_first["listing"][0]["keys"]
 
 
 @pytest.mark.parametrize("number, passed_on", [("SIGTERM", ["SIGTERM"]), ("SIGINT", [])])
