@@ -1,7 +1,8 @@
 """`python -m sentgrid paper [model=minilm] [overrides] [--plan | --report]`: the paper on one base model.
 
 Plans every sweep of `grid.paper_grid` first, as one (cells, what is finished, the estimate, the disk; a
-pass two sweeps share is counted once) and refuses a run that cannot fit its cache's disk (where all of it does
+pass two sweeps share is counted once; each entry keeps the layers its sweep reads, cache.layers=requested,
+unless the command says cache.layers=all) and refuses a run that cannot fit its cache's disk (where all of it does
 not fit but sweep by sweep it does, each sweep's entries that no later sweep reads are removed after it: a
 finished cell never reads them again, and a forced one encodes them again); then runs each
 sweep as an ordinary `python -m sentgrid -m` (every cell recorded, skipped when finished, any launcher:
@@ -126,7 +127,8 @@ class Storage:
         return (f"the paper would store about {size(self.total)} in cache.dir={self.cache_dir} ({size(self.peak)} at "
                 f"once with {self.why}, a token pass's scratch included), but only "
                 f"{size(self.free)} are free there; free space (python -m sentgrid cache du), set cache.dir "
-                f"elsewhere, cache.layers=requested (only the layers each sweep reads) or "
+                f"elsewhere, keep cache.layers=requested (the paper's default: an entry keeps the layers its sweep "
+                f"reads) or "
                 f"cache.dtype=float16 (half the primitives' size), or start it anyway with cache.check_space=false.")
 
     def after(self, sweep: str) -> None:
@@ -178,6 +180,8 @@ def main(arguments: list[str]) -> int:
     overrides = [a for a in arguments if not a.startswith("--") and a not in ("-m", "--multirun")]
     if not any(a.startswith("model=") for a in overrides):
         overrides.insert(0, "model=minilm")
+    if not any(a.startswith("cache.layers=") for a in overrides):  # every layer of every entry: MiniLM's full
+        overrides.append("cache.layers=requested")                 # data would store 210 GiB, not 76
     try:
         model, layers, data = base_model(overrides)
     except (SentgridError, HydraException) as exc:

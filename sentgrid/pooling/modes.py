@@ -5,9 +5,10 @@ whether it reads a single token (then token weights do not apply), whether it ta
 and its token-level function, used when the cell pools token states (token weighting, bias removal,
 static models, mixes, and modes no primitive serves).
 
-Token-level functions take one layer's states [T, dim] of a flat `TokenBatch`, the per-token weights
-`w` [T] (0 = left out) and their per-sentence sums `mass` [n], and return [n, dim]. Layers are pooled
-one at a time and averaged. Names follow sentence-transformers' `Pooling` where it has the mode.
+Token-level functions take one layer's states [T, dim] of a flat `TokenBatch` (an array, or a static
+table's `TableRows`), the per-token weights `w` [T] (0 = left out) and their per-sentence sums `mass` [n],
+and return [n, dim]. Layers are pooled one at a time and averaged. Names follow sentence-transformers'
+`Pooling` where it has the mode.
 """
 from collections.abc import Callable
 from dataclasses import dataclass
