@@ -12,7 +12,7 @@ from sentgrid.encoders.static import GloveEncoder, RandomEncoder
 from sentgrid.errors import SentgridError
 from sentgrid.paths import PROJECT_ROOT
 from sentgrid.pooling import MODES, weighting
-from sentgrid.pooling.tokens import TableRows, TokenBatch
+from sentgrid.pooling.tokens import TableRows, TokenBatch, tokenize
 from sentgrid.spec import PoolingSpec
 from sentgrid.templates import Template
 
@@ -52,6 +52,34 @@ def test_table_rows_pool_as_the_rows_themselves(mode):
         lazy, _ = pooling.pool_tokens(rows, batch, MODES[mode], weights, special_tokens)
         copied, _ = pooling.pool_tokens(table[:, batch.ids], batch, MODES[mode], weights, special_tokens)
         assert np.allclose(lazy, copied, rtol=0, atol=1e-6) and lazy.dtype == np.float32
+
+
+def test_a_tokenised_list_is_kept_and_each_caller_gets_its_own_batch():
+    """Cells of one process ask the same sentence lists again: the tokenizer runs once per list and settings, the
+    kept arrays cannot be written, and what one caller sets on its batch another does not see."""
+    tokenizer = RandomEncoder(model_cfg("re"), NONE).tokenizer
+    calls = []
+
+    class Counting:  # the tokenizer, counting its calls
+        def __call__(self, texts, **kwargs):
+            calls.append(len(texts))
+            return tokenizer(texts, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(tokenizer, name)
+
+    counting = Counting()
+    first = tokenize(counting, list(SENTENCES), 64)
+    first.known = np.zeros(len(first.ids), bool)
+    again = tokenize(counting, list(SENTENCES), 64)
+    assert calls == [2] and again.known is None and again is not first
+    assert np.array_equal(again.ids, first.ids) and np.array_equal(again.offsets, first.offsets)
+    with pytest.raises(ValueError):
+        again.ids[0] = 0
+    tokenize(counting, list(SENTENCES), 3)             # another max_length
+    tokenize(counting, [SENTENCES[0], "Zebras!"], 64)  # another list
+    assert calls == [2, 2, 2]
+    assert tokenize(counting, list(SENTENCES), 3).lengths.max() == 3 and calls == [2, 2, 2]
 
 
 # -- RE and GloVe ---------------------------------------------------------------------------------
