@@ -62,6 +62,12 @@ def data_fingerprint(cfg) -> dict[str, str]:
     return out
 
 
+def run_only(override_key: str) -> bool:
+    """Whether an override's key (`cache.layers`, `+tracking.tags.rung`) says how to run, not what is computed."""
+    parts = override_key.lstrip("+~").split(".")
+    return parts[0] in RUN_ONLY or (parts[0] == "cache" and len(parts) > 1 and parts[1] in CACHE_RUN_ONLY)
+
+
 def cell_config(cfg, with_data: bool = True) -> dict:
     """The part of a resolved config that decides the result."""
     tree = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)

@@ -180,8 +180,10 @@ def run_name(record: dict) -> str:
                        *(v for k in ("weighting", "bias_removal") if (v := pooling.get(k, "none")) != "none")]),
              *([t] if (t := resolved.get("template", {}).get("name", "none")) != "none" else []),
              config["postproc"]["name"], "+".join(config["task"]["families"]), record.get("cell_id", "")[:6]]
-    cell = record.get("tags", {}).get("cell", "defaults")
-    overrides = " ".join(_OVERRIDE.split(cell)) if cell != "defaults" else ""
+    from .cells import run_only
+
+    cell = record.get("tags", {}).get("cell", "defaults")  # less how it ran (the paper's cache.layers=requested)
+    overrides = " ".join(o for o in _OVERRIDE.split(cell) if not run_only(o.split("=")[0])) if cell != "defaults" else ""
     return " · ".join(p for p in (overrides, "·".join(p for p in parts if p)) if p)
 
 

@@ -96,3 +96,14 @@ def test_cells_scored_on_different_slices_are_ranked_apart(tmp_path):
     assert "on nested-20:" in small and "90.00" in small and "80.00" not in small
     rows = [line for line in full.splitlines() if "pooling=" in line]
     assert rows[0].startswith(" *") and "80.00" in rows[0] and "60.00" in rows[1]  # the best of its own slice
+
+
+def test_a_run_name_starts_with_what_the_cell_computes_not_how_it_ran():
+    from sentgrid.tracking import run_name
+
+    config = {"model": {"name": "minilm"}, "pooling": {"name": "avg"}, "postproc": {"name": "none"},
+              "task": {"families": ["sts"]}}
+    cell = "cache.layers=requested,layer.layers=[1,6],+tracking.tags.rung=2,task.max_items=100"
+    name = run_name({"config": config, "resolved": {"layers": [1, 6]}, "cell_id": "abcdef123",
+                     "tags": {"cell": cell}})
+    assert name == "layer.layers=[1,6] task.max_items=100 · minilm·L1+6·avg·none·sts·abcdef"
