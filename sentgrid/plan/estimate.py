@@ -168,15 +168,20 @@ def entries_of(sweep: Sweep) -> tuple[dict, dict]:
     return entries, kept.get(0, {}) if len(kept) <= 1 else {}
 
 
-def missing_work(entries: dict, cache_specs: dict) -> dict:
+def missing_work(entries: dict, cache_specs: dict, encoded_before: frozenset = frozenset()) -> dict:
     """What the entries not stored yet take: sentences to encode per (model, width, cache dir), forward passes
     (one per encoder identity and kind: its missing entries together), disk per cache dir; how many are
-    cached; and, for entries keeping only the asked layers, what a later layer sweep would encode again."""
+    cached; and, for entries keeping only the asked layers, what a later layer sweep would encode again.
+    `encoded_before`: what earlier work's entries hold (a halving sweep's smaller rungs; `held` of their plans):
+    a pass reads those sentences' rows from them (store/donors.py: same encoder, kept layers and cache) instead of
+    encoding them."""
     to_encode, identities, disk, sizes = defaultdict(set), {}, defaultdict(float), {}
     later = defaultdict(lambda: (set(), set()))  # kept layers and sentences a later layer sweep encodes again
-    cached, pass_groups, token_passes, pass_of = 0, set(), {}, {}
+    cached, pass_groups, token_passes, pass_of, held = 0, set(), {}, {}, set()
     for key, (p, cache_dir, keep) in entries.items():
         identity = identities.setdefault(id(p.encoder), json.dumps(p.encoder.identity(), sort_keys=True, default=str))
+        donor = (p.label, identity, tuple(keep or ()), str(cache_dir))
+        held.update((*donor, s) for s in p.sentences)
         if keep is not None:
             layers, sentences = later[(p.label, p.encoder.hidden_size, cache_dir)]
             layers.update(keep)
@@ -191,7 +196,8 @@ def missing_work(entries: dict, cache_specs: dict) -> dict:
             sizes[key] = entry_bytes(p.encoder, p.sentences, p.kind == TOKENS, cache_specs[cache_dir], keep)
             disk[cache_dir] += sizes[key]
             # each encoder identity (a template is another one) is its own pass over the sentences
-            to_encode[(p.label, p.encoder.hidden_size, cache_dir)].update((identity, s) for s in p.sentences)
+            to_encode[(p.label, p.encoder.hidden_size, cache_dir)].update(
+                (identity, s) for s in p.sentences if (*donor, s) not in encoded_before)
     passes = {group: scratch_bytes(encoder, sentences, list(group[1]) or None)
               for group, (encoder, sentences) in token_passes.items()}
     scratch = defaultdict(float)  # the largest token pass's scratch per cache dir: one pass at a time per job
@@ -199,20 +205,21 @@ def missing_work(entries: dict, cache_specs: dict) -> dict:
         scratch[group[2]] = max(scratch[group[2]], size)
     return {"to_encode": to_encode, "disk": disk, "sizes": sizes, "scratch": scratch,
             "scratch_of": {key: passes[group] for key, group in pass_of.items()}, "later": later, "cached": cached,
-            "passes": len(pass_groups)}
+            "passes": len(pass_groups), "held": frozenset(held)}
 
 
 def plan(arguments: list[str], throughput_override: float | None = None, cells: list[list[str]] | None = None,
-         groups: list[int] | None = None) -> dict:
+         groups: list[int] | None = None, encoded_before: frozenset = frozenset()) -> dict:
     """What a sweep (`-m` arguments) costs, or a list of cells' overrides (several sweeps planned as one: a pass
-    they share counted once; `groups` gives each cell's sweep)."""
+    they share counted once; `groups` gives each cell's sweep). `encoded_before`: as missing_work's; the report's
+    `held` is what this sweep's entries hold, for the next."""
     register_resolvers()
     cells = expand(arguments) if cells is None else cells
     sweep = compose_sweep(cells, groups)
     finished, listing, cell_profiles, cache_specs, tables = (sweep.finished, sweep.listing, sweep.profiles,
                                                              sweep.cache_specs, sweep.tables)
     entries, kept = entries_of(sweep)
-    work = missing_work(entries, cache_specs)
+    work = missing_work(entries, cache_specs, encoded_before)
     to_encode, disk, later, cached = work["to_encode"], work["disk"], work["later"], work["cached"]
 
     def rate_of(label, width, cache_dir):
@@ -257,6 +264,7 @@ def plan(arguments: list[str], throughput_override: float | None = None, cells: 
             "estimate_cells_seconds": round(per_cell, 1),
             "longest_pass_seconds": round(max(passes.values(), default=0.0), 1), "kept_layers": kept,
             "entry_bytes": work["sizes"],  # the entries to store, by key
+            "held": work["held"],
             "scratch_bytes": work["scratch_of"],  # a token entry to store: the scratch of the pass that writes it
             "later_layers": [{"model": label, "kept": sorted(layers), "sentences": len(sentences),
                               "seconds": round(sum(len(s) for _, s in sentences) / rate_of(label, width, d)[0], 1)}

@@ -2,7 +2,8 @@
 
 Rung 0 is planned exactly (every cell of the grid on the first slice). Which cells survive a rung is not known
 before it runs, so a later rung is planned on as many cells as the keep rule keeps (1/eta of the rung before),
-spread evenly over the grid: an estimate, said as one."""
+spread evenly over the grid: an estimate, said as one. A later rung encodes only the sentences the smaller rungs'
+passes did not (nested slices; the store reads their rows, store/donors.py)."""
 from ..search.halving import Halving, refuse_owned, spread
 from .estimate import plan
 from .report import size
@@ -27,10 +28,12 @@ def halving_plan(cells: list[list[str]], sweeper, throughput: float | None = Non
 
     refuse_owned(cells)
     settings = Halving.from_config(sweeper, list(compose_cell(cells[0] if cells else []).task.families))
-    rungs = []
+    rungs, held = [], frozenset()
     for index, count in enumerate(settings.expected_counts(len(cells))):
         stand_ins = cells if index == 0 else spread(cells, count)
-        report = plan([], throughput, cells=[cell + settings.overrides(index) for cell in stand_ins])
+        report = plan([], throughput, cells=[cell + settings.overrides(index) for cell in stand_ins],
+                      encoded_before=held)
+        held |= report.pop("held")
         rungs.append({"rung": index, "items": settings.rungs[index], "cells": count, "exact": index == 0,
                       "report": report})
     disk = {}

@@ -103,3 +103,23 @@ def test_plan_prints_each_rung_and_the_full_grid(tmp_path, data_root):
                              timeout=300)
     assert refused.returncode == 2
     assert "task.max_items=50: a halving sweep sets task.max_items and task.slice on each rung" in refused.stderr
+
+
+def test_a_later_rung_is_planned_to_encode_only_what_the_smaller_rungs_did_not(tmp_path, data_root, monkeypatch):
+    """The store reads the rows of a smaller nested slice's sentences (store/donors.py), so plan does not price
+    them again: 60 items of STSB and SICK-R are 238 sentences, 80 of them in the 20-item slice (as measured)."""
+    from sentgrid.plan import plan
+
+    monkeypatch.setenv("SENTGRID_DATA", str(data_root))
+    cell = [f"cache.dir={tmp_path / 'cache'}", "task.sts.datasets=[STSB,SICK-R]", "task.slice=nested"]
+
+    def encoded(report):
+        return sum(model["sentences"] for model in report["models"].values())
+
+    small = plan([], cells=[cell + ["task.max_items=20"]])
+    alone = plan([], cells=[cell + ["task.max_items=60"]])
+    after = plan([], cells=[cell + ["task.max_items=60"]], encoded_before=small["held"])
+    assert (encoded(small), encoded(alone), encoded(after)) == (80, 238, 158)
+    assert after["estimate_encode_seconds"] < alone["estimate_encode_seconds"]
+    other = plan([], cells=[cell + ["task.max_items=60", "model=mpnet"]], encoded_before=small["held"])
+    assert encoded(other) == 238  # another encoder's entries hold none of its rows
