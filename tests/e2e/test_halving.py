@@ -86,6 +86,15 @@ def test_halving_keeps_the_planted_best_and_resumes_where_it_stopped(tmp_path, d
     assert "reused" in tied.stdout
 
 
+def test_a_rung_is_one_batch_for_a_parallel_launcher(tmp_path, data_root):
+    """On another launcher (joblib, two workers; a rung is one launch), every rung runs and the planted best wins."""
+    done, ledger = run(tmp_path, data_root, "sweep", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *RUNGS, *GRID)
+    assert [(r["cells"], r["ran"], r["failed"]) for r in ledger["rungs"]] == [(4, 4, 0), (2, 2, 0)]
+    assert ledger["winner"]["cell"] == BEST
+    records = [json.loads((tmp_path / "sweep" / str(job) / "result.json").read_text()) for job in range(6)]
+    assert [r["tags"]["rung"] for r in records] == ["0"] * 4 + ["1"] * 2 and {r["status"] for r in records} == {"ok"}
+
+
 def test_plan_prints_each_rung_and_the_full_grid(tmp_path, data_root):
     env = {**os.environ, "SENTGRID_DATA": str(data_root)}
     done = subprocess.run([sys.executable, "-m", "sentgrid", "plan", "-m", f"cache.dir={tmp_path / 'cache'}",
