@@ -168,20 +168,23 @@ def entries_of(sweep: Sweep) -> tuple[dict, dict]:
     return entries, kept.get(0, {}) if len(kept) <= 1 else {}
 
 
-def missing_work(entries: dict, cache_specs: dict, encoded_before: frozenset = frozenset()) -> dict:
+def missing_work(entries: dict, cache_specs: dict, encoded_before: frozenset | None = None) -> dict:
     """What the entries not stored yet take: sentences to encode per (model, width, cache dir), forward passes
     (one per encoder identity and kind: its missing entries together), disk per cache dir; how many are
     cached; and, for entries keeping only the asked layers, what a later layer sweep would encode again.
     `encoded_before`: what earlier work's entries hold (a halving sweep's smaller rungs; `held` of their plans):
     a pass reads those sentences' rows from them (store/donors.py: same encoder, kept layers and cache) instead of
-    encoding them."""
+    encoding them. Given (empty for the first), `held` says what these entries hold, for the next."""
     to_encode, identities, disk, sizes = defaultdict(set), {}, defaultdict(float), {}
     later = defaultdict(lambda: (set(), set()))  # kept layers and sentences a later layer sweep encodes again
-    cached, pass_groups, token_passes, pass_of, held = 0, set(), {}, {}, set()
+    cached, pass_groups, token_passes, pass_of = 0, set(), {}, {}
+    chained, held = encoded_before is not None, set()
+    encoded_before = encoded_before or frozenset()
     for key, (p, cache_dir, keep) in entries.items():
         identity = identities.setdefault(id(p.encoder), json.dumps(p.encoder.identity(), sort_keys=True, default=str))
         donor = (p.label, identity, tuple(keep or ()), str(cache_dir))
-        held.update((*donor, s) for s in p.sentences)
+        if chained:
+            held.update((*donor, s) for s in p.sentences)
         if keep is not None:
             layers, sentences = later[(p.label, p.encoder.hidden_size, cache_dir)]
             layers.update(keep)
@@ -209,10 +212,10 @@ def missing_work(entries: dict, cache_specs: dict, encoded_before: frozenset = f
 
 
 def plan(arguments: list[str], throughput_override: float | None = None, cells: list[list[str]] | None = None,
-         groups: list[int] | None = None, encoded_before: frozenset = frozenset()) -> dict:
+         groups: list[int] | None = None, encoded_before: frozenset | None = None) -> dict:
     """What a sweep (`-m` arguments) costs, or a list of cells' overrides (several sweeps planned as one: a pass
-    they share counted once; `groups` gives each cell's sweep). `encoded_before`: as missing_work's; the report's
-    `held` is what this sweep's entries hold, for the next."""
+    they share counted once; `groups` gives each cell's sweep). `encoded_before`: as missing_work's (the
+    report's `held` then says what this sweep's entries hold, for the next)."""
     register_resolvers()
     cells = expand(arguments) if cells is None else cells
     sweep = compose_sweep(cells, groups)

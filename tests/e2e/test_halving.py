@@ -125,8 +125,9 @@ def test_a_later_rung_is_planned_to_encode_only_what_the_smaller_rungs_did_not(t
     def encoded(report):
         return sum(model["sentences"] for model in report["models"].values())
 
-    small = plan([], cells=[cell + ["task.max_items=20"]])
+    small = plan([], cells=[cell + ["task.max_items=20"]], encoded_before=frozenset())  # the first of a chain
     alone = plan([], cells=[cell + ["task.max_items=60"]])
+    assert not alone["held"]  # a plan on its own keeps no list of what its entries hold
     after = plan([], cells=[cell + ["task.max_items=60"]], encoded_before=small["held"])
     assert (encoded(small), encoded(alone), encoded(after)) == (80, 238, 158)
     assert after["estimate_encode_seconds"] < alone["estimate_encode_seconds"]
